@@ -1,0 +1,31 @@
+"""Ready-made ``check_and_reject`` policies for executors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from futurist.executors.base import CheckAndReject
+from futurist.exceptions import RejectedSubmission
+
+__all__ = ["reject_when_reached"]
+
+
+def reject_when_reached(max_backlog: int) -> CheckAndReject:
+    """Refuse a submission once ``max_backlog`` calls are already queued.
+
+    Up to ``max_backlog`` calls may wait for a worker; the next submission raises
+    :class:`~futurist.RejectedSubmission`. ``0`` accepts work only while nothing is queued.
+    """
+    if isinstance(max_backlog, bool) or not isinstance(max_backlog, int):
+        raise TypeError(f"max_backlog must be an integer, got {max_backlog!r}")
+    if max_backlog < 0:
+        raise ValueError(f"max_backlog must be >= 0, got {max_backlog}")
+
+    def _rejector(executor: Any, backlog: int) -> None:
+        if backlog >= max_backlog:
+            raise RejectedSubmission(
+                f"{type(executor).__name__} backlog is full: {backlog} calls queued, "
+                f"max_backlog is {max_backlog}"
+            )
+
+    return _rejector

@@ -1,0 +1,67 @@
+"""Executor statistics: an immutable snapshot and the recorder every executor shares."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+__all__ = ["ExecutorStatistics", "StatisticsRecorder"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorStatistics:
+    """Immutable figures about an executor's work, taken at one moment.
+
+    ``runtime`` is the total time, in seconds, that calls spent running (never time spent
+    queued); ``executed`` counts calls that ran, failed or not; ``failures`` those that raised;
+    ``cancelled`` those cancelled before they ran.
+    """
+
+    failures: int = 0
+    executed: int = 0
+    runtime: float = 0.0
+    cancelled: int = 0
+
+    @property
+    def average_runtime(self) -> float:
+        """Mean runtime of the executed calls; ``ZeroDivisionError`` when none executed."""
+        return self.runtime / self.executed
+
+
+class StatisticsRecorder:
+    """Thread-safe counters behind :class:`ExecutorStatistics`, updated as work finishes."""
+
+    __slots__ = ("_cancelled", "_executed", "_failures", "_lock", "_runtime")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._executed = 0
+        self._runtime = 0.0
+        self._cancelled = 0
+
+    def record_run(self, runtime: float, failed: bool) -> None:
+        """Count one call that ran for ``runtime`` seconds and raised if ``failed``."""
+        with self._lock:
+            self._executed += 1
+            self._runtime += runtime
+            if failed:
+                self._failures += 1
+
+    def record_cancelled(self, count: int = 1) -> None:
+        """Count ``count`` calls cancelled before they ran."""
+        with self._lock:
+            self._cancelled += count
+
+    def snapshot(self) -> ExecutorStatistics:
+        """The figures as they are now, as one consistent immutable value."""
+        with self._lock:
+            return ExecutorStatistics(
+                self._failures, self._executed, self._runtime, self._cancelled
+            )
+
+    def reset(self) -> None:
+        """Forget everything recorded so far."""
+        with self._lock:
+            self._failures = self._executed = self._cancelled = 0
+            self._runtime = 0.0
