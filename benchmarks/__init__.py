@@ -1,0 +1,1 @@
+"""Benchmarks run by ``make bench``: futurist against its baselines, interleaved, in one run."""
