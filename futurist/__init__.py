@@ -1,5 +1,6 @@
 """futurist: one executor interface for every concurrency model."""
 
+from futurist import rejection, waiters
 from futurist.exceptions import BrokenExecutor, RejectedSubmission, WorkerCrashed
 from futurist.executors.synchronous import SynchronousExecutor
 from futurist.executors.thread import ThreadPoolExecutor
@@ -16,4 +17,6 @@ __all__ = [
     "ThreadPoolExecutor",
     "TimeoutError",
     "WorkerCrashed",
+    "rejection",
+    "waiters",
 ]

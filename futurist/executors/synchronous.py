@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
-from futurist.executors.base import Executor, WorkItem
+from futurist.executors.base import CheckAndReject, Executor, WorkItem
 
 __all__ = ["SynchronousExecutor"]
 
@@ -20,7 +19,7 @@ class SynchronousExecutor(Executor):
 
     Useful where the executor interface is wanted without threads or processes (tests, retries,
     simple tools). ``run_work_func(work)`` runs each work item (default: ``work.run()``);
-    ``green=True`` returns green futures whose waiting yields to the eventlet hub.
+    ``check_and_reject`` sees a backlog of 0: nothing ever waits in this executor.
     After ``shutdown()``, ``restart()`` clears the statistics and accepts work again.
     """
 
@@ -28,15 +27,13 @@ class SynchronousExecutor(Executor):
         self,
         green: bool = False,
         run_work_func: Callable[[WorkItem], None] = _run_work,
+        *,
+        check_and_reject: CheckAndReject | None = None,
     ) -> None:
         if not callable(run_work_func):
             raise TypeError(f"run_work_func must be callable, got {run_work_func!r}")
-        super().__init__()
+        super().__init__(check_and_reject)
         self._green = bool(green)
-        if self._green:
-            from futurist.futures import GreenFuture
-
-            self._future_class = GreenFuture
         self._run_work_func = run_work_func
         self._running = 0
         self._running_here = threading.local()

@@ -153,7 +153,7 @@ class ThreadPoolExecutor(Executor):
 
     def get_num_idle_workers(self) -> int:
         """How many worker threads are waiting for work."""
-        return self._state.idle._value  # type: ignore[attr-defined,no-any-return]
+        return self._state.idle._value
 
     def _backlog(self) -> int:
         return self._state.queue.qsize()
