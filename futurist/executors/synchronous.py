@@ -10,10 +10,6 @@ from futurist.executors.base import CheckAndReject, Executor, WorkItem
 __all__ = ["SynchronousExecutor"]
 
 
-def _run_work(work: WorkItem) -> None:
-    work.run()
-
-
 class SynchronousExecutor(Executor):
     """Runs every call in the thread that submits it, before ``submit`` returns.
 
@@ -26,7 +22,7 @@ class SynchronousExecutor(Executor):
     def __init__(
         self,
         green: bool = False,
-        run_work_func: Callable[[WorkItem], None] = _run_work,
+        run_work_func: Callable[[WorkItem], None] = WorkItem.run,
         *,
         check_and_reject: CheckAndReject | None = None,
     ) -> None:
@@ -66,7 +62,7 @@ class SynchronousExecutor(Executor):
             self._run_work_func(item)
         finally:
             local.depth -= 1
-            with self._idle:
+            with self._submit_lock:
                 self._running -= 1
                 if self._shutdown_started:
                     self._idle.notify_all()
