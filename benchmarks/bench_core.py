@@ -24,6 +24,11 @@ def noop() -> None:
     """The smallest possible task."""
 
 
+def none() -> object:
+    """The smallest task that returns a value (None), for the bare-Future baseline."""
+    return None
+
+
 def per_task_us(make: PoolFactory) -> float:
     """Submit NOOP_TASKS no-ops, then wait for all of them: microseconds per task."""
     with make() as pool:
@@ -87,7 +92,7 @@ def bare_call_and_future_us() -> float:
     started = time.perf_counter()
     for _ in range(SYNC_CALLS):
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
-        future.set_result(noop())
+        future.set_result(none())
         future.result()
     return (time.perf_counter() - started) / SYNC_CALLS * 1e6
 
