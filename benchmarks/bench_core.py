@@ -91,7 +91,7 @@ def bare_call_and_future_us() -> float:
     """The baseline for the synchronous executor: call, set a bare Future, read it."""
     started = time.perf_counter()
     for _ in range(SYNC_CALLS):
-        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        future: concurrent.futures.Future[object] = concurrent.futures.Future()
         future.set_result(none())
         future.result()
     return (time.perf_counter() - started) / SYNC_CALLS * 1e6
