@@ -4,7 +4,7 @@ from __future__ import annotations
 
 project = "futurist"
 author = "futurist developers"
-copyright = "2026, futurist developers"  # noqa: A001
+copyright = "2026, futurist developers"
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.intersphinx", "sphinx.ext.viewcode"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
