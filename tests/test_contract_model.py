@@ -127,7 +127,9 @@ class ContractModel(RuleBasedStateMachine):
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
 def test_random_operations_keep_the_contract(kind: Kind) -> None:
-    machine = type(f"ContractModel_{kind.name}", (ContractModel,), {"kind": kind})
+    machine: Any = type(f"ContractModel_{kind.name}", (ContractModel,), {"kind": kind})
     examples = 10 if kind.crosses_processes else 40
-    runner = settings(max_examples=examples, stateful_step_count=25, deadline=None)(machine)
-    runner.TestCase().runTest()
+    machine.TestCase.settings = settings(
+        max_examples=examples, stateful_step_count=25, deadline=None
+    )
+    machine.TestCase().runTest()
