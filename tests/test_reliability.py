@@ -17,18 +17,10 @@ from typing import Any
 import pytest
 
 import futurist
-from tests.executors.kinds import KINDS, Kind
+from tests.executors.kinds import Kind
 
 WAIT = 60.0
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(params=KINDS, ids=lambda kind: kind.name)
-def kind(request: pytest.FixtureRequest) -> Kind:
-    chosen: Kind = request.param
-    for mark in chosen.marks:
-        request.applymarker(mark)
-    return chosen
 
 
 def identity(value: Any) -> Any:
@@ -110,6 +102,19 @@ def test_a_task_raising_a_base_exception_fails_only_its_future(kind: Kind, error
     assert executor.statistics.failures == 1
 
 
+def run_script(script: str, *arguments: str) -> None:
+    """Run ``script`` in a fresh interpreter from the project root; it must exit with 0."""
+    finished = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script, *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+
+
 EXIT_SCRIPT = textwrap.dedent(
     """
     import sys
@@ -132,15 +137,7 @@ def append_line(path: str, number: int) -> None:
 
 def test_exiting_with_work_queued_runs_it_and_does_not_hang(kind: Kind, tmp_path: Path) -> None:
     output = tmp_path / "ran.txt"
-    finished = subprocess.run(
-        [sys.executable, "-c", EXIT_SCRIPT, kind.name, str(output)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr
+    run_script(EXIT_SCRIPT, kind.name, str(output))
     assert sorted(int(line) for line in output.read_text().split()) == list(range(20))
 
 
@@ -163,12 +160,4 @@ def test_a_forked_child_can_build_and_use_a_new_executor(kind: Kind) -> None:
         sys.exit(os.waitstatus_to_exitcode(status))
         """
     )
-    finished = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", script, kind.name],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr
+    run_script(script, kind.name)

@@ -13,24 +13,10 @@ import pytest
 import futurist
 from futurist import rejection
 from futurist.executors.base import Executor
-from tests.executors.kinds import KINDS, EventLike, Kind, shared_manager
+from tests.executors.kinds import EventLike, Kind
 
 WAIT = 30.0
 """Upper bound for any wait in these tests; reaching it means a bug, not a slow machine."""
-
-
-@pytest.fixture(scope="session")
-def manager() -> Iterator[Any]:
-    with shared_manager() as started:
-        yield started
-
-
-@pytest.fixture(params=KINDS, ids=lambda kind: kind.name)
-def kind(request: pytest.FixtureRequest) -> Kind:
-    chosen: Kind = request.param
-    for mark in chosen.marks:
-        request.applymarker(mark)
-    return chosen
 
 
 @pytest.fixture
