@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from threading import get_ident
 from collections.abc import Callable
 
 from futurist.executors.base import CheckAndReject, Executor, WorkItem
@@ -31,8 +32,8 @@ class SynchronousExecutor(Executor):
         super().__init__(check_and_reject)
         self._green = bool(green)
         self._run_work_func = run_work_func
-        self._running = 0
-        self._running_here = threading.local()
+        self._running: dict[int, int] = {}
+        """How many calls run now, by the ident of the thread running them."""
         self._idle = threading.Condition(self._submit_lock)
 
     @property
@@ -52,18 +53,23 @@ class SynchronousExecutor(Executor):
         return 0
 
     def _dispatch(self, item: WorkItem) -> bool:
-        self._running += 1
+        running = self._running
+        thread = get_ident()
+        running[thread] = running.get(thread, 0) + 1
         return True
 
     def _run_here(self, item: WorkItem) -> None:
-        local = self._running_here
-        local.depth = getattr(local, "depth", 0) + 1
         try:
             self._run_work_func(item)
         finally:
-            local.depth -= 1
+            running = self._running
+            thread = get_ident()
             with self._submit_lock:
-                self._running -= 1
+                depth = running[thread] - 1
+                if depth:
+                    running[thread] = depth
+                else:
+                    del running[thread]
                 if self._shutdown_started:
                     self._idle.notify_all()
 
@@ -72,6 +78,7 @@ class SynchronousExecutor(Executor):
             return
         # Calls running in this thread (one that shuts down its own executor) cannot be
         # waited for; every call running in another thread is.
-        here = getattr(self._running_here, "depth", 0)
+        here = get_ident()
+        running = self._running
         with self._idle:
-            self._idle.wait_for(lambda: self._running <= here)
+            self._idle.wait_for(lambda: not running or list(running) == [here])
