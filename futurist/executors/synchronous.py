@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from threading import get_ident
 from collections.abc import Callable
+from threading import get_ident
 
 from futurist.executors.base import CheckAndReject, Executor, WorkItem
 
