@@ -34,7 +34,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast
 
-__all__ = ["BACKENDS", "AsyncExecutor", "BackendName", "unwrap_future"]
+__all__ = ["BACKENDS", "AsyncExecutor", "BackendName", "default_buffer_size", "unwrap_future"]
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -117,15 +117,6 @@ class _TrioBackend(_Backend):
 
     name = "trio"
 
-    def __init__(self) -> None:
-        try:
-            import trio  # noqa: F401
-        except ImportError as exc:
-            raise ImportError(
-                "backend='trio' needs the trio library, which is not installed; "
-                "install it with: pip install futurist[trio]"
-            ) from exc
-
     def is_running(self) -> bool:
         import trio
 
@@ -141,7 +132,11 @@ class _TrioBackend(_Backend):
     async def wait(self, future: concurrent.futures.Future[_T]) -> _T:
         import trio
 
-        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            await trio.lowlevel.checkpoint_if_cancelled()
+        except BaseException:
+            future.cancel()
+            raise
         return await self._wait_submitted(future)
 
     async def _wait_submitted(self, future: concurrent.futures.Future[_T]) -> _T:
@@ -170,11 +165,18 @@ def _wake_trio(token: Any, event: Any, _: object) -> None:
 
 
 _ASYNCIO = _AsyncioBackend()
+_TRIO = _TrioBackend()
 
 
-@functools.cache
-def _trio_backend() -> _TrioBackend:
-    return _TrioBackend()
+def _require_trio() -> None:
+    """Import trio, or explain which extra brings it."""
+    try:
+        import trio  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "backend='trio' needs the trio library, which is not installed; "
+            "install it with: pip install futurist[trio]"
+        ) from exc
 
 
 def _backend_named(name: object) -> _Backend | None:
@@ -184,7 +186,8 @@ def _backend_named(name: object) -> _Backend | None:
     if name == "asyncio":
         return _ASYNCIO
     if name == "trio":
-        return _trio_backend()
+        _require_trio()
+        return _TRIO
     raise ValueError(
         f"backend must be one of {', '.join(map(repr, BACKENDS))} or None, got {name!r}"
     )
@@ -196,7 +199,7 @@ def _running_backend() -> _Backend | None:
         return _ASYNCIO
     trio = sys.modules.get("trio")
     if trio is not None and trio.lowlevel.in_trio_task():
-        return _trio_backend()
+        return _TRIO
     return None
 
 
