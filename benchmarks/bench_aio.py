@@ -51,9 +51,8 @@ def collect(rounds: int) -> list[Figure]:
             rounds,
         )
     finally:
-        ours.shutdown_nowait()
-        stdlib.shutdown(wait=True)
         ours.wrapped.shutdown(wait=True)
+        stdlib.shutdown(wait=True)
     per_call = 1e6 / CALLS
     return [
         Figure(

@@ -170,6 +170,19 @@ async def test_stop_iteration_from_the_call_becomes_runtime_error(
     assert isinstance(caught.value.__cause__, StopIteration)
 
 
+async def test_a_rejected_submission_reaches_the_awaiting_caller() -> None:
+    def refuse(executor: object, backlog: int) -> None:
+        raise futurist.RejectedSubmission(f"backlog {backlog} is too long")
+
+    with futurist.ThreadPoolExecutor(max_workers=1, check_and_reject=refuse) as pool:
+        executor = AsyncExecutor(pool)
+        with pytest.raises(futurist.RejectedSubmission, match="backlog 0 is too long"):
+            await executor.run(abs, 1)
+        with pytest.raises(futurist.RejectedSubmission):
+            await anext(executor.map(abs, [1]))
+    assert pool.statistics == futurist.ExecutorStatistics()
+
+
 async def test_backend_names_the_running_library(
     anyio_backend: BackendName, executors: list[concurrent.futures.Executor]
 ) -> None:
