@@ -32,7 +32,10 @@ import sys
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast
+
+if TYPE_CHECKING:
+    import trio
 
 __all__ = ["BACKENDS", "AsyncExecutor", "BackendName", "default_buffer_size", "unwrap_future"]
 
@@ -156,7 +159,7 @@ class _TrioBackend(_Backend):
         return future.result()
 
 
-def _wake_trio(token: Any, event: Any, _: object) -> None:
+def _wake_trio(token: trio.lowlevel.TrioToken, event: trio.Event, _: object) -> None:
     import trio
 
     # A finished run has no task left to wake: the result simply stays in the future.
