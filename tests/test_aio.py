@@ -25,6 +25,9 @@ import trio
 
 import futurist
 from futurist.aio import AsyncExecutor, BackendName, default_buffer_size, unwrap_future
+from futurist.executors.base import Executor
+from tests.executors.kinds import KINDS as SHARED_KINDS
+from tests.executors.kinds import Kind as SharedKind
 
 pytestmark = pytest.mark.anyio
 
@@ -46,12 +49,19 @@ class Kind:
     """The executor keeps futurist statistics."""
 
 
-# The lead extends this list with every futurist kind (process, green, dynamic, dask, ...).
+def _futurist_kind(shared: SharedKind) -> Kind:
+    return Kind(
+        f"futurist-{shared.name}",
+        lambda n: shared.make(max_workers=n),
+        threaded=shared.threaded,
+        in_process=not shared.crosses_processes,
+        counts=True,
+    )
+
+
+# Every futurist kind of the contract suite, plus the standard library's pools.
 KINDS = [
-    Kind(
-        "futurist-thread", lambda n: futurist.ThreadPoolExecutor(max_workers=n), True, counts=True
-    ),
-    Kind("futurist-synchronous", lambda n: futurist.SynchronousExecutor(), False, counts=True),
+    *(_futurist_kind(shared) for shared in SHARED_KINDS),
     Kind("stdlib-thread", lambda n: concurrent.futures.ThreadPoolExecutor(max_workers=n), True),
     Kind(
         "stdlib-process",
@@ -136,7 +146,7 @@ def visit(
 
 
 def statistics_of(executor: concurrent.futures.Executor) -> futurist.ExecutorStatistics:
-    assert isinstance(executor, futurist.ThreadPoolExecutor | futurist.SynchronousExecutor)
+    assert isinstance(executor, Executor)
     return executor.statistics
 
 

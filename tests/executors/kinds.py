@@ -32,6 +32,11 @@ class Kind:
     """Calls run in another process: tasks cannot reach the executor and need shared events."""
     marks: tuple[Any, ...] = field(default=())
 
+    @property
+    def threaded(self) -> bool:
+        """Calls run in other native threads of this process: they may block on a test's gate."""
+        return not self.in_caller and not self.crosses_processes
+
     def new_event(self, manager: Any) -> EventLike:
         """An event a task can wait on wherever it runs."""
         if self.crosses_processes:
