@@ -85,7 +85,8 @@ class _Scheduler:
             if not self._running:
                 self._running = True
                 self._spawn(self._run)
-            elif self._heap[0][2] is entry:
+            else:
+                # Let the scheduler recompute its sleep: the new item may be due first.
                 self._condition.notify()
         item.future.add_done_callback(functools.partial(self._forget_cancelled, entry))
 
