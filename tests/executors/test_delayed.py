@@ -161,7 +161,9 @@ def test_shutdown_from_inside_delayed_work_does_not_deadlock(kind: str) -> None:
         (True, TypeError, "got bool True"),
     ],
 )
-def test_bad_delays_are_refused(kind: str, delay: Any, error: type[Exception], message: str) -> None:
+def test_bad_delays_are_refused(
+    kind: str, delay: Any, error: type[Exception], message: str
+) -> None:
     executor = make(kind)
     with pytest.raises(error, match=message):
         executor.submit_after(delay, pow, 2, 2)
