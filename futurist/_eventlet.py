@@ -9,7 +9,13 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-__all__ = ["MISSING_EVENTLET", "eventlet_module", "green_condition", "green_lock"]
+__all__ = [
+    "MISSING_EVENTLET",
+    "eventlet_module",
+    "green_condition",
+    "green_local",
+    "green_lock",
+]
 
 MISSING_EVENTLET = (
     "green futures and executors need eventlet, which is not installed; "
@@ -35,9 +41,14 @@ def _green_threading() -> Any:
     return green_threading
 
 
-def green_condition() -> Any:
+def green_condition(lock: Any = None) -> Any:
     """A condition variable whose ``wait`` yields to the eventlet hub instead of blocking it."""
-    return _green_threading().Condition()
+    return _green_threading().Condition(lock)
+
+
+def green_local() -> Any:
+    """Storage local to each green thread (a ``threading.local`` is shared by green threads)."""
+    return _green_threading().local()
 
 
 def green_lock() -> Any:

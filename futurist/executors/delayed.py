@@ -22,6 +22,7 @@ import abc
 import functools
 import heapq
 import itertools
+import logging
 import math
 import threading
 import time
@@ -33,6 +34,8 @@ from futurist.executors.base import Executor, WorkItem
 from futurist.futures import Future
 
 __all__ = ["DelayedExecutorMixin", "DelayedExecutorMixinBase", "GreenDelayedExecutorMixin"]
+
+LOG = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
@@ -217,16 +220,25 @@ class DelayedExecutorMixinBase(Executor):
         """Build this executor's scheduler (native thread or green thread)."""
 
     def _hand_off_delayed(self, item: WorkItem) -> None:
-        """Give a due item to the executor as a submission would; a refusal fails the item."""
+        """Give a due item to the executor as a submission would.
+
+        If the executor refuses it (a broken pool) or running it here raises, the item fails
+        with that error, so the scheduler keeps serving the others.
+        """
         try:
             with self._submit_lock:
                 run_here = self._dispatch(item)
+            if run_here:
+                self._run_here(item)
         except Exception as exc:
-            if item.start():
+            future = item.future
+            if future.running():
                 item.fail(exc)
-            return
-        if run_here:
-            self._run_here(item)
+            elif not future.done():
+                if item.start():
+                    item.fail(exc)
+            else:
+                LOG.exception("handing off delayed call %r failed after it was done", item.fn)
 
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         # The executor class this is mixed into implements _stop; mypy only sees the abstract one.

@@ -147,6 +147,7 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
     It grows on submission when ``(running + queued) / threads`` reaches ``grow_threshold``;
     threads idle for ``idle_timeout`` seconds retire by themselves down to ``min_workers``, so
     nobody has to call :meth:`maintain` (which applies the rule, shrinking too, on demand).
+    ``max_workers`` defaults to five threads per CPU (and always exceeds ``min_workers``).
     ``thread_name_prefix``, ``initializer`` and ``initargs`` mean what they mean in
     :class:`concurrent.futures.ThreadPoolExecutor`.
     """
@@ -307,9 +308,9 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         state = self._state
         if state.broken is not None:
             raise BrokenThreadPool(state.broken)
-        state.queue.put(item)
         sizing = self._sizing
         sizing.submitted += 1
+        state.queue.put(item)
         if self._should_grow(sizing.outstanding, sizing.staying):
             self._start_thread()
         return False

@@ -6,7 +6,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from futurist._eventlet import green_condition, green_local, green_lock
 from futurist.executors.base import Executor, WorkItem
+from futurist.futures import GreenFuture
 
 __all__ = ["SynchronousExecutor"]
 
@@ -31,16 +33,17 @@ class SynchronousExecutor(Executor):
     ) -> None:
         if not callable(run_work_func):
             raise TypeError(f"run_work_func must be callable, got {run_work_func!r}")
-        super().__init__()
         self._green = bool(green)
-        if self._green:
-            from futurist.futures import GreenFuture
-
-            self._future_class = GreenFuture
+        super().__init__()
         self._run_work_func = run_work_func
         self._running = 0
-        self._running_here = threading.local()
-        self._idle = threading.Condition(self._submit_lock)
+        if self._green:
+            self._future_class = GreenFuture
+            self._running_here = green_local()
+            self._idle = green_condition(self._submit_lock)
+        else:
+            self._running_here = threading.local()
+            self._idle = threading.Condition(self._submit_lock)
 
     @property
     def green(self) -> bool:
@@ -54,6 +57,10 @@ class SynchronousExecutor(Executor):
                 return
             self._shutdown_started = False
             self._recorder.reset()
+
+    def _new_lock(self) -> Any:
+        # Green callers share one OS thread: they need a lock that yields instead of blocking.
+        return green_lock() if self._green else threading.Lock()
 
     def _backlog(self) -> int:
         return 0

@@ -222,3 +222,17 @@ def test_pending_delayed_work_never_holds_the_interpreter_at_exit() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["exiting"]
+
+
+def test_a_refused_hand_off_fails_its_item_and_the_scheduler_carries_on() -> None:
+    def broken_runner(work: Any) -> None:
+        raise OSError("cannot run work here")
+
+    executor = make("synchronous", run_work_func=broken_runner)
+    first = executor.submit_after(0, pow, 2, 2)
+    second = executor.submit_after(0.01, pow, 2, 3)
+    for future in (first, second):
+        with pytest.raises(OSError, match="cannot run work here"):
+            future.result(timeout=10)
+    executor.shutdown()
+    assert executor.statistics.failures == 2

@@ -138,6 +138,24 @@ def test_synchronous_executor_green_returns_green_futures() -> None:
     executor.shutdown()
 
 
+def test_synchronous_green_shutdown_waits_for_calls_in_other_green_threads() -> None:
+    executor = futurist.SynchronousExecutor(green=True)
+    gate = eventlet.event.Event()
+    started = eventlet.event.Event()
+
+    def gated() -> str:
+        started.send()
+        return str(gate.wait())
+
+    submitter = eventlet.spawn(executor.submit, gated)
+    started.wait()
+    eventlet.spawn_n(gate.send, "opened")
+    # A native wait here would block the hub, so the gate could never open.
+    executor.shutdown(wait=True)
+    assert executor.statistics.executed == 1
+    assert submitter.wait().result(timeout=0) == "opened"
+
+
 def test_green_future_wait_times_out_without_blocking_the_hub() -> None:
     future: GreenFuture[int] = GreenFuture()
     ran: list[str] = []
@@ -181,7 +199,7 @@ def test_futurist_imports_without_eventlet_and_green_kinds_say_what_to_install()
         attempts = {
             "pool": futurist.GreenThreadPoolExecutor,
             "future": futurist.GreenFuture,
-            "sync": lambda: futurist.SynchronousExecutor(green=True).submit(print),
+            "sync": lambda: futurist.SynchronousExecutor(green=True),
             "delayed": lambda: GreenDelayed().submit_after(0, print),
         }
         for name, attempt in attempts.items():
