@@ -2,16 +2,29 @@
 
 from futurist import rejection, waiters
 from futurist.exceptions import BrokenExecutor, RejectedSubmission, WorkerCrashed
+from futurist.executors.delayed import (
+    DelayedExecutorMixin,
+    DelayedExecutorMixinBase,
+    GreenDelayedExecutorMixin,
+)
+from futurist.executors.dynamic import DynamicThreadPoolExecutor
+from futurist.executors.green import GreenThreadPoolExecutor
 from futurist.executors.synchronous import SynchronousExecutor
 from futurist.executors.thread import ThreadPoolExecutor
-from futurist.futures import CancelledError, Future, TimeoutError
+from futurist.futures import CancelledError, Future, GreenFuture, TimeoutError
 from futurist.statistics import ExecutorStatistics
 
 __all__ = [
     "BrokenExecutor",
     "CancelledError",
+    "DelayedExecutorMixin",
+    "DelayedExecutorMixinBase",
+    "DynamicThreadPoolExecutor",
     "ExecutorStatistics",
     "Future",
+    "GreenDelayedExecutorMixin",
+    "GreenFuture",
+    "GreenThreadPoolExecutor",
     "RejectedSubmission",
     "SynchronousExecutor",
     "ThreadPoolExecutor",

@@ -1,4 +1,4 @@
-"""Futures: the standard library's, plus the traceback of a failure."""
+"""Futures: the standard library's, plus the traceback of a failure, and green futures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from concurrent.futures import Future as _StdFuture
 from types import TracebackType
 from typing import TypeVar
 
-__all__ = ["CancelledError", "Future", "TimeoutError"]
+from futurist._eventlet import green_condition
+
+__all__ = ["CancelledError", "Future", "GreenFuture", "TimeoutError"]
 
 _T = TypeVar("_T")
 
@@ -34,3 +36,16 @@ class Future(_StdFuture[_T]):
         """Finish the future with ``exception`` and the ``traceback`` it was raised with."""
         self._traceback = traceback
         self.set_exception(exception)
+
+
+class GreenFuture(Future[_T]):
+    """A :class:`Future` whose waiting (``result``, ``exception``, waiters) yields to eventlet.
+
+    Waiting on a plain future from a green thread blocks the whole hub, so nothing else runs;
+    a green future waits on a green condition instead. Creating one without eventlet installed
+    raises ``ImportError`` saying ``pip install futurist[eventlet]``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._condition = green_condition()

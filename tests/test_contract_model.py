@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import threading
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import futurist
 from futurist.executors.base import Executor
-from tests.executors.kinds import KINDS, Kind
+from tests.executors.kinds import KINDS, EventLike, Kind
 
 WAIT = 30.0
 
@@ -24,7 +23,7 @@ def value_or_failure(value: int, fails: bool) -> int:
     return value
 
 
-def hold(release: threading.Event) -> None:
+def hold(release: EventLike) -> None:
     release.wait(WAIT)
 
 
@@ -38,7 +37,7 @@ class ContractModel(RuleBasedStateMachine):
         self.executor: Executor = self.kind.make(max_workers=1)
         self.alive = True
         self.futures: list[tuple[concurrent.futures.Future[Any], int, bool]] = []
-        self.release: threading.Event | None = None
+        self.release: EventLike | None = None
         self.blockers: list[concurrent.futures.Future[Any]] = []
 
     @rule(value=st.integers(0, 100), fails=st.booleans())
@@ -55,7 +54,7 @@ class ContractModel(RuleBasedStateMachine):
     def occupy_the_worker(self) -> None:
         if self.kind.in_caller or self.kind.crosses_processes:
             return
-        self.release = threading.Event()
+        self.release = self.kind.new_event()
         self.blockers.append(self.executor.submit(hold, self.release))
 
     @precondition(lambda self: self.release is not None)

@@ -40,24 +40,25 @@ def test_stress_every_future_ends_once_and_nothing_outlives_shutdown(kind: Kind)
     executor = kind.make(max_workers=4)
     accepted: list[concurrent.futures.Future[Any]] = []
     accepted_lock = threading.Lock()
-    done_submitting = threading.Event()
+    go = kind.new_event()
+    done_submitting = kind.new_event()
     snapshots: list[futurist.ExecutorStatistics] = []
-    start = threading.Barrier(submitters + 2)
 
     def submit_share() -> None:
-        start.wait(WAIT)
+        go.wait(WAIT)
         mine = [executor.submit(identity, n) for n in range(total // submitters)]
         with accepted_lock:
             accepted.extend(mine)
 
     def read_statistics() -> None:
-        start.wait(WAIT)
+        go.wait(WAIT)
         while not done_submitting.is_set():
             snapshots.append(executor.statistics)
             done_submitting.wait(0.001)
 
     def cancel_at_random() -> None:
         chooser = random.Random(1234)
+        go.wait(WAIT)
         while not done_submitting.is_set():
             with accepted_lock:
                 candidates = accepted[-50:]
@@ -66,16 +67,14 @@ def test_stress_every_future_ends_once_and_nothing_outlives_shutdown(kind: Kind)
                     future.cancel()
             done_submitting.wait(0.001)
 
-    workers = [threading.Thread(target=submit_share) for _ in range(submitters)]
-    helpers = [threading.Thread(target=read_statistics), threading.Thread(target=cancel_at_random)]
-    for thread in [*workers, *helpers]:
-        thread.start()
-    start.wait(WAIT)
-    for thread in workers:
-        thread.join(WAIT)
+    workers = [kind.spawn(submit_share) for _ in range(submitters)]
+    helpers = [kind.spawn(read_statistics), kind.spawn(cancel_at_random)]
+    go.set()
+    for worker in workers:
+        worker.join(WAIT)
     done_submitting.set()
-    for thread in helpers:
-        thread.join(WAIT)
+    for helper in helpers:
+        helper.join(WAIT)
     executor.shutdown(wait=True)
 
     assert len(accepted) == total

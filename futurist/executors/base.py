@@ -143,14 +143,15 @@ def validate_check_and_reject(value: object) -> CheckAndReject | None:
 class Executor(concurrent.futures.Executor, abc.ABC):
     """Base of every futurist executor: the shared contract and its bookkeeping."""
 
-    _future_class: ClassVar[type[Future[Any]]] = Future
+    _future_class: type[Future[Any]] = Future
+    """The future class ``submit`` returns (an instance may choose, e.g. green futures)."""
     _chunked_map: ClassVar[bool] = False
     """Whether ``map(chunksize > 1)`` batches calls (worth it where a call crosses a boundary)."""
 
     def __init__(self, check_and_reject: CheckAndReject | None = None) -> None:
         self._check_and_reject = validate_check_and_reject(check_and_reject)
         self._recorder = StatisticsRecorder()
-        self._submit_lock = threading.Lock()
+        self._submit_lock = self._new_lock()
         self._shutdown_started = False
         _live_executors.add(self)
 
@@ -173,22 +174,31 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         if not callable(fn):
             raise TypeError(f"submit() needs a callable, got {type(fn).__name__} {fn!r}")
         with self._submit_lock:
-            if self._shutdown_started:
-                raise RuntimeError(
-                    f"cannot submit {_name_of(fn)} to {type(self).__name__}: it has been shut down"
-                )
-            if _interpreter_exiting:
-                raise RuntimeError(
-                    f"cannot submit {_name_of(fn)} to {type(self).__name__}: "
-                    "the interpreter is shutting down"
-                )
-            if self._check_and_reject is not None:
-                self._check_and_reject(self, self._backlog())
-            item = WorkItem(self._future_class(), fn, args, kwargs, self._recorder)
+            item = self._accept(fn, args, kwargs)
             run_here = self._dispatch(item)
         if run_here:
             self._run_here(item)
         return item.future
+
+    def _accept(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> WorkItem:
+        """Admit one call (alive? ``check_and_reject``) as a work item; needs the submit lock.
+
+        Raises ``RuntimeError`` after shutdown and whatever ``check_and_reject`` raises.
+        """
+        if self._shutdown_started:
+            raise RuntimeError(
+                f"cannot submit {_name_of(fn)} to {type(self).__name__}: it has been shut down"
+            )
+        if _interpreter_exiting:
+            raise RuntimeError(
+                f"cannot submit {_name_of(fn)} to {type(self).__name__}: "
+                "the interpreter is shutting down"
+            )
+        if self._check_and_reject is not None:
+            self._check_and_reject(self, self._backlog())
+        return WorkItem(self._future_class(), fn, args, kwargs, self._recorder)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop accepting work; optionally cancel what has not started and wait for the rest.
@@ -246,6 +256,14 @@ class Executor(concurrent.futures.Executor, abc.ABC):
     @abc.abstractmethod
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         """Finish a shutdown once the base has stopped accepting work; must be idempotent."""
+
+    def _new_lock(self) -> threading.Lock:
+        """The lock guarding submission and shutdown; green kinds return a green lock.
+
+        Under eventlet a green thread waiting on a native lock blocks the whole hub, so the
+        holder (which may yield in ``check_and_reject``) could never release it.
+        """
+        return threading.Lock()
 
     def _run_here(self, item: WorkItem) -> None:
         """Run an item that ``_dispatch`` kept for the caller, with the submit lock released."""

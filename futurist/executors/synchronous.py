@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from threading import get_ident
+from typing import Any
 
+from futurist._eventlet import green_condition, green_ident, green_lock
 from futurist.executors.base import CheckAndReject, Executor, WorkItem
+from futurist.futures import GreenFuture
 
 __all__ = ["SynchronousExecutor"]
 
@@ -29,12 +32,18 @@ class SynchronousExecutor(Executor):
     ) -> None:
         if not callable(run_work_func):
             raise TypeError(f"run_work_func must be callable, got {run_work_func!r}")
-        super().__init__(check_and_reject)
         self._green = bool(green)
+        super().__init__(check_and_reject)
         self._run_work_func = run_work_func
         self._running: dict[int, int] = {}
-        """How many calls run now, by the ident of the thread running them."""
-        self._idle = threading.Condition(self._submit_lock)
+        """How many calls run now, by the ident of the (green) thread running them."""
+        if self._green:
+            self._future_class = GreenFuture
+            self._ident: Callable[[], int] = green_ident()
+            self._idle = green_condition(self._submit_lock)
+        else:
+            self._ident = get_ident
+            self._idle = threading.Condition(self._submit_lock)
 
     @property
     def green(self) -> bool:
@@ -49,12 +58,16 @@ class SynchronousExecutor(Executor):
             self._shutdown_started = False
             self._recorder.reset()
 
+    def _new_lock(self) -> Any:
+        # Green callers share one OS thread: they need a lock that yields instead of blocking.
+        return green_lock() if self._green else threading.Lock()
+
     def _backlog(self) -> int:
         return 0
 
     def _dispatch(self, item: WorkItem) -> bool:
         running = self._running
-        thread = get_ident()
+        thread = self._ident()
         running[thread] = running.get(thread, 0) + 1
         return True
 
@@ -63,7 +76,7 @@ class SynchronousExecutor(Executor):
             self._run_work_func(item)
         finally:
             running = self._running
-            thread = get_ident()
+            thread = self._ident()
             with self._submit_lock:
                 depth = running[thread] - 1
                 if depth:
@@ -78,7 +91,7 @@ class SynchronousExecutor(Executor):
             return
         # Calls running in this thread (one that shuts down its own executor) cannot be
         # waited for; every call running in another thread is.
-        here = get_ident()
+        here = self._ident()
         running = self._running
         with self._idle:
             self._idle.wait_for(lambda: not running or list(running) == [here])

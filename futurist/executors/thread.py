@@ -91,27 +91,32 @@ class _PoolState:
                 item.fail(BrokenThreadPool(reason))
 
 
-def _work(state: _PoolState, idle_timeout: float | None = None) -> bool:
-    """A worker thread's loop; returns True if it retired after ``idle_timeout`` idle seconds."""
-    if state.initializer is not None:
-        try:
-            state.initializer(*state.initargs)
-        except BaseException:
-            LOG.exception("thread pool initializer %r failed", state.initializer)
-            state.break_pool(
-                f"initializer {state.initializer!r} failed; the thread pool cannot run work"
-            )
-            return False
+def run_initializer(state: _PoolState) -> bool:
+    """Run the pool's initializer in a new worker; on failure break the pool and return False."""
+    if state.initializer is None:
+        return True
+    try:
+        state.initializer(*state.initargs)
+    except BaseException:
+        LOG.exception("thread pool initializer %r failed", state.initializer)
+        state.break_pool(
+            f"initializer {state.initializer!r} failed; the thread pool cannot run work"
+        )
+        return False
+    return True
+
+
+def _work(state: _PoolState) -> None:
+    """A worker thread's loop: run queued items until the shutdown sentinel arrives."""
+    if not run_initializer(state):
+        return
     get = state.queue.get
     became_idle = state.became_idle
     while True:
-        try:
-            item = get(timeout=idle_timeout)
-        except queue.Empty:
-            return True
+        item = get()
         if item is None:
             state.queue.put(None)
-            return False
+            return
         item.run()
         del item
         became_idle()

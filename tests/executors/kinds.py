@@ -10,14 +10,51 @@ from typing import Any, Protocol
 
 import futurist
 from futurist.executors.base import Executor
+from futurist.executors.delayed import DelayedExecutorMixin, GreenDelayedExecutorMixin
 
 
 class EventLike(Protocol):
-    """The part of an event that tasks and tests use, threading or multiprocessing."""
+    """The part of an event that tasks and tests use, threading, green or multiprocessing."""
 
     def set(self) -> None: ...
     def wait(self, timeout: float | None = None) -> bool: ...
     def is_set(self) -> bool: ...
+
+
+class Joinable(Protocol):
+    """A started thread or green thread that a test can wait for."""
+
+    def join(self, timeout: float | None = None) -> None: ...
+    def is_alive(self) -> bool: ...
+
+
+class _GreenThread:
+    """A green thread with the ``join``/``is_alive`` of a native one."""
+
+    def __init__(self, target: Callable[..., object], args: tuple[Any, ...]) -> None:
+        import eventlet
+
+        self._done = _green_event()
+        self._thread = eventlet.spawn(self._run, target, args)
+
+    def _run(self, target: Callable[..., object], args: tuple[Any, ...]) -> None:
+        try:
+            target(*args)
+        finally:
+            self._done.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._done.wait(timeout)
+
+    def is_alive(self) -> bool:
+        return not self._done.is_set()
+
+
+def _green_event() -> EventLike:
+    from eventlet.green import threading as green_threading
+
+    event: EventLike = green_threading.Event()
+    return event
 
 
 @dataclass(frozen=True)
@@ -30,23 +67,46 @@ class Kind:
     """Calls run inside ``submit`` (nothing is ever queued)."""
     crosses_processes: bool = False
     """Calls run in another process: tasks cannot reach the executor and need shared events."""
+    green: bool = False
+    """Calls run on eventlet green threads: tests wait and spawn greenly, from the hub's thread."""
+    smallest_pool: int = 1
+    """The fewest workers it can be built with (a call queues once that many are busy)."""
     marks: tuple[Any, ...] = field(default=())
 
     @property
     def threaded(self) -> bool:
         """Calls run in other native threads of this process: they may block on a test's gate."""
-        return not self.in_caller and not self.crosses_processes
+        return not self.in_caller and not self.crosses_processes and not self.green
 
-    def new_event(self, manager: Any) -> EventLike:
+    def new_event(self, manager: Any = None) -> EventLike:
         """An event a task can wait on wherever it runs."""
         if self.crosses_processes:
-            event: EventLike = manager.Event()
-            return event
+            shared: EventLike = manager.Event()
+            return shared
+        if self.green:
+            return _green_event()
         return threading.Event()
+
+    def spawn(self, target: Callable[..., object], *args: Any) -> Joinable:
+        """Run ``target(*args)`` concurrently with the test, as this kind's callers would."""
+        if self.green:
+            return _GreenThread(target, args)
+        thread = threading.Thread(target=target, args=args)
+        thread.start()
+        return thread
 
 
 def _thread(**kwargs: Any) -> Executor:
     return futurist.ThreadPoolExecutor(**kwargs)
+
+
+def _thread_dynamic(max_workers: int = 2, **kwargs: Any) -> Executor:
+    # A dynamic pool needs room to grow: min_workers (1) must stay below max_workers.
+    return futurist.DynamicThreadPoolExecutor(max_workers=max(2, max_workers), **kwargs)
+
+
+def _green(**kwargs: Any) -> Executor:
+    return futurist.GreenThreadPoolExecutor(**kwargs)
 
 
 def _synchronous(**kwargs: Any) -> Executor:
@@ -54,15 +114,28 @@ def _synchronous(**kwargs: Any) -> Executor:
     return futurist.SynchronousExecutor(**kwargs)
 
 
+def _synchronous_green(**kwargs: Any) -> Executor:
+    kwargs.pop("max_workers", None)
+    return futurist.SynchronousExecutor(green=True, **kwargs)
+
+
+class DelayedThreadPoolExecutor(DelayedExecutorMixin, futurist.ThreadPoolExecutor):
+    """A thread pool that also takes ``submit_after``."""
+
+
+class DelayedGreenThreadPoolExecutor(GreenDelayedExecutorMixin, futurist.GreenThreadPoolExecutor):
+    """A green pool that also takes ``submit_after``."""
+
+
 KINDS: list[Kind] = [
     Kind("thread", _thread),
+    Kind("thread_dynamic", _thread_dynamic, smallest_pool=2),
+    Kind("thread_delayed", DelayedThreadPoolExecutor),
+    Kind("green", _green, green=True),
+    Kind("green_delayed", DelayedGreenThreadPoolExecutor, green=True),
     Kind("synchronous", _synchronous, in_caller=True),
+    Kind("synchronous_green", _synchronous_green, in_caller=True, green=True),
 ]
-
-
-def kind_ids() -> list[str]:
-    """Test ids, one per kind."""
-    return [kind.name for kind in KINDS]
 
 
 def shared_manager() -> Any:

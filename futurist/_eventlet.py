@@ -1,0 +1,56 @@
+"""The one place that imports eventlet, so that futurist itself never needs it.
+
+Green kinds call :func:`eventlet_module` when they are first used; without eventlet installed
+they fail with an error that says how to install it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+__all__ = [
+    "MISSING_EVENTLET",
+    "eventlet_module",
+    "green_condition",
+    "green_ident",
+    "green_lock",
+]
+
+MISSING_EVENTLET = (
+    "green futures and executors need eventlet, which is not installed; "
+    "install it with: pip install futurist[eventlet]"
+)
+
+
+@functools.cache
+def eventlet_module() -> Any:
+    """Import and return eventlet, or raise ``ImportError`` saying which extra to install."""
+    try:
+        import eventlet
+    except ImportError as exc:
+        raise ImportError(MISSING_EVENTLET) from exc
+    return eventlet
+
+
+@functools.cache
+def _green_threading() -> Any:
+    eventlet_module()
+    from eventlet.green import threading as green_threading
+
+    return green_threading
+
+
+def green_condition(lock: Any = None) -> Any:
+    """A condition variable whose ``wait`` yields to the eventlet hub instead of blocking it."""
+    return _green_threading().Condition(lock)
+
+
+def green_ident() -> Any:
+    """The function naming the running green thread (green threads share one OS thread)."""
+    return _green_threading().get_ident
+
+
+def green_lock() -> Any:
+    """A lock whose ``acquire`` yields to the eventlet hub instead of blocking it."""
+    return _green_threading().Lock()

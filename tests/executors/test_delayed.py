@@ -1,0 +1,238 @@
+"""Delayed submission mixed into thread, green and synchronous executors."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from futurist import (
+    DelayedExecutorMixin,
+    GreenDelayedExecutorMixin,
+    GreenThreadPoolExecutor,
+    RejectedSubmission,
+    SynchronousExecutor,
+    ThreadPoolExecutor,
+)
+from futurist.executors.delayed import DelayedExecutorMixinBase
+from futurist.waiters import wait_for_all
+
+KINDS: dict[str, tuple[type[DelayedExecutorMixinBase], type[Any], dict[str, Any]]] = {
+    "thread": (DelayedExecutorMixin, ThreadPoolExecutor, {"max_workers": 1}),
+    "green": (GreenDelayedExecutorMixin, GreenThreadPoolExecutor, {"max_workers": 1}),
+    "synchronous": (DelayedExecutorMixin, SynchronousExecutor, {}),
+    "synchronous_green": (GreenDelayedExecutorMixin, SynchronousExecutor, {"green": True}),
+}
+
+
+class ManualClock:
+    """A clock that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(kind: str, clock: Callable[[], float] | None = None, **extra: Any) -> Any:
+    """A delayed executor of ``kind`` (one worker where it has workers), on ``clock`` if given."""
+    mixin, base, kwargs = KINDS[kind]
+    namespace: dict[str, Any] = {}
+    if clock is not None:
+        namespace["_delay_clock"] = lambda self: clock()
+    cls = type(f"Delayed{base.__name__}", (mixin, base), namespace)
+    return cls(**kwargs, **extra)
+
+
+@pytest.fixture(params=sorted(KINDS))
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_items_run_in_deadline_order(kind: str) -> None:
+    clock = ManualClock()
+    executor = make(kind, clock)
+    order: list[str] = []
+    futures = [executor.submit_after(d, order.append, n) for d, n in [(30, "c"), (10, "a")]]
+    futures.append(executor.submit_after(20, order.append, "b"))
+    clock.now = 100.0
+    futures.append(executor.submit_after(0, order.append, "now"))
+    for future in futures:
+        future.result(timeout=10)
+    assert order == ["a", "b", "c", "now"]
+    executor.shutdown()
+    assert executor.statistics.executed == 4
+
+
+def test_nothing_runs_before_its_deadline(kind: str) -> None:
+    clock = ManualClock()
+    executor = make(kind, clock)
+    later = executor.submit_after(10, pow, 2, 10)
+    # The scheduler handed the due probe over, so it has seen `later` and left it waiting.
+    assert executor.submit_after(0, pow, 2, 1).result(timeout=10) == 2
+    assert not later.done()
+    clock.now = 10.0
+    executor.submit_after(0, pow, 2, 0).result(timeout=10)
+    assert later.result(timeout=10) == 1024
+    executor.shutdown()
+
+
+def test_cancel_while_waiting_counts_as_cancelled_at_once(kind: str) -> None:
+    executor = make(kind)
+    future = executor.submit_after(1000, pow, 2, 2)
+    assert future.cancel()
+    assert future.cancelled()
+    assert executor.statistics.cancelled == 1
+    assert wait_for_all([future], timeout=0).done == {future}
+    executor.shutdown(wait=True)
+    assert executor.statistics.executed == 0
+
+
+def test_shutdown_wait_runs_pending_work_at_its_deadline(kind: str) -> None:
+    executor = make(kind)
+    started = time.monotonic()
+    future = executor.submit_after(0.02, time.monotonic)
+    executor.shutdown(wait=True)
+    assert future.done()
+    assert future.result() >= started + 0.02
+    assert executor.statistics.executed == 1
+
+
+def test_shutdown_cancel_futures_cancels_pending_work_at_once(kind: str) -> None:
+    executor = make(kind)
+    futures = [executor.submit_after(1000 + n, pow, 2, n) for n in range(3)]
+    executor.shutdown(wait=True, cancel_futures=True)
+    assert all(future.cancelled() for future in futures)
+    stats = executor.statistics
+    assert (stats.cancelled, stats.executed) == (3, 0)
+
+
+def test_shutdown_without_wait_still_runs_pending_work(kind: str) -> None:
+    executor = make(kind)
+    future = executor.submit_after(0.01, pow, 2, 4)
+    executor.shutdown(wait=False)
+    assert future.result(timeout=10) == 16
+    executor.shutdown(wait=True)
+    with pytest.raises(RuntimeError, match="shut down"):
+        executor.submit_after(0, pow, 2, 2)
+
+
+def test_failures_of_delayed_work_are_counted(kind: str) -> None:
+    executor = make(kind)
+
+    def boom() -> None:
+        raise ValueError("late failure")
+
+    future = executor.submit_after(0, boom)
+    assert isinstance(future.exception(timeout=10), ValueError)
+    executor.shutdown()
+    stats = executor.statistics
+    assert (stats.failures, stats.executed) == (1, 1)
+
+
+def test_shutdown_from_inside_delayed_work_does_not_deadlock(kind: str) -> None:
+    executor = make(kind)
+
+    def stop_own_executor() -> str:
+        executor.shutdown(wait=True)
+        return "stopped"
+
+    assert executor.submit_after(0, stop_own_executor).result(timeout=10) == "stopped"
+    executor.shutdown(wait=True)
+    assert not executor.alive
+
+
+@pytest.mark.parametrize(
+    ("delay", "error", "message"),
+    [
+        (-0.5, ValueError, "delay must be a finite number of seconds >= 0, got -0.5"),
+        (math.nan, ValueError, "got nan"),
+        (math.inf, ValueError, "got inf"),
+        ("1", TypeError, "delay must be a number of seconds .* got str '1'"),
+        (None, TypeError, "got NoneType None"),
+        (True, TypeError, "got bool True"),
+    ],
+)
+def test_bad_delays_are_refused(
+    kind: str, delay: Any, error: type[Exception], message: str
+) -> None:
+    executor = make(kind)
+    with pytest.raises(error, match=message):
+        executor.submit_after(delay, pow, 2, 2)
+    executor.shutdown()
+    assert executor.statistics.executed == 0
+
+
+def test_non_callables_and_submissions_after_shutdown_are_refused(kind: str) -> None:
+    executor = make(kind)
+    with pytest.raises(TypeError, match="needs a callable, got int 3"):
+        executor.submit_after(0, 3)
+    executor.shutdown()
+    with pytest.raises(RuntimeError, match="has been shut down"):
+        executor.submit_after(0, pow, 2, 2)
+
+
+@pytest.mark.parametrize("kind", ["thread", "green"])
+def test_check_and_reject_runs_when_delayed_work_is_accepted(kind: str) -> None:
+    def refuse(executor: Any, backlog: int) -> None:
+        raise RejectedSubmission("full")
+
+    executor = make(kind, check_and_reject=refuse)
+    with pytest.raises(RejectedSubmission, match="full"):
+        executor.submit_after(0, pow, 2, 2)
+    executor.shutdown()
+    assert executor.statistics.executed == executor.statistics.cancelled == 0
+
+
+def test_one_scheduler_thread_serves_every_delayed_item() -> None:
+    executor = make("thread", ManualClock())
+    futures = [executor.submit_after(100 + n, pow, 2, n) for n in range(5)]
+    suffix = f"{id(executor):#x}-delayed"
+    schedulers = [thread for thread in threading.enumerate() if thread.name.endswith(suffix)]
+    assert len(schedulers) == 1
+    executor.shutdown(wait=True, cancel_futures=True)
+    schedulers[0].join(timeout=10)
+    assert not schedulers[0].is_alive()
+    assert all(future.cancelled() for future in futures)
+
+
+def test_pending_delayed_work_never_holds_the_interpreter_at_exit() -> None:
+    code = textwrap.dedent(
+        """
+        import futurist
+
+        class Delayed(futurist.DelayedExecutorMixin, futurist.ThreadPoolExecutor):
+            pass
+
+        executor = Delayed()
+        future = executor.submit_after(3600, print, "never")
+        print("exiting")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["exiting"]
+
+
+def test_a_refused_hand_off_fails_its_item_and_the_scheduler_carries_on() -> None:
+    def broken_runner(work: Any) -> None:
+        raise OSError("cannot run work here")
+
+    executor = make("synchronous", run_work_func=broken_runner)
+    first = executor.submit_after(0, pow, 2, 2)
+    second = executor.submit_after(0.01, pow, 2, 3)
+    for future in (first, second):
+        with pytest.raises(OSError, match="cannot run work here"):
+            future.result(timeout=10)
+    executor.shutdown()
+    assert executor.statistics.failures == 2

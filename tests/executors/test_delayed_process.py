@@ -1,0 +1,52 @@
+"""Delayed submission mixed into the process pool: what crosses the boundary must pickle."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import pytest
+
+from futurist import DelayedExecutorMixin
+
+process = pytest.importorskip("futurist.executors.process")
+
+# Built at run time, so this module type-checks with or without the process pool module.
+DelayedProcessPool: Any = type(
+    "DelayedProcessPool", (DelayedExecutorMixin, process.ProcessPoolExecutor), {}
+)
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def test_delayed_work_runs_in_a_worker_process() -> None:
+    with DelayedProcessPool(max_workers=1) as executor:
+        futures = [executor.submit_after(0.01 * n, pow, 2, n) for n in range(4)]
+        assert [future.result(timeout=60) for future in futures] == [1, 2, 4, 8]
+    assert executor.statistics.executed == 4
+
+
+def test_delayed_failures_cross_back_and_are_counted() -> None:
+    with DelayedProcessPool(max_workers=1) as executor:
+        future = executor.submit_after(0, _fail, "from the child")
+        with pytest.raises(ValueError, match="from the child"):
+            future.result(timeout=60)
+    assert executor.statistics.failures == 1
+
+
+def test_unpicklable_delayed_work_fails_its_future() -> None:
+    with DelayedProcessPool(max_workers=1) as executor:
+        future = executor.submit_after(0, lambda: 1)
+        exc = future.exception(timeout=60)
+    assert isinstance(exc, pickle.PicklingError | AttributeError | TypeError)
+    assert executor.statistics.failures == 1
+
+
+def test_pending_delayed_process_work_is_cancelled_by_shutdown() -> None:
+    executor = DelayedProcessPool(max_workers=1)
+    future = executor.submit_after(1000, pow, 2, 2)
+    executor.shutdown(wait=True, cancel_futures=True)
+    assert future.cancelled()
+    assert executor.statistics.cancelled == 1
