@@ -3,7 +3,7 @@
 Data flow::
 
     submit --> [submit lock: check_and_reject(len(backlog)); a free slot? else backlog.append]
-           --> caller's thread: cloudpickle the call --> client.submit(_run_call, payload)
+           --> caller's thread: pickle the call --> client.submit(_run_call, payload)
     client loop thread:  await the Dask future --> settled queue
     collector thread:    unpickle result, finish/fail the futurist future, free the slot,
                          send the next backlog item; close client (and owned cluster) at the end
@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import pickle
 import queue
 import threading
 import uuid
@@ -45,6 +46,8 @@ __all__ = ["DaskExecutor"]
 LOG = logging.getLogger(__name__)
 
 _RUNTIME_ATTRIBUTE = "_futurist_runtime"
+_CALLS_PER_THREAD = 64
+"""Default calls in flight per cluster thread: enough that workers never wait for a refill."""
 _INSTALL_HINT = "install it with: pip install futurist[dask]"
 
 
@@ -66,9 +69,7 @@ def _run_call(payload: bytes) -> tuple[bytes, float]:
     A call that raises re-raises with its runtime attached, so the statistics of failures
     count the time spent on the worker too.
     """
-    import cloudpickle
-
-    fn, args, kwargs = cloudpickle.loads(payload)
+    fn, args, kwargs = pickle.loads(payload)
     started = perf_counter()
     try:
         result = fn(*args, **kwargs)
@@ -77,7 +78,7 @@ def _run_call(payload: bytes) -> tuple[bytes, float]:
         raise
     runtime = perf_counter() - started
     try:
-        return cloudpickle.dumps(result), runtime
+        return _dumps(result), runtime
     except Exception as exc:
         error = TypeError(
             f"the result of {_describe(fn)} cannot be serialised to send it back from the "
@@ -85,6 +86,23 @@ def _run_call(payload: bytes) -> tuple[bytes, float]:
         )
         _attach_runtime(error, runtime)
         raise error from None
+
+
+def _dumps(value: object) -> bytes:
+    """Pickle ``value``; by value with cloudpickle where plain pickle cannot, as Dask does.
+
+    Plain pickle is tried first (fast); cloudpickle takes over for lambdas, closures and
+    anything defined in ``__main__``, which a worker process cannot import.
+    """
+    try:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        data = b"__main__"
+    if b"__main__" in data:
+        import cloudpickle
+
+        data = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return bytes(data)
 
 
 def _attach_runtime(exc: BaseException, runtime: float) -> None:
@@ -101,6 +119,12 @@ def _take_runtime(exc: BaseException) -> float:
     except (AttributeError, TypeError):
         return 0.0
     return float(runtime)
+
+
+def _funcname(fn: Callable[..., Any]) -> str:
+    from dask.utils import funcname
+
+    return str(funcname(fn))
 
 
 def _describe(fn: Callable[..., Any]) -> str:
@@ -140,33 +164,49 @@ class _Session:
         self.backlog.append(item)
         return False
 
-    def send(self, item: WorkItem) -> None:
-        """Send an item that holds a slot to the cluster (called without the lock)."""
-        if not item.start():
-            self.free_slot()
-            return
-        try:
-            import cloudpickle
+    def send(self, items: list[WorkItem]) -> None:
+        """Send items that hold slots to the cluster, in one message (called without the lock).
 
-            payload = cloudpickle.dumps((item.fn, item.args, item.kwargs))
-        except Exception as exc:
-            error = TypeError(
-                f"cannot send {_describe(item.fn)} to the Dask cluster: the function and its "
-                f"arguments cannot be serialised ({type(exc).__name__}: {exc}); pass only "
-                "picklable values"
-            )
-            item.fail(error, traceback=exc.__traceback__)
-            self.free_slot()
-            return
-        try:
-            from dask.utils import funcname
-
-            key = f"{funcname(item.fn)}-{uuid.uuid4().hex}"
-            dask_future = self.client.submit(_run_call, payload, key=key, pure=False)
-            self.client.loop.add_callback(self._await, dask_future, item)
-        except Exception as exc:
-            item.fail(exc)
-            self.free_slot()
+        An item cancelled meanwhile, or whose call cannot be pickled, ends here and frees its
+        slot; the others go to the scheduler together, which costs it one graph update.
+        """
+        payloads: list[bytes] = []
+        keys: list[str] = []
+        sent: list[WorkItem] = []
+        ended = 0
+        for item in items:
+            if not item.start():
+                ended += 1
+                continue
+            try:
+                payloads.append(_dumps((item.fn, item.args, item.kwargs)))
+            except Exception as exc:
+                error = TypeError(
+                    f"cannot send {_describe(item.fn)} to the Dask cluster: the function and "
+                    f"its arguments cannot be serialised ({type(exc).__name__}: {exc}); pass "
+                    "only picklable values"
+                )
+                item.fail(error, traceback=exc.__traceback__)
+                ended += 1
+                continue
+            keys.append(f"{_funcname(item.fn)}-{uuid.uuid4().hex}")
+            sent.append(item)
+        if sent:
+            try:
+                if len(sent) == 1:
+                    dask_futures = [
+                        self.client.submit(_run_call, payloads[0], key=keys[0], pure=False)
+                    ]
+                else:
+                    dask_futures = self.client.map(_run_call, payloads, key=keys, pure=False)
+                for dask_future, item in zip(dask_futures, sent, strict=True):
+                    self.client.loop.add_callback(self._await, dask_future, item)
+            except Exception as exc:
+                for item in sent:
+                    item.fail(exc)
+                ended += len(sent)
+        if ended:
+            self.free_slots(ended)
 
     async def _await(self, dask_future: Any, item: WorkItem) -> None:
         """On the client's loop: wait for the call's outcome and hand it to the collector."""
@@ -179,25 +219,34 @@ class _Session:
         self.settled.put((item, dask_future, outcome))
 
     def _collect(self) -> None:
-        """The collector thread: settle each finished call, then release the cluster."""
-        while (entry := self.settled.get()) is not None:
-            item, dask_future, outcome = entry
-            _settle(item, dask_future, outcome)
-            del item, dask_future, outcome, entry
-            self.free_slot()
+        """The collector thread: settle finished calls in batches, then release the cluster."""
+        settled = self.settled
+        while True:
+            entries = [settled.get()]
+            while not settled.empty() and len(entries) < self.limit:
+                entries.append(settled.get_nowait())
+            done = [entry for entry in entries if entry is not None]
+            for item, dask_future, outcome in done:
+                _settle(item, dask_future, outcome)
+            if done:
+                del item, dask_future, outcome
+                self.free_slots(len(done))
+            if len(done) < len(entries):
+                break
+            del done, entries
         self.release()
 
-    def free_slot(self) -> None:
-        """A call ended: give its slot to the next backlog items and wake waiting shutdowns."""
+    def free_slots(self, count: int) -> None:
+        """Calls ended: give their slots to the next backlog items and wake waiting shutdowns."""
         to_send: list[WorkItem] = []
         with self.lock:
-            self.in_use -= 1
+            self.in_use -= count
             while self.backlog and self.in_use < self.limit:
                 self.in_use += 1
                 to_send.append(self.backlog.popleft())
             self._finish_if_idle()
-        for item in to_send:
-            self.send(item)
+        if to_send:
+            self.send(to_send)
 
     def cancel_backlog(self) -> None:
         """Cancel every item still waiting for a slot."""
@@ -246,10 +295,8 @@ def _settle(item: WorkItem, dask_future: Any, outcome: Any) -> None:
     status = dask_future.status
     if status == "finished":
         payload, runtime = outcome
-        import cloudpickle
-
         try:
-            result = cloudpickle.loads(payload)
+            result = pickle.loads(payload)
         except Exception as exc:
             error = TypeError(
                 f"the result of {_describe(item.fn)} came back from the Dask worker but cannot "
@@ -278,8 +325,8 @@ class DaskExecutor(Executor):
     With ``scheduler_address`` it connects to a running cluster and leaves it running at
     shutdown. Without it, it starts a ``LocalCluster`` on 127.0.0.1 with ``n_workers`` workers
     of ``threads_per_worker`` threads (worker processes unless ``processes=False``) and closes
-    it at shutdown. At most ``max_workers`` calls are on the cluster at once (default: twice the
-    cluster's threads); the rest wait in a backlog that ``check_and_reject`` sees. The TLS files
+    it at shutdown. At most ``max_workers`` calls are on the cluster at once (default: 64 per
+    cluster thread); the rest wait in a backlog that ``check_and_reject`` sees. The TLS files
     are needed for a cluster that requires TLS (``tls://`` addresses).
     """
 
@@ -299,9 +346,7 @@ class DaskExecutor(Executor):
     ) -> None:
         if max_workers is not None:
             validate_max_workers(max_workers, 1)
-        _check_options(
-            scheduler_address, n_workers, threads_per_worker, processes, connect_timeout
-        )
+        _check_options(scheduler_address, n_workers, threads_per_worker, processes, connect_timeout)
         validate_check_and_reject(check_and_reject)
         security = _security(scheduler_address, tls_ca_file, tls_cert_file, tls_key_file)
         distributed = _import_distributed()
@@ -325,7 +370,7 @@ class DaskExecutor(Executor):
             raise
         if max_workers is None:
             threads = sum(client.nthreads().values())
-            max_workers = max(2 * threads, 2)
+            max_workers = max(_CALLS_PER_THREAD * threads, _CALLS_PER_THREAD)
         super().__init__(check_and_reject)
         self._max_workers = max_workers
         self._address = address
@@ -404,7 +449,7 @@ class DaskExecutor(Executor):
         return self._session.take_slot_or_queue(item)
 
     def _run_here(self, item: WorkItem) -> None:
-        self._session.send(item)
+        self._session.send([item])
 
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         session = self._session
@@ -448,7 +493,9 @@ def _check_options(
         or not isinstance(connect_timeout, int | float)
         or connect_timeout <= 0
     ):
-        raise ValueError(f"connect_timeout must be a number of seconds > 0, got {connect_timeout!r}")
+        raise ValueError(
+            f"connect_timeout must be a number of seconds > 0, got {connect_timeout!r}"
+        )
 
 
 def _security(
@@ -501,7 +548,9 @@ def _start_local_cluster(
         processes=processes,
         host="127.0.0.1",
         dashboard_address=None,
-        protocol="tls://" if security is not None else None,
+        # The scheduler still serves health checks over HTTP: on any free port, not 8787.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        protocol="tls://" if security is not None else "tcp://",
         security=security,
     )
 
@@ -509,9 +558,7 @@ def _start_local_cluster(
 def _connect(distributed: Any, address: str, security: Any, timeout: float) -> Any:
     """Connect a client to ``address``, or raise ConnectionError saying what to check."""
     try:
-        return distributed.Client(
-            address, security=security, timeout=timeout, set_as_default=False
-        )
+        return distributed.Client(address, security=security, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         tls_hint = (
             " The address is tls://: pass tls_ca_file, tls_cert_file and tls_key_file signed "
