@@ -1,4 +1,4 @@
-"""Per-task overhead on one Dask LocalCluster: DaskExecutor against Dask's ``client.get_executor()``.
+"""Per-task overhead on a Dask LocalCluster: DaskExecutor against ``client.get_executor()``.
 
 Both submit the same 2,000 tiny calls to the same two-worker cluster and wait for every result;
 the figure is the wall time per task, so it holds the scheduler's and workers' share as well as
@@ -28,14 +28,16 @@ def collect(rounds: int) -> list[Figure]:
     from futurist.executors.dask import DaskExecutor
 
     with (
-        distributed.LocalCluster(
+        distributed.LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=2,
             threads_per_worker=1,
             host="127.0.0.1",
             dashboard_address=None,
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
+        distributed.Client(  # type: ignore[no-untyped-call]
+            cluster, set_as_default=False
+        ) as client,
     ):
         ours = DaskExecutor(scheduler_address=cluster.scheduler_address)
         theirs = client.get_executor(pure=False)

@@ -1,4 +1,4 @@
-"""DaskExecutor: the executor contract on a Dask distributed cluster (``pip install futurist[dask]``).
+"""DaskExecutor: the executor contract on a Dask distributed cluster (``futurist[dask]``).
 
 Data flow::
 
@@ -99,7 +99,7 @@ def _dumps(value: object) -> bytes:
     except Exception:
         data = b"__main__"
     if b"__main__" in data:
-        import cloudpickle
+        import cloudpickle  # type: ignore[import-untyped]
 
         data = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     return bytes(data)
@@ -297,26 +297,27 @@ def _settle(item: WorkItem, dask_future: Any, outcome: Any) -> None:
         payload, runtime = outcome
         try:
             result = pickle.loads(payload)
-        except Exception as exc:
+        except Exception as unpickling_error:
             error = TypeError(
                 f"the result of {_describe(item.fn)} came back from the Dask worker but cannot "
-                f"be deserialised here ({type(exc).__name__}: {exc}); is the module that "
-                "defines its type importable in this process?"
+                f"be deserialised here ({type(unpickling_error).__name__}: "
+                f"{unpickling_error}); is the module that defines its type importable here?"
             )
-            item.fail(error, runtime, exc.__traceback__)
+            item.fail(error, runtime, unpickling_error.__traceback__)
             return
         item.finish(result, runtime)
     elif status == "error":
-        _, exc, traceback = outcome
-        item.fail(exc, _take_runtime(exc), traceback)
+        _, raised, traceback = outcome
+        item.fail(raised, _take_runtime(raised), traceback)
     elif isinstance(outcome, BaseException) and status != "cancelled":
         item.fail(outcome)
     else:
-        error = BrokenExecutor(
-            f"Dask cancelled task {dask_future.key!r} before it finished ({outcome!r}); "
-            "the client lost its scheduler or the cluster was closed"
+        item.fail(
+            BrokenExecutor(
+                f"Dask cancelled task {dask_future.key!r} before it finished ({outcome!r}); "
+                "the client lost its scheduler or the cluster was closed"
+            )
         )
-        item.fail(error)
 
 
 class DaskExecutor(Executor):
@@ -557,13 +558,18 @@ def _start_local_cluster(
 
 def _connect(distributed: Any, address: str, security: Any, timeout: float) -> Any:
     """Connect a client to ``address``, or raise ConnectionError saying what to check."""
+    needs_certificates = str(address).startswith("tls://") and security is None
+    # Dask reports a tls:// address without certificates as a TypeError about ssl_context.
+    errors: tuple[type[Exception], ...] = (
+        (OSError, TimeoutError, TypeError) if needs_certificates else (OSError, TimeoutError)
+    )
     try:
         return distributed.Client(address, security=security, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
+    except errors as exc:
         tls_hint = (
             " The address is tls://: pass tls_ca_file, tls_cert_file and tls_key_file signed "
             "by the cluster's CA."
-            if str(address).startswith("tls://") and security is None
+            if needs_certificates
             else ""
         )
         raise ConnectionError(
