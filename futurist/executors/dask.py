@@ -27,7 +27,7 @@ import uuid
 import weakref
 from collections.abc import Callable
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from futurist.exceptions import BrokenExecutor
 from futurist.executors.base import (
@@ -330,6 +330,8 @@ class DaskExecutor(Executor):
     cluster thread); the rest wait in a backlog that ``check_and_reject`` sees. The TLS files
     are needed for a cluster that requires TLS (``tls://`` addresses).
     """
+
+    _chunked_map: ClassVar[bool] = True
 
     def __init__(
         self,
