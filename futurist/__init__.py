@@ -2,6 +2,7 @@
 
 from futurist import rejection, waiters
 from futurist.exceptions import BrokenExecutor, RejectedSubmission, WorkerCrashed
+from futurist.executors.dask import DaskExecutor
 from futurist.executors.delayed import (
     DelayedExecutorMixin,
     DelayedExecutorMixinBase,
@@ -17,6 +18,7 @@ from futurist.statistics import ExecutorStatistics
 __all__ = [
     "BrokenExecutor",
     "CancelledError",
+    "DaskExecutor",
     "DelayedExecutorMixin",
     "DelayedExecutorMixinBase",
     "DynamicThreadPoolExecutor",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.executors.kinds import KINDS, Kind, shared_manager
+from tests.executors.kinds import KINDS, Kind, shared_dask_cluster, shared_manager
 
 
 @pytest.fixture(params=KINDS, ids=lambda kind: kind.name)
@@ -24,3 +24,11 @@ def manager() -> Iterator[Any]:
     """A multiprocessing manager, for events shared with tasks in other processes."""
     with shared_manager() as started:
         yield started
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_the_shared_dask_cluster() -> Iterator[None]:
+    """Close the Dask cluster the dask kind started, if a test started it."""
+    yield
+    if shared_dask_cluster.cache_info().currsize:
+        shared_dask_cluster().close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 import collections
 import concurrent.futures
+import importlib
 import itertools
 import threading
 import time
@@ -348,4 +349,8 @@ def _at_interpreter_exit() -> None:
 
 
 # Runs before the interpreter joins non-daemon threads, as the standard library's pools do.
+# Those hooks run last-registered first: registering after the standard library's thread pool
+# module lets our executors finish their work while the pools they rely on (Dask uses them)
+# still accept it.
+importlib.import_module("concurrent.futures.thread")
 getattr(threading, "_register_atexit")(_at_interpreter_exit)  # noqa: B009

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import threading
 from collections.abc import Callable
@@ -79,8 +80,8 @@ class Kind:
         return not self.in_caller and not self.crosses_processes and not self.green
 
     def new_event(self, manager: Any = None) -> EventLike:
-        """An event a task can wait on wherever it runs."""
-        if self.crosses_processes:
+        """An event for this process; with ``manager``, one a task can wait on anywhere."""
+        if manager is not None and self.crosses_processes:
             shared: EventLike = manager.Event()
             return shared
         if self.green:
@@ -109,6 +110,26 @@ def _green(**kwargs: Any) -> Executor:
     return futurist.GreenThreadPoolExecutor(**kwargs)
 
 
+@functools.cache
+def shared_dask_cluster() -> Any:
+    """One two-worker Dask cluster on 127.0.0.1 for every test that only needs a cluster."""
+    import distributed
+
+    return distributed.LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=2,
+        threads_per_worker=2,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+    )
+
+
+def _dask(**kwargs: Any) -> Executor:
+    return futurist.DaskExecutor(
+        scheduler_address=shared_dask_cluster().scheduler_address, **kwargs
+    )
+
+
 def _synchronous(**kwargs: Any) -> Executor:
     kwargs.pop("max_workers", None)
     return futurist.SynchronousExecutor(**kwargs)
@@ -133,6 +154,7 @@ KINDS: list[Kind] = [
     Kind("thread_delayed", DelayedThreadPoolExecutor),
     Kind("green", _green, green=True),
     Kind("green_delayed", DelayedGreenThreadPoolExecutor, green=True),
+    Kind("dask", _dask, crosses_processes=True),
     Kind("synchronous", _synchronous, in_caller=True),
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True),
 ]

@@ -1,0 +1,72 @@
+"""Per-task overhead on a Dask LocalCluster: DaskExecutor against ``client.get_executor()``.
+
+Both submit the same 2,000 tiny calls to the same two-worker cluster and wait for every result;
+the figure is the wall time per task, so it holds the scheduler's and workers' share as well as
+the client-side overhead each executor adds.
+"""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks.harness import Figure, interleave
+
+TASKS = 2_000
+
+
+def _tiny(value: int) -> int:
+    return value
+
+
+def collect(rounds: int) -> list[Figure]:
+    """Time 2,000 tiny tasks through each executor, alternating, on one LocalCluster."""
+    try:
+        import distributed
+    except ImportError:
+        print("bench_dask: skipped, distributed is not installed (pip install futurist[dask])")
+        return []
+    from futurist.executors.dask import DaskExecutor
+
+    with (
+        distributed.LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        ) as cluster,
+        distributed.Client(  # type: ignore[no-untyped-call]
+            cluster, set_as_default=False
+        ) as client,
+    ):
+        ours = DaskExecutor(scheduler_address=cluster.scheduler_address)
+        theirs = client.get_executor(pure=False)
+
+        def run_ours() -> float:
+            started = time.perf_counter()
+            futures = [ours.submit(_tiny, n) for n in range(TASKS)]
+            for future in futures:
+                future.result()
+            return (time.perf_counter() - started) / TASKS * 1e6
+
+        def run_theirs() -> float:
+            started = time.perf_counter()
+            futures = [theirs.submit(_tiny, n) for n in range(TASKS)]
+            for future in futures:
+                future.result()
+            return (time.perf_counter() - started) / TASKS * 1e6
+
+        run_ours()
+        run_theirs()
+        ours_us, theirs_us = interleave(run_ours, run_theirs, rounds)
+        ours.shutdown()
+    return [
+        Figure(
+            name=f"dask: {TASKS:,} tiny tasks, 2 workers, per task",
+            unit="us",
+            ours=ours_us,
+            baseline=theirs_us,
+            baseline_name="client.get_executor()",
+            target_ratio=1.1,
+        )
+    ]

@@ -1,0 +1,593 @@
+"""DaskExecutor: the executor contract on a Dask distributed cluster (``futurist[dask]``).
+
+Data flow::
+
+    submit --> [submit lock: check_and_reject(len(backlog)); a free slot? else backlog.append]
+           --> caller's thread: pickle the call --> client.submit(_run_call, payload)
+    client loop thread:  await the Dask future --> settled queue
+    collector thread:    unpickle result, finish/fail the futurist future, free the slot,
+                         send the next backlog item; close client (and owned cluster) at the end
+
+At most ``max_workers`` calls are on the cluster at once; the rest wait in our backlog, which is
+what ``check_and_reject`` sees and what ``shutdown(cancel_futures=True)`` cancels. Each call runs
+inside :func:`_run_call` on the worker, which times it there and pickles the result itself, so a
+result that cannot be serialised fails only its own future, with a message saying so.
+``distributed`` is imported only when an executor is built, so ``import futurist`` works without it.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import pickle
+import queue
+import threading
+import uuid
+import weakref
+from collections.abc import Callable
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from futurist.exceptions import BrokenExecutor
+from futurist.executors.base import (
+    CheckAndReject,
+    Executor,
+    WorkItem,
+    validate_check_and_reject,
+    validate_max_workers,
+)
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
+
+__all__ = ["DaskExecutor"]
+
+LOG = logging.getLogger(__name__)
+
+_RUNTIME_ATTRIBUTE = "_futurist_runtime"
+_CALLS_PER_THREAD = 64
+"""Default calls in flight per cluster thread: enough that workers never wait for a refill."""
+_INSTALL_HINT = "install it with: pip install futurist[dask]"
+
+
+def _import_distributed() -> Any:
+    """Return the ``distributed`` module, or raise ImportError naming the extra to install."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError(
+            f"DaskExecutor needs the 'distributed' package, which is not importable ({exc}); "
+            f"{_INSTALL_HINT}"
+        ) from exc
+    return distributed
+
+
+def _run_call(payload: bytes) -> tuple[bytes, float, bool]:
+    """Run one pickled call on a Dask worker; return its pickled outcome and its runtime there.
+
+    A call that raises an ``Exception`` re-raises with its runtime attached, so the statistics
+    of failures count the time spent on the worker too. ``KeyboardInterrupt`` and
+    ``SystemExit`` would stop the worker itself: they come back pickled, flagged as raised.
+    """
+    fn, args, kwargs = pickle.loads(payload)
+    started = perf_counter()
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as exc:
+        _attach_runtime(exc, perf_counter() - started)
+        raise
+    except BaseException as exc:
+        return _dumps(exc), perf_counter() - started, True
+    runtime = perf_counter() - started
+    try:
+        return _dumps(result), runtime, False
+    except Exception as exc:
+        error = TypeError(
+            f"the result of {_describe(fn)} cannot be serialised to send it back from the "
+            f"Dask worker ({type(exc).__name__}: {exc}); return only picklable values"
+        )
+        _attach_runtime(error, runtime)
+        raise error from None
+
+
+def _dumps(value: object) -> bytes:
+    """Pickle ``value``; by value with cloudpickle where plain pickle cannot, as Dask does.
+
+    Plain pickle is tried first (fast); cloudpickle takes over for lambdas, closures and
+    anything defined in ``__main__``, which a worker process cannot import.
+    """
+    try:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        data = b"__main__"
+    if b"__main__" in data:
+        import cloudpickle  # type: ignore[import-untyped]
+
+        data = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return bytes(data)
+
+
+def _attach_runtime(exc: BaseException, runtime: float) -> None:
+    try:
+        setattr(exc, _RUNTIME_ATTRIBUTE, runtime)
+    except (AttributeError, TypeError):
+        LOG.debug("cannot attach the runtime to %r; it will count as 0", exc)
+
+
+def _take_runtime(exc: BaseException) -> float:
+    runtime = getattr(exc, _RUNTIME_ATTRIBUTE, 0.0)
+    try:
+        delattr(exc, _RUNTIME_ATTRIBUTE)
+    except (AttributeError, TypeError):
+        return 0.0
+    return float(runtime)
+
+
+def _funcname(fn: Callable[..., Any]) -> str:
+    from dask.utils import funcname
+
+    return str(funcname(fn))
+
+
+def _describe(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+class _Session:
+    """What the executor, the client's loop and the collector thread share.
+
+    The client, the cluster it may own, the backlog and the number of slots in use (calls sent
+    or about to be sent to the cluster). Holds no reference to the executor, so an executor
+    collected without ``shutdown()`` still lets its work finish and its cluster close.
+    """
+
+    def __init__(self, client: Any, cluster: Any, lock: threading.Lock, limit: int) -> None:
+        self.client = client
+        self.cluster = cluster
+        self.limit = limit
+        self.lock = lock
+        self.idle = threading.Condition(lock)
+        self.backlog: collections.deque[WorkItem] = collections.deque()
+        self.in_use = 0
+        self.closing = False
+        self.sentinel_sent = False
+        self.released = False
+        self.settled: queue.SimpleQueue[tuple[WorkItem, Any, Any] | None] = queue.SimpleQueue()
+        self.collector = threading.Thread(
+            target=self._collect, name=f"DaskExecutor-collector-{id(self):#x}"
+        )
+        self.collector.start()
+
+    def take_slot_or_queue(self, item: WorkItem) -> bool:
+        """Called under the lock: True if ``item`` got a slot and is to be sent by the caller."""
+        if self.in_use < self.limit:
+            self.in_use += 1
+            return True
+        self.backlog.append(item)
+        return False
+
+    def send(self, items: list[WorkItem]) -> None:
+        """Send items that hold slots to the cluster, in one message (called without the lock).
+
+        An item cancelled meanwhile, or whose call cannot be pickled, ends here and frees its
+        slot; the others go to the scheduler together, which costs it one graph update.
+        """
+        payloads: list[bytes] = []
+        keys: list[str] = []
+        sent: list[WorkItem] = []
+        ended = 0
+        for item in items:
+            if not item.start():
+                ended += 1
+                continue
+            try:
+                payloads.append(_dumps((item.fn, item.args, item.kwargs)))
+            except Exception as exc:
+                error = TypeError(
+                    f"cannot send {_describe(item.fn)} to the Dask cluster: the function and "
+                    f"its arguments cannot be serialised ({type(exc).__name__}: {exc}); pass "
+                    "only picklable values"
+                )
+                item.fail(error, traceback=exc.__traceback__)
+                ended += 1
+                continue
+            keys.append(f"{_funcname(item.fn)}-{uuid.uuid4().hex}")
+            sent.append(item)
+        if sent:
+            try:
+                if len(sent) == 1:
+                    dask_futures = [
+                        self.client.submit(_run_call, payloads[0], key=keys[0], pure=False)
+                    ]
+                else:
+                    dask_futures = self.client.map(_run_call, payloads, key=keys, pure=False)
+                for dask_future, item in zip(dask_futures, sent, strict=True):
+                    self.client.loop.add_callback(self._await, dask_future, item)
+            except Exception as exc:
+                for item in sent:
+                    item.fail(exc)
+                ended += len(sent)
+        if ended:
+            self.free_slots(ended)
+
+    async def _await(self, dask_future: Any, item: WorkItem) -> None:
+        """On the client's loop: wait for the call's outcome and hand it to the collector."""
+        # Like Dask's own ClientExecutor, gather without raising: errors come back as
+        # (type, exception, traceback), cancellations as the CancelledError.
+        try:
+            outcome = await dask_future._result(raiseit=False)
+        except Exception as exc:
+            outcome = exc
+        self.settled.put((item, dask_future, outcome))
+
+    def _collect(self) -> None:
+        """The collector thread: settle finished calls in batches, then release the cluster."""
+        settled = self.settled
+        while True:
+            entries = [settled.get()]
+            while not settled.empty() and len(entries) < self.limit:
+                entries.append(settled.get_nowait())
+            done = [entry for entry in entries if entry is not None]
+            for item, dask_future, outcome in done:
+                _settle(item, dask_future, outcome)
+            if done:
+                del item, dask_future, outcome
+                self.free_slots(len(done))
+            if len(done) < len(entries):
+                break
+            del done, entries
+        self.release()
+
+    def free_slots(self, count: int) -> None:
+        """Calls ended: give their slots to the next backlog items and wake waiting shutdowns."""
+        to_send: list[WorkItem] = []
+        with self.lock:
+            self.in_use -= count
+            while self.backlog and self.in_use < self.limit:
+                self.in_use += 1
+                to_send.append(self.backlog.popleft())
+            self._finish_if_idle()
+        if to_send:
+            self.send(to_send)
+
+    def cancel_backlog(self) -> None:
+        """Cancel every item still waiting for a slot."""
+        with self.lock:
+            items = list(self.backlog)
+            self.backlog.clear()
+            self._finish_if_idle()
+        for item in items:
+            item.cancel()
+
+    def close(self) -> None:
+        """Stop once every accepted call has ended; the collector then releases the cluster."""
+        with self.lock:
+            self.closing = True
+            self._finish_if_idle()
+
+    def wait_closed(self) -> None:
+        """Wait for every accepted call and for the client (and owned cluster) to close."""
+        if threading.current_thread() is self.collector:
+            return
+        with self.idle:
+            self.idle.wait_for(lambda: self.in_use == 0 and not self.backlog)
+        self.collector.join()
+
+    def _finish_if_idle(self) -> None:
+        if self.in_use == 0 and not self.backlog:
+            self.idle.notify_all()
+            if self.closing and not self.sentinel_sent:
+                self.sentinel_sent = True
+                self.settled.put(None)
+
+    def release(self) -> None:
+        """Close the client, and the cluster if this executor started it."""
+        if self.released:
+            return
+        self.released = True
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+def _settle(item: WorkItem, dask_future: Any, outcome: Any) -> None:
+    """Finish or fail ``item`` from what Dask reported for its call."""
+    status = dask_future.status
+    if status == "finished":
+        payload, runtime, raised = outcome
+        try:
+            result = pickle.loads(payload)
+        except Exception as unpickling_error:
+            error = TypeError(
+                f"the result of {_describe(item.fn)} came back from the Dask worker but cannot "
+                f"be deserialised here ({type(unpickling_error).__name__}: "
+                f"{unpickling_error}); is the module that defines its type importable here?"
+            )
+            item.fail(error, runtime, unpickling_error.__traceback__)
+            return
+        if raised:
+            item.fail(result, runtime)
+        else:
+            item.finish(result, runtime)
+    elif status == "error":
+        _, raised, traceback = outcome
+        item.fail(raised, _take_runtime(raised), traceback)
+    elif isinstance(outcome, BaseException) and status != "cancelled":
+        item.fail(outcome)
+    else:
+        item.fail(
+            BrokenExecutor(
+                f"Dask cancelled task {dask_future.key!r} before it finished ({outcome!r}); "
+                "the client lost its scheduler or the cluster was closed"
+            )
+        )
+
+
+class DaskExecutor(Executor):
+    """Runs calls on a Dask distributed cluster, keeping the whole futurist executor contract.
+
+    With ``scheduler_address`` it connects to a running cluster and leaves it running at
+    shutdown. Without it, it starts a ``LocalCluster`` on 127.0.0.1 with ``n_workers`` workers
+    of ``threads_per_worker`` threads (worker processes unless ``processes=False``) and closes
+    it at shutdown. At most ``max_workers`` calls are on the cluster at once (default: 64 per
+    cluster thread); the rest wait in a backlog that ``check_and_reject`` sees. The TLS files
+    are needed for a cluster that requires TLS (``tls://`` addresses).
+    """
+
+    _chunked_map: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        check_and_reject: CheckAndReject | None = None,
+        *,
+        scheduler_address: str | None = None,
+        n_workers: int | None = None,
+        threads_per_worker: int | None = None,
+        processes: bool = True,
+        tls_ca_file: str | None = None,
+        tls_cert_file: str | None = None,
+        tls_key_file: str | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        if max_workers is not None:
+            validate_max_workers(max_workers, 1)
+        _check_options(scheduler_address, n_workers, threads_per_worker, processes, connect_timeout)
+        validate_check_and_reject(check_and_reject)
+        security = _security(scheduler_address, tls_ca_file, tls_cert_file, tls_key_file)
+        distributed = _import_distributed()
+        cluster = None
+        if scheduler_address is None:
+            cluster = _start_local_cluster(
+                distributed,
+                n_workers or os.cpu_count() or 1,
+                threads_per_worker or 1,
+                processes,
+                security,
+            )
+            address = cluster.scheduler_address
+        else:
+            address = scheduler_address
+        try:
+            client = _connect(distributed, address, security, connect_timeout)
+        except BaseException:
+            if cluster is not None:
+                cluster.close()
+            raise
+        if max_workers is None:
+            threads = sum(client.nthreads().values())
+            max_workers = max(_CALLS_PER_THREAD * threads, _CALLS_PER_THREAD)
+        super().__init__(check_and_reject)
+        self._max_workers = max_workers
+        self._address = address
+        self._owns_cluster = cluster is not None
+        self._session = _Session(client, cluster, self._submit_lock, max_workers)
+        # Let accepted work finish and the cluster close if this executor is simply dropped.
+        weakref.finalize(self, self._session.close).atexit = False
+
+    @classmethod
+    def config_options(cls) -> list[cfg.Opt]:
+        """The oslo.config options of this kind; their names are constructor keywords."""
+        from oslo_config import cfg
+
+        return [
+            cfg.StrOpt(
+                "scheduler_address",
+                help="Address of a running Dask scheduler (tcp://host:8786 or tls://host:8786). "
+                "Unset: start a local cluster on 127.0.0.1 and close it at shutdown.",
+            ),
+            cfg.IntOpt(
+                "n_workers",
+                min=1,
+                help="Worker processes of the local cluster (only without scheduler_address; "
+                "default: one per CPU).",
+            ),
+            cfg.IntOpt(
+                "threads_per_worker",
+                min=1,
+                help="Threads per worker of the local cluster (only without "
+                "scheduler_address; default: 1).",
+            ),
+            cfg.BoolOpt(
+                "processes",
+                default=True,
+                help="Whether the local cluster's workers are processes (True, as on a real "
+                "cluster: calls and results are serialised) or threads of this process.",
+            ),
+            cfg.StrOpt("tls_ca_file", help="CA certificate (PEM) that signed the cluster's."),
+            cfg.StrOpt("tls_cert_file", help="This client's certificate (PEM)."),
+            cfg.StrOpt(
+                "tls_key_file", help="This client's private key (PEM), if not in tls_cert_file."
+            ),
+            cfg.FloatOpt(
+                "connect_timeout",
+                default=10.0,
+                min=0.1,
+                help="Seconds to wait for the scheduler to answer before giving up.",
+            ),
+        ]
+
+    @property
+    def max_workers(self) -> int:
+        """The most calls this executor has on the cluster at once."""
+        return self._max_workers
+
+    @property
+    def scheduler_address(self) -> str:
+        """The address of the scheduler this executor sends its calls to."""
+        return str(self._address)
+
+    @property
+    def owns_cluster(self) -> bool:
+        """Whether this executor started its cluster (and closes it at shutdown)."""
+        return self._owns_cluster
+
+    @property
+    def queue_size(self) -> int:
+        """How many submitted calls wait for a slot on the cluster."""
+        return self._backlog()
+
+    def _backlog(self) -> int:
+        return len(self._session.backlog)
+
+    def _dispatch(self, item: WorkItem) -> bool:
+        # Serialising and sending happen in _run_here, in the caller, outside the submit lock.
+        return self._session.take_slot_or_queue(item)
+
+    def _run_here(self, item: WorkItem) -> None:
+        self._session.send([item])
+
+    def _on_interpreter_exit(self) -> None:
+        # The client and an owned cluster do not outlive the interpreter: accepted calls must
+        # finish now, or they would be lost with them.
+        self.shutdown(wait=True)
+
+    def _stop(self, wait: bool, cancel_futures: bool) -> None:
+        session = self._session
+        if cancel_futures:
+            session.cancel_backlog()
+        session.close()
+        if wait:
+            session.wait_closed()
+
+
+def _check_options(
+    scheduler_address: object,
+    n_workers: object,
+    threads_per_worker: object,
+    processes: object,
+    connect_timeout: object,
+) -> None:
+    """Raise a clear error for a constructor option of the wrong type or out of range."""
+    if scheduler_address is not None:
+        if not isinstance(scheduler_address, str) or not scheduler_address.strip():
+            raise ValueError(
+                "scheduler_address must be a non-empty string such as 'tcp://10.0.0.5:8786' "
+                f"or None (start a local cluster), got {scheduler_address!r}"
+            )
+        for name, value in (
+            ("n_workers", n_workers),
+            ("threads_per_worker", threads_per_worker),
+        ):
+            if value is not None:
+                raise ValueError(
+                    f"{name}={value!r} applies only to the local cluster the executor starts, "
+                    f"not to the existing cluster at scheduler_address={scheduler_address!r}; "
+                    "set one or the other"
+                )
+    validate_max_workers(n_workers, 1, "n_workers")
+    validate_max_workers(threads_per_worker, 1, "threads_per_worker")
+    if not isinstance(processes, bool):
+        raise TypeError(f"processes must be True or False, got {processes!r}")
+    if (
+        isinstance(connect_timeout, bool)
+        or not isinstance(connect_timeout, int | float)
+        or connect_timeout <= 0
+    ):
+        raise ValueError(
+            f"connect_timeout must be a number of seconds > 0, got {connect_timeout!r}"
+        )
+
+
+def _security(
+    scheduler_address: str | None,
+    ca_file: str | None,
+    cert_file: str | None,
+    key_file: str | None,
+) -> Any:
+    """The ``distributed.security.Security`` for the TLS files, or None without them."""
+    if ca_file is None and cert_file is None and key_file is None:
+        return None
+    if ca_file is None or cert_file is None:
+        raise ValueError(
+            "TLS needs both tls_ca_file and tls_cert_file (tls_key_file too unless the key is "
+            f"in the certificate file), got tls_ca_file={ca_file!r}, "
+            f"tls_cert_file={cert_file!r}, tls_key_file={key_file!r}"
+        )
+    for name, path in (
+        ("tls_ca_file", ca_file),
+        ("tls_cert_file", cert_file),
+        ("tls_key_file", key_file),
+    ):
+        if path is not None and not os.path.isfile(path):
+            raise ValueError(f"{name}={path!r} is not a readable file")
+    if scheduler_address is not None and not scheduler_address.startswith("tls://"):
+        raise ValueError(
+            f"TLS files are given but scheduler_address={scheduler_address!r} is not a tls:// "
+            "address; use tls://host:port for a cluster that requires TLS"
+        )
+    distributed = _import_distributed()
+    return distributed.security.Security(
+        tls_ca_file=ca_file,
+        tls_client_cert=cert_file,
+        tls_client_key=key_file,
+        tls_scheduler_cert=cert_file,
+        tls_scheduler_key=key_file,
+        tls_worker_cert=cert_file,
+        tls_worker_key=key_file,
+        require_encryption=True,
+    )
+
+
+def _start_local_cluster(
+    distributed: Any, n_workers: int, threads_per_worker: int, processes: bool, security: Any
+) -> Any:
+    """Start the executor's own cluster on 127.0.0.1, without a dashboard (no port to fight for)."""
+    return distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=threads_per_worker,
+        processes=processes,
+        host="127.0.0.1",
+        dashboard_address=None,
+        # The scheduler still serves health checks over HTTP: on any free port, not 8787.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        protocol="tls://" if security is not None else "tcp://",
+        security=security,
+    )
+
+
+def _connect(distributed: Any, address: str, security: Any, timeout: float) -> Any:
+    """Connect a client to ``address``, or raise ConnectionError saying what to check."""
+    needs_certificates = str(address).startswith("tls://") and security is None
+    # Dask reports a tls:// address without certificates as a TypeError about ssl_context.
+    errors: tuple[type[Exception], ...] = (
+        (OSError, TimeoutError, TypeError) if needs_certificates else (OSError, TimeoutError)
+    )
+    try:
+        return distributed.Client(address, security=security, timeout=timeout, set_as_default=False)
+    except errors as exc:
+        tls_hint = (
+            " The address is tls://: pass tls_ca_file, tls_cert_file and tls_key_file signed "
+            "by the cluster's CA."
+            if needs_certificates
+            else ""
+        )
+        raise ConnectionError(
+            f"cannot reach the Dask scheduler at {address} within {timeout} s "
+            f"({type(exc).__name__}: {exc}). Check that a scheduler is running there "
+            "(`dask scheduler`), that host and port are right and reachable through any "
+            f"firewall, and that TLS settings match the cluster's.{tls_hint}"
+        ) from exc
