@@ -1,6 +1,7 @@
 """futurist: one executor interface for every concurrency model."""
 
 from futurist.exceptions import BrokenExecutor, RejectedSubmission, WorkerCrashed
+from futurist.executors.process import ProcessPoolExecutor
 from futurist.executors.synchronous import SynchronousExecutor
 from futurist.executors.thread import ThreadPoolExecutor
 from futurist.futures import CancelledError, Future, TimeoutError
@@ -11,6 +12,7 @@ __all__ = [
     "CancelledError",
     "ExecutorStatistics",
     "Future",
+    "ProcessPoolExecutor",
     "RejectedSubmission",
     "SynchronousExecutor",
     "ThreadPoolExecutor",

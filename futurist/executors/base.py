@@ -18,6 +18,7 @@ import abc
 import collections
 import concurrent.futures
 import itertools
+import os
 import threading
 import time
 import weakref
@@ -328,5 +329,15 @@ def _at_interpreter_exit() -> None:
         executor._on_interpreter_exit()
 
 
+def _forget_inherited_executors() -> None:
+    """In a forked child, executors copied from the parent own no workers: exit skips them.
+
+    Shutting them down there could also block forever on a lock another parent thread held
+    at the moment of the fork.
+    """
+    _live_executors.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_executors)
 # Runs before the interpreter joins non-daemon threads, as the standard library's pools do.
 getattr(threading, "_register_atexit")(_at_interpreter_exit)  # noqa: B009
