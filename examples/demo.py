@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import futurist
+from futurist.executors.base import Executor
 
 
 def square(number: int) -> int:
@@ -12,7 +13,7 @@ def square(number: int) -> int:
 
 def main() -> None:
     """Run the same ten calls on each kind and print the results and statistics."""
-    kinds: dict[str, futurist.executors.base.Executor] = {
+    kinds: dict[str, Executor] = {
         "synchronous": futurist.SynchronousExecutor(),
         "thread": futurist.ThreadPoolExecutor(max_workers=4),
     }

@@ -1,5 +1,6 @@
 """futurist: one executor interface for every concurrency model."""
 
+from futurist import rejection, waiters
 from futurist.exceptions import BrokenExecutor, RejectedSubmission, WorkerCrashed
 from futurist.executors.process import ProcessPoolExecutor
 from futurist.executors.synchronous import SynchronousExecutor
@@ -18,4 +19,6 @@ __all__ = [
     "ThreadPoolExecutor",
     "TimeoutError",
     "WorkerCrashed",
+    "rejection",
+    "waiters",
 ]

@@ -30,9 +30,7 @@ class Future(_StdFuture[_T]):
             return None, None
         return exc, self._traceback if self._traceback is not None else exc.__traceback__
 
-    def set_exception_info(
-        self, exception: BaseException, traceback: TracebackType | None
-    ) -> None:
+    def set_exception_info(self, exception: BaseException, traceback: TracebackType | None) -> None:
         """Finish the future with ``exception`` and the ``traceback`` it was raised with."""
         self._traceback = traceback
         self.set_exception(exception)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from futurist.executors.base import CheckAndReject
 from futurist.exceptions import RejectedSubmission
+from futurist.executors.base import CheckAndReject
 
 __all__ = ["reject_when_reached"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import threading
 from dataclasses import dataclass
 
@@ -29,12 +30,19 @@ class ExecutorStatistics:
 
 
 class StatisticsRecorder:
-    """Thread-safe counters behind :class:`ExecutorStatistics`, updated as work finishes."""
+    """Thread-safe counters behind :class:`ExecutorStatistics`, updated as work finishes.
 
-    __slots__ = ("_cancelled", "_executed", "_failures", "_lock", "_runtime")
+    Recording appends to a deque (atomic, no lock: it is on every call's path); the entries are
+    folded into the totals under a lock when a snapshot is taken or the deque grows long.
+    """
+
+    __slots__ = ("_cancelled", "_executed", "_failures", "_lock", "_pending", "_runtime")
+
+    _FOLD_AT = 4096
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._pending: collections.deque[tuple[float, bool] | int] = collections.deque()
         self._failures = 0
         self._executed = 0
         self._runtime = 0.0
@@ -42,20 +50,20 @@ class StatisticsRecorder:
 
     def record_run(self, runtime: float, failed: bool) -> None:
         """Count one call that ran for ``runtime`` seconds and raised if ``failed``."""
-        with self._lock:
-            self._executed += 1
-            self._runtime += runtime
-            if failed:
-                self._failures += 1
+        self._pending.append((runtime, failed))
+        if len(self._pending) > self._FOLD_AT:
+            self._fold()
 
     def record_cancelled(self, count: int = 1) -> None:
         """Count ``count`` calls cancelled before they ran."""
-        with self._lock:
-            self._cancelled += count
+        self._pending.append(count)
+        if len(self._pending) > self._FOLD_AT:
+            self._fold()
 
     def snapshot(self) -> ExecutorStatistics:
         """The figures as they are now, as one consistent immutable value."""
         with self._lock:
+            self._fold_locked()
             return ExecutorStatistics(
                 self._failures, self._executed, self._runtime, self._cancelled
             )
@@ -63,5 +71,25 @@ class StatisticsRecorder:
     def reset(self) -> None:
         """Forget everything recorded so far."""
         with self._lock:
+            self._fold_locked()
             self._failures = self._executed = self._cancelled = 0
             self._runtime = 0.0
+
+    def _fold(self) -> None:
+        with self._lock:
+            self._fold_locked()
+
+    def _fold_locked(self) -> None:
+        pending = self._pending
+        while True:
+            try:
+                entry = pending.popleft()
+            except IndexError:
+                return
+            if isinstance(entry, int):
+                self._cancelled += entry
+            else:
+                self._executed += 1
+                self._runtime += entry[0]
+                if entry[1]:
+                    self._failures += 1

@@ -1,9 +1,10 @@
 """The executor contract, implemented once for every kind.
 
 A kind subclasses :class:`Executor` and supplies three things: ``_dispatch`` (hand an accepted
-:class:`WorkItem` to its workers, or keep it to run in the caller), ``_backlog`` (how many items wait for a worker) and ``_stop``
-(finish the shutdown the base has started). Everything else -- argument checks, the shutdown flag,
-``check_and_reject``, statistics, ``map`` with ``buffersize``, interpreter exit -- lives here.
+:class:`WorkItem` to its workers, or keep it to run in the caller), ``_backlog`` (how many
+items wait for a worker) and ``_stop`` (finish the shutdown the base has started). Everything
+else -- argument checks, the shutdown flag, ``check_and_reject``, statistics, ``map`` with
+``buffersize``, interpreter exit -- lives here.
 
 How a submission flows::
 

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from threading import get_ident
 
-from futurist.executors.base import Executor, WorkItem
+from futurist.executors.base import CheckAndReject, Executor, WorkItem
 
 __all__ = ["SynchronousExecutor"]
-
-
-def _run_work(work: WorkItem) -> None:
-    work.run()
 
 
 class SynchronousExecutor(Executor):
@@ -20,26 +16,24 @@ class SynchronousExecutor(Executor):
 
     Useful where the executor interface is wanted without threads or processes (tests, retries,
     simple tools). ``run_work_func(work)`` runs each work item (default: ``work.run()``);
-    ``green=True`` returns green futures whose waiting yields to the eventlet hub.
+    ``check_and_reject`` sees a backlog of 0: nothing ever waits in this executor.
     After ``shutdown()``, ``restart()`` clears the statistics and accepts work again.
     """
 
     def __init__(
         self,
         green: bool = False,
-        run_work_func: Callable[[WorkItem], None] = _run_work,
+        run_work_func: Callable[[WorkItem], None] = WorkItem.run,
+        *,
+        check_and_reject: CheckAndReject | None = None,
     ) -> None:
         if not callable(run_work_func):
             raise TypeError(f"run_work_func must be callable, got {run_work_func!r}")
-        super().__init__()
+        super().__init__(check_and_reject)
         self._green = bool(green)
-        if self._green:
-            from futurist.futures import GreenFuture
-
-            self._future_class = GreenFuture
         self._run_work_func = run_work_func
-        self._running = 0
-        self._running_here = threading.local()
+        self._running: dict[int, int] = {}
+        """How many calls run now, by the ident of the thread running them."""
         self._idle = threading.Condition(self._submit_lock)
 
     @property
@@ -59,18 +53,23 @@ class SynchronousExecutor(Executor):
         return 0
 
     def _dispatch(self, item: WorkItem) -> bool:
-        self._running += 1
+        running = self._running
+        thread = get_ident()
+        running[thread] = running.get(thread, 0) + 1
         return True
 
     def _run_here(self, item: WorkItem) -> None:
-        local = self._running_here
-        local.depth = getattr(local, "depth", 0) + 1
         try:
             self._run_work_func(item)
         finally:
-            local.depth -= 1
-            with self._idle:
-                self._running -= 1
+            running = self._running
+            thread = get_ident()
+            with self._submit_lock:
+                depth = running[thread] - 1
+                if depth:
+                    running[thread] = depth
+                else:
+                    del running[thread]
                 if self._shutdown_started:
                     self._idle.notify_all()
 
@@ -79,6 +78,7 @@ class SynchronousExecutor(Executor):
             return
         # Calls running in this thread (one that shuts down its own executor) cannot be
         # waited for; every call running in another thread is.
-        here = getattr(self._running_here, "depth", 0)
+        here = get_ident()
+        running = self._running
         with self._idle:
-            self._idle.wait_for(lambda: self._running <= here)
+            self._idle.wait_for(lambda: not running or list(running) == [here])

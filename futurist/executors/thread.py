@@ -4,7 +4,7 @@ Data flow::
 
     submit --> [queue of WorkItem] --> worker threads (at most max_workers)
                       ^                      |
-                      |                 idle semaphore: released after each item, taken by
+                      |                 idle count: raised after each item, claimed by
                       |                 the next submit so an idle thread is reused first
     shutdown --> one None sentinel; each worker passes it on and exits once the queue is drained
 
@@ -41,16 +41,30 @@ def default_thread_count() -> int:
 class _PoolState:
     """What the worker threads share: the queue, the idle count and whether the pool broke."""
 
-    __slots__ = ("broken", "idle", "initargs", "initializer", "queue")
+    __slots__ = ("broken", "idle", "idle_lock", "initargs", "initializer", "queue")
 
     def __init__(
         self, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
     ) -> None:
         self.queue: queue.SimpleQueue[WorkItem | None] = queue.SimpleQueue()
-        self.idle = threading.Semaphore(0)
+        self.idle = 0
+        self.idle_lock = threading.Lock()
         self.initializer = initializer
         self.initargs = initargs
         self.broken: str | None = None
+
+    def became_idle(self) -> None:
+        """A worker finished an item and can take another."""
+        with self.idle_lock:
+            self.idle += 1
+
+    def take_idle(self) -> bool:
+        """Claim an idle worker for a new item; False when none is idle."""
+        with self.idle_lock:
+            if self.idle:
+                self.idle -= 1
+                return True
+            return False
 
     def drain(self) -> list[WorkItem]:
         """Take every queued item out of the queue (sentinels stay)."""
@@ -89,7 +103,7 @@ def _work(state: _PoolState, idle_timeout: float | None = None) -> bool:
             )
             return False
     get = state.queue.get
-    release_idle = state.idle.release
+    became_idle = state.became_idle
     while True:
         try:
             item = get(timeout=idle_timeout)
@@ -100,7 +114,7 @@ def _work(state: _PoolState, idle_timeout: float | None = None) -> bool:
             return False
         item.run()
         del item
-        release_idle()
+        became_idle()
 
 
 class ThreadPoolExecutor(Executor):
@@ -153,7 +167,7 @@ class ThreadPoolExecutor(Executor):
 
     def get_num_idle_workers(self) -> int:
         """How many worker threads are waiting for work."""
-        return self._state.idle._value  # type: ignore[attr-defined,no-any-return]
+        return self._state.idle
 
     def _backlog(self) -> int:
         return self._state.queue.qsize()
@@ -163,7 +177,7 @@ class ThreadPoolExecutor(Executor):
         if state.broken is not None:
             raise BrokenThreadPool(state.broken)
         state.queue.put(item)
-        if not state.idle.acquire(blocking=False) and len(self._threads) < self._max_workers:
+        if not state.take_idle() and len(self._threads) < self._max_workers:
             self._start_thread()
         return False
 

@@ -1,0 +1,184 @@
+"""Thread pool and synchronous executor against the standard library (the foundation figures)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import statistics
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import futurist
+from benchmarks.harness import Figure, interleave
+
+NOOP_TASKS = 50_000
+ROUND_TRIPS = 2_000
+SYNC_CALLS = 50_000
+QUEUED_TASKS = 10_000
+
+PoolFactory = Callable[[], concurrent.futures.Executor]
+
+
+def noop() -> None:
+    """The smallest possible task."""
+
+
+def none() -> object:
+    """The smallest task that returns a value (None), for the bare-Future baseline."""
+    return None
+
+
+def per_task_us(make: PoolFactory) -> float:
+    """Submit NOOP_TASKS no-ops, then wait for all of them: microseconds per task."""
+    with make() as pool:
+        pool.submit(noop).result()
+        started = time.perf_counter()
+        futures = [pool.submit(noop) for _ in range(NOOP_TASKS)]
+        for future in futures:
+            future.result()
+        elapsed = time.perf_counter() - started
+    return elapsed / NOOP_TASKS * 1e6
+
+
+def round_trips_us(make: PoolFactory) -> list[float]:
+    """One submit then result at a time: each round trip in microseconds."""
+    samples = []
+    with make() as pool:
+        pool.submit(noop).result()
+        for _ in range(ROUND_TRIPS):
+            started = time.perf_counter()
+            pool.submit(noop).result()
+            samples.append((time.perf_counter() - started) * 1e6)
+    return samples
+
+
+def idle_shutdown_ms(make: PoolFactory) -> float:
+    """How long shutdown(wait=True) takes on a pool that has nothing to do."""
+    pool = make()
+    pool.submit(noop).result()
+    started = time.perf_counter()
+    pool.shutdown(wait=True)
+    return (time.perf_counter() - started) * 1e3
+
+
+def bytes_per_queued_task(make: PoolFactory) -> float:
+    """Memory held per call waiting in the queue of a one-thread pool kept busy."""
+    release = threading.Event()
+    with make() as pool:
+        pool.submit(release.wait)
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        futures = [pool.submit(noop) for _ in range(QUEUED_TASKS)]
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        release.set()
+        for future in futures:
+            future.result()
+    return (after - before) / QUEUED_TASKS
+
+
+def synchronous_us() -> float:
+    """SynchronousExecutor submit + result, microseconds per call."""
+    executor = futurist.SynchronousExecutor()
+    started = time.perf_counter()
+    for _ in range(SYNC_CALLS):
+        executor.submit(noop).result()
+    return (time.perf_counter() - started) / SYNC_CALLS * 1e6
+
+
+def bare_call_and_future_us() -> float:
+    """The baseline for the synchronous executor: call, set a bare Future, read it."""
+    started = time.perf_counter()
+    for _ in range(SYNC_CALLS):
+        future: concurrent.futures.Future[object] = concurrent.futures.Future()
+        future.set_result(none())
+        future.result()
+    return (time.perf_counter() - started) / SYNC_CALLS * 1e6
+
+
+def collect(rounds: int) -> list[Figure]:
+    """Every foundation figure, ours against the standard library."""
+
+    def ours() -> concurrent.futures.Executor:
+        return futurist.ThreadPoolExecutor(max_workers=10)
+
+    def theirs() -> concurrent.futures.Executor:
+        return concurrent.futures.ThreadPoolExecutor(max_workers=10)
+
+    def single_ours() -> concurrent.futures.Executor:
+        return futurist.ThreadPoolExecutor(max_workers=1)
+
+    def single_theirs() -> concurrent.futures.Executor:
+        return concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+    figures = []
+    ours_task, theirs_task = interleave(
+        lambda: per_task_us(ours), lambda: per_task_us(theirs), rounds
+    )
+    figures.append(
+        Figure(
+            "thread pool: 50,000 no-op tasks",
+            "us/task",
+            ours_task,
+            theirs_task,
+            "stdlib",
+            target_ratio=1.0,
+        )
+    )
+    ours_trips: list[float] = []
+    theirs_trips: list[float] = []
+    for _ in range(rounds):
+        ours_trips += round_trips_us(ours)
+        theirs_trips += round_trips_us(theirs)
+    for label, pick in (("p50", 50), ("p99", 99)):
+        figures.append(
+            Figure(
+                f"thread pool: submit->result round trip {label}",
+                "us",
+                statistics.quantiles(ours_trips, n=100)[pick - 1],
+                statistics.quantiles(theirs_trips, n=100)[pick - 1],
+                "stdlib",
+                target_ratio=1.0,
+            )
+        )
+    ours_sync, bare = interleave(synchronous_us, bare_call_and_future_us, rounds)
+    figures.append(
+        Figure(
+            "synchronous: submit+result",
+            "us/call",
+            ours_sync,
+            bare,
+            "bare call + Future",
+            target_ratio=1.3,
+        )
+    )
+    ours_idle, theirs_idle = interleave(
+        lambda: idle_shutdown_ms(ours), lambda: idle_shutdown_ms(theirs), rounds
+    )
+    figures.append(
+        Figure(
+            "thread pool: idle shutdown",
+            "ms",
+            ours_idle,
+            theirs_idle,
+            "stdlib",
+            target_absolute=5.0,
+        )
+    )
+    ours_memory, theirs_memory = interleave(
+        lambda: bytes_per_queued_task(single_ours),
+        lambda: bytes_per_queued_task(single_theirs),
+        rounds,
+    )
+    figures.append(
+        Figure(
+            "thread pool: memory per queued task",
+            "bytes",
+            ours_memory,
+            theirs_memory,
+            "stdlib",
+            target_ratio=1.0,
+        )
+    )
+    return figures

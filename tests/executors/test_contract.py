@@ -1,0 +1,368 @@
+"""The executor contract of DESIGN.md, run once per executor kind listed in ``kinds.KINDS``."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import futurist
+from futurist import rejection
+from futurist.executors.base import Executor
+from tests.executors.kinds import EventLike, Kind
+
+WAIT = 30.0
+"""Upper bound for any wait in these tests; reaching it means a bug, not a slow machine."""
+
+
+@pytest.fixture
+def executor(kind: Kind) -> Iterator[Executor]:
+    built = kind.make(max_workers=2)
+    yield built
+    built.shutdown(wait=True, cancel_futures=True)
+
+
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def wait_then_return(started: EventLike, release: EventLike, value: Any) -> Any:
+    started.set()
+    if not release.wait(WAIT):
+        raise AssertionError("the test never released this task")
+    return value
+
+
+def identity(value: Any) -> Any:
+    return value
+
+
+def needs_queue(kind: Kind) -> None:
+    if kind.in_caller:
+        pytest.skip(f"{kind.name} runs calls in the caller: nothing is ever queued")
+
+
+def block_all_workers(
+    kind: Kind, executor: Executor, manager: Any, workers: int
+) -> tuple[EventLike, list[concurrent.futures.Future[Any]]]:
+    """Occupy every worker with a call that waits for the returned release event."""
+    release = kind.new_event(manager)
+    blockers: list[concurrent.futures.Future[Any]] = []
+    for number in range(workers):
+        started = kind.new_event(manager)
+        blockers.append(executor.submit(wait_then_return, started, release, number))
+        assert started.wait(WAIT)
+    return release, blockers
+
+
+def test_submit_returns_a_futurist_future_with_the_result(executor: Executor) -> None:
+    future = executor.submit(pow, 2, 5)
+    assert isinstance(future, futurist.Future)
+    assert future.result(WAIT) == 32
+
+
+def test_submit_passes_positional_and_keyword_arguments(executor: Executor) -> None:
+    assert executor.submit(int, "ff", base=16).result(WAIT) == 255
+
+
+def test_a_non_callable_is_a_type_error_at_submit(executor: Executor) -> None:
+    with pytest.raises(TypeError, match="callable"):
+        executor.submit(42)  # type: ignore[arg-type]
+    assert executor.statistics == futurist.ExecutorStatistics()
+
+
+def test_a_failing_call_fails_its_future_and_counts_as_a_failure(executor: Executor) -> None:
+    future = executor.submit(fail, "boom")
+    with pytest.raises(ValueError, match="boom"):
+        future.result(WAIT)
+    exc, _ = future.exception_info(WAIT)
+    assert isinstance(exc, ValueError)
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert (stats.executed, stats.failures, stats.cancelled) == (1, 1, 0)
+
+
+def test_statistics_count_every_executed_call(executor: Executor) -> None:
+    futures = [executor.submit(identity, n) for n in range(20)]
+    assert [f.result(WAIT) for f in futures] == list(range(20))
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert isinstance(stats, futurist.ExecutorStatistics)
+    assert (stats.executed, stats.failures, stats.cancelled) == (20, 0, 0)
+    assert stats.runtime >= 0
+    assert stats.average_runtime == stats.runtime / 20
+
+
+def test_fresh_statistics_have_no_average(executor: Executor) -> None:
+    with pytest.raises(ZeroDivisionError):
+        _ = executor.statistics.average_runtime
+
+
+def test_alive_until_shutdown_then_submit_is_refused(executor: Executor) -> None:
+    assert executor.alive
+    executor.shutdown()
+    assert not executor.alive
+    with pytest.raises(RuntimeError, match="shut down"):
+        executor.submit(identity, 1)
+
+
+def test_shutdown_is_idempotent(executor: Executor) -> None:
+    executor.submit(identity, 1).result(WAIT)
+    executor.shutdown(wait=False)
+    executor.shutdown(wait=True)
+    executor.shutdown(wait=True, cancel_futures=True)
+    assert not executor.alive
+
+
+def test_idle_shutdown_returns(kind: Kind) -> None:
+    executor = kind.make(max_workers=2)
+    executor.submit(identity, 1).result(WAIT)
+    executor.shutdown(wait=True)
+    assert not executor.alive
+
+
+def test_context_manager_waits_for_accepted_work(kind: Kind) -> None:
+    with kind.make(max_workers=2) as executor:
+        futures = [executor.submit(identity, n) for n in range(10)]
+    assert all(f.done() for f in futures)
+    assert not executor.alive
+
+
+def test_check_and_reject_sees_the_executor_and_the_backlog(kind: Kind) -> None:
+    seen: list[tuple[Executor, int]] = []
+    executor = kind.make(max_workers=2, check_and_reject=lambda e, b: seen.append((e, b)))
+    with executor:
+        executor.submit(identity, 1).result(WAIT)
+    assert seen == [(executor, 0)]
+
+
+def test_a_rejection_reaches_the_caller_and_records_nothing(kind: Kind) -> None:
+    def refuse(executor: Executor, backlog: int) -> None:
+        raise futurist.RejectedSubmission("no")
+
+    with kind.make(max_workers=2, check_and_reject=refuse) as executor:
+        with pytest.raises(futurist.RejectedSubmission):
+            executor.submit(identity, 1)
+    assert executor.statistics == futurist.ExecutorStatistics()
+
+
+def test_reject_when_reached_allows_max_backlog_queued_calls(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1, check_and_reject=rejection.reject_when_reached(2))
+    try:
+        release, _ = block_all_workers(kind, executor, manager, 1)
+        queued = [executor.submit(identity, n) for n in range(2)]
+        with pytest.raises(futurist.RejectedSubmission, match="max_backlog is 2"):
+            executor.submit(identity, 99)
+        release.set()
+        assert [f.result(WAIT) for f in queued] == [0, 1]
+    finally:
+        executor.shutdown(wait=True)
+    assert executor.statistics.executed == 3
+
+
+def test_cancel_futures_cancels_every_queued_call(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager, 1)
+    queued = [executor.submit(identity, n) for n in range(5)]
+    executor.shutdown(wait=False, cancel_futures=True)
+    release.set()
+    executor.shutdown(wait=True)
+    assert blockers[0].result(WAIT) == 0
+    assert all(f.cancelled() for f in queued)
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (1, 5)
+
+
+def test_shutdown_without_cancel_runs_every_queued_call(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, _ = block_all_workers(kind, executor, manager, 1)
+    queued = [executor.submit(identity, n) for n in range(5)]
+    executor.shutdown(wait=False)
+    release.set()
+    assert [f.result(WAIT) for f in queued] == list(range(5))
+    executor.shutdown(wait=True)
+    assert executor.statistics.executed == 6
+
+
+def test_shutdown_wait_returns_after_every_accepted_call(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager, 1)
+    queued = [executor.submit(identity, n) for n in range(3)]
+    shutting_down = threading.Thread(target=executor.shutdown, kwargs={"wait": True})
+    shutting_down.start()
+    release.set()
+    shutting_down.join(WAIT)
+    assert not shutting_down.is_alive()
+    assert all(f.done() for f in [*blockers, *queued])
+
+
+def test_a_cancelled_queued_call_never_runs_and_counts_as_cancelled(
+    kind: Kind, manager: Any
+) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, _ = block_all_workers(kind, executor, manager, 1)
+    victim = executor.submit(identity, "never")
+    assert victim.cancel()
+    survivor = executor.submit(identity, "ran")
+    release.set()
+    assert survivor.result(WAIT) == "ran"
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (2, 1)
+
+
+def test_submit_from_a_task_during_shutdown_wait_raises(kind: Kind) -> None:
+    if kind.crosses_processes:
+        pytest.skip(f"{kind.name} runs calls in other processes, which cannot reach it")
+    executor = kind.make(max_workers=2)
+    shutdown_started = threading.Event()
+    outcome: list[BaseException] = []
+
+    def submit_once_shutdown_started() -> None:
+        assert shutdown_started.wait(WAIT)
+        try:
+            executor.submit(identity, 1)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    runner = threading.Thread(target=executor.submit, args=(submit_once_shutdown_started,))
+    runner.start()
+    stopper = threading.Thread(target=executor.shutdown, kwargs={"wait": True})
+    stopper.start()
+    while executor.alive:
+        stopper.join(0.001)
+    shutdown_started.set()
+    stopper.join(WAIT)
+    runner.join(WAIT)
+    assert not stopper.is_alive()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], RuntimeError)
+
+
+def test_every_future_reaches_one_terminal_state_once(kind: Kind, manager: Any) -> None:
+    executor = kind.make(max_workers=2)
+    calls: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def count(future: concurrent.futures.Future[Any]) -> None:
+        with lock:
+            calls[id(future)] = calls.get(id(future), 0) + 1
+
+    futures = []
+    for n in range(30):
+        future = executor.submit(fail, "x") if n % 3 == 0 else executor.submit(identity, n)
+        future.add_done_callback(count)
+        futures.append(future)
+    executor.shutdown(wait=True)
+    assert all(f.done() for f in futures)
+    assert sorted(calls.values()) == [1] * 30
+    stats = executor.statistics
+    assert stats.executed + stats.cancelled == 30
+    assert stats.failures == 10
+
+
+def test_a_raising_done_callback_is_logged_and_others_still_run(
+    executor: Executor, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran = threading.Event()
+
+    def bad(future: concurrent.futures.Future[Any]) -> None:
+        raise RuntimeError("callback failed")
+
+    future = executor.submit(identity, 1)
+    future.add_done_callback(bad)
+    future.add_done_callback(lambda f: ran.set())
+    with caplog.at_level(logging.ERROR):
+        assert ran.wait(WAIT)
+        assert executor.submit(identity, 2).result(WAIT) == 2
+    assert "callback" in caplog.text
+
+
+def test_standard_wait_and_as_completed_work_on_its_futures(executor: Executor) -> None:
+    futures = [executor.submit(identity, n) for n in range(5)]
+    done, not_done = concurrent.futures.wait(futures, timeout=WAIT)
+    assert (len(done), len(not_done)) == (5, 0)
+    assert sorted(f.result() for f in concurrent.futures.as_completed(futures, WAIT)) == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+
+
+def test_waiters_on_its_futures(executor: Executor) -> None:
+    futures = [executor.submit(identity, n) for n in range(5)]
+    done, not_done = futurist.waiters.wait_for_all([*futures, futures[0]], WAIT)
+    assert (done, not_done) == (set(futures), set())
+    done, _ = futurist.waiters.wait_for_any(futures, WAIT)
+    assert done
+
+
+def test_map_yields_results_in_order(executor: Executor) -> None:
+    assert list(executor.map(pow, [2, 3, 4], [2, 2, 2])) == [4, 9, 16]
+    assert list(executor.map(identity, range(50), chunksize=7)) == list(range(50))
+
+
+def test_map_with_buffersize_reads_the_input_lazily(executor: Executor) -> None:
+    consumed: list[int] = []
+
+    def numbers() -> Iterator[int]:
+        for n in range(100):
+            consumed.append(n)
+            yield n
+
+    results = executor.map(identity, numbers(), buffersize=3)
+    assert len(consumed) == 3
+    assert next(results) == 0
+    assert len(consumed) == 4
+    assert list(results) == list(range(1, 100))
+
+
+def test_map_raises_a_failure_at_its_position(executor: Executor) -> None:
+    results = executor.map(identity, [1, 2])
+    assert next(results) == 1
+    failing = executor.map(fail, ["first"])
+    with pytest.raises(ValueError, match="first"):
+        next(failing)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "match"),
+    [
+        ({"buffersize": 0}, ValueError, "buffersize"),
+        ({"buffersize": 1.5}, TypeError, "buffersize"),
+        ({"chunksize": 0}, ValueError, "chunksize"),
+    ],
+)
+def test_map_rejects_bad_arguments(
+    executor: Executor, arguments: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        executor.map(identity, [1], **arguments)
+
+
+def test_map_timeout_cancels_the_rest(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release = kind.new_event(manager)
+    started = kind.new_event(manager)
+    try:
+        results = executor.map(wait_then_return, [started] * 3, [release] * 3, [1, 2, 3], timeout=0)
+        with pytest.raises(TimeoutError):
+            next(results)
+    finally:
+        release.set()
+        executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert stats.executed + stats.cancelled == 3
+    assert stats.cancelled >= 1

@@ -1,0 +1,150 @@
+"""ThreadPoolExecutor specifics: thread reuse, names, initializer, sizes and bad input."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+import futurist
+from futurist.executors import base
+from futurist.executors.thread import default_thread_count
+
+WAIT = 30.0
+
+
+def signal_then_wait(started: threading.Event, release: threading.Event) -> bool:
+    started.set()
+    return release.wait(WAIT)
+
+
+def current_thread_name() -> str:
+    return threading.current_thread().name
+
+
+def test_default_max_workers_is_five_per_cpu() -> None:
+    with futurist.ThreadPoolExecutor() as executor:
+        assert executor.max_workers == default_thread_count()
+
+
+def test_sequential_work_runs_on_one_thread() -> None:
+    with futurist.ThreadPoolExecutor(max_workers=8) as executor:
+        names = {executor.submit(current_thread_name).result(WAIT) for _ in range(50)}
+        assert len(names) == 1
+        assert executor.num_workers == 1
+
+
+def test_idle_workers_are_counted() -> None:
+    with futurist.ThreadPoolExecutor(max_workers=4) as executor:
+        executor.submit(int).result(WAIT)
+        # The worker releases its idle slot right after setting the result.
+        for _ in range(1000):
+            if executor.get_num_idle_workers() == 1:
+                break
+            threading.Event().wait(0.001)
+        assert executor.get_num_idle_workers() == 1
+
+
+def test_queue_size_counts_waiting_calls() -> None:
+    release = threading.Event()
+    started = threading.Event()
+    with futurist.ThreadPoolExecutor(max_workers=1) as executor:
+        executor.submit(signal_then_wait, started, release)
+        assert started.wait(WAIT)
+        for _ in range(3):
+            executor.submit(int)
+        assert executor.queue_size == 3
+        release.set()
+
+
+def test_threads_are_named_with_the_prefix() -> None:
+    with futurist.ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker") as executor:
+        assert executor.submit(current_thread_name).result(WAIT) == "worker_0"
+
+
+def test_initializer_runs_in_each_thread() -> None:
+    seen: list[Any] = []
+    with futurist.ThreadPoolExecutor(
+        max_workers=1, initializer=seen.append, initargs=("ready",)
+    ) as executor:
+        executor.submit(int).result(WAIT)
+    assert seen == ["ready"]
+
+
+def test_a_failing_initializer_breaks_the_pool_and_fails_queued_work() -> None:
+    def explode() -> None:
+        raise OSError("no database")
+
+    executor = futurist.ThreadPoolExecutor(max_workers=1, initializer=explode)
+    future = executor.submit(int)
+    with pytest.raises(futurist.BrokenExecutor, match="initializer"):
+        future.result(WAIT)
+    with pytest.raises(futurist.BrokenExecutor):
+        executor.submit(int)
+    executor.shutdown(wait=True)
+    assert executor.statistics.failures == 1
+
+
+def test_shutdown_from_inside_a_task_does_not_deadlock() -> None:
+    executor = futurist.ThreadPoolExecutor(max_workers=1)
+    future = executor.submit(lambda: executor.shutdown(wait=True))
+    assert future.result(WAIT) is None
+    executor.shutdown(wait=True)
+    assert not executor.alive
+
+
+def test_runtime_excludes_time_spent_queued(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [0.0]
+    monkeypatch.setattr(base, "perf_counter", lambda: now[0])
+    release = threading.Event()
+    started = threading.Event()
+
+    def blocker() -> None:
+        started.set()
+        release.wait(WAIT)
+
+    with futurist.ThreadPoolExecutor(max_workers=1) as executor:
+        executor.submit(blocker)
+        assert started.wait(WAIT)
+        queued = executor.submit(int)
+        now[0] += 100.0  # the blocker runs for 100 s while the second call waits
+        release.set()
+        queued.result(WAIT)
+    # Counting queued time would make it 200 s: the second call ran for no time at all.
+    assert executor.statistics.runtime == 100.0
+
+
+def test_a_collected_pool_lets_its_threads_exit() -> None:
+    executor = futurist.ThreadPoolExecutor(max_workers=2)
+    executor.submit(int).result(WAIT)
+    threads = list(executor._threads)
+    del executor
+    for thread in threads:
+        thread.join(WAIT)
+        assert not thread.is_alive()
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [
+        (0, ValueError, "max_workers must be at least 1, got 0"),
+        (-3, ValueError, "max_workers"),
+        (2.5, TypeError, "max_workers must be an integer"),
+        ("4", TypeError, "max_workers"),
+        (True, TypeError, "max_workers"),
+    ],
+)
+def test_bad_max_workers(value: Any, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        futurist.ThreadPoolExecutor(max_workers=value)
+
+
+def test_check_and_reject_must_be_callable() -> None:
+    with pytest.raises(TypeError, match="check_and_reject"):
+        futurist.ThreadPoolExecutor(check_and_reject=5)  # type: ignore[arg-type]
+
+
+def test_initializer_must_be_callable() -> None:
+    with pytest.raises(TypeError, match="initializer"):
+        futurist.ThreadPoolExecutor(initializer="setup")  # type: ignore[arg-type]

@@ -1,0 +1,163 @@
+"""The contract under load, at exit and in odd corners, once per executor kind."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import futurist
+from tests.executors.kinds import Kind
+
+WAIT = 60.0
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def identity(value: Any) -> Any:
+    return value
+
+
+def raise_base_exception(kind_name: str) -> None:
+    raise {"KeyboardInterrupt": KeyboardInterrupt, "SystemExit": SystemExit}[kind_name]()
+
+
+@pytest.mark.slow
+def test_stress_every_future_ends_once_and_nothing_outlives_shutdown(kind: Kind) -> None:
+    total = 5_000 if kind.crosses_processes else 50_000
+    submitters = 8
+    threads_before = set(threading.enumerate())
+    children_before = set(multiprocessing.active_children())
+    executor = kind.make(max_workers=4)
+    accepted: list[concurrent.futures.Future[Any]] = []
+    accepted_lock = threading.Lock()
+    done_submitting = threading.Event()
+    snapshots: list[futurist.ExecutorStatistics] = []
+    start = threading.Barrier(submitters + 2)
+
+    def submit_share() -> None:
+        start.wait(WAIT)
+        mine = [executor.submit(identity, n) for n in range(total // submitters)]
+        with accepted_lock:
+            accepted.extend(mine)
+
+    def read_statistics() -> None:
+        start.wait(WAIT)
+        while not done_submitting.is_set():
+            snapshots.append(executor.statistics)
+            done_submitting.wait(0.001)
+
+    def cancel_at_random() -> None:
+        chooser = random.Random(1234)
+        while not done_submitting.is_set():
+            with accepted_lock:
+                candidates = accepted[-50:]
+            for future in candidates:
+                if chooser.random() < 0.3:
+                    future.cancel()
+            done_submitting.wait(0.001)
+
+    workers = [threading.Thread(target=submit_share) for _ in range(submitters)]
+    helpers = [threading.Thread(target=read_statistics), threading.Thread(target=cancel_at_random)]
+    for thread in [*workers, *helpers]:
+        thread.start()
+    start.wait(WAIT)
+    for thread in workers:
+        thread.join(WAIT)
+    done_submitting.set()
+    for thread in helpers:
+        thread.join(WAIT)
+    executor.shutdown(wait=True)
+
+    assert len(accepted) == total
+    states = [(f.cancelled(), f.done()) for f in accepted]
+    assert all(done for _, done in states)
+    cancelled = sum(1 for was_cancelled, _ in states if was_cancelled)
+    results = [f.result() for f in accepted if not f.cancelled()]
+    assert len(results) + cancelled == total
+    stats = executor.statistics
+    assert stats.executed + stats.cancelled == total
+    assert stats.cancelled == cancelled
+    assert all(a.executed <= b.executed for a, b in itertools.pairwise(snapshots))
+    leftover = [t for t in set(threading.enumerate()) - threads_before if t.is_alive()]
+    assert leftover == []
+    assert set(multiprocessing.active_children()) - children_before == set()
+
+
+@pytest.mark.parametrize("error", ["KeyboardInterrupt", "SystemExit"])
+def test_a_task_raising_a_base_exception_fails_only_its_future(kind: Kind, error: str) -> None:
+    with kind.make(max_workers=1) as executor:
+        future = executor.submit(raise_base_exception, error)
+        assert type(future.exception(WAIT)).__name__ == error
+        assert executor.submit(identity, 5).result(WAIT) == 5
+    assert executor.statistics.failures == 1
+
+
+def run_script(script: str, *arguments: str) -> None:
+    """Run ``script`` in a fresh interpreter from the project root; it must exit with 0."""
+    finished = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script, *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+
+
+EXIT_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from tests.executors.kinds import KINDS
+    from tests.test_reliability import append_line
+
+    kind = next(k for k in KINDS if k.name == sys.argv[1])
+    executor = kind.make(max_workers=1)
+    for number in range(20):
+        executor.submit(append_line, sys.argv[2], number)
+    print("submitted", flush=True)
+    """
+)
+
+
+def append_line(path: str, number: int) -> None:
+    with open(path, "a") as file:
+        file.write(f"{number}\n")
+
+
+def test_exiting_with_work_queued_runs_it_and_does_not_hang(kind: Kind, tmp_path: Path) -> None:
+    output = tmp_path / "ran.txt"
+    run_script(EXIT_SCRIPT, kind.name, str(output))
+    assert sorted(int(line) for line in output.read_text().split()) == list(range(20))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_can_build_and_use_a_new_executor(kind: Kind) -> None:
+    script = textwrap.dedent(
+        """
+        import os, sys
+        from tests.executors.kinds import KINDS
+
+        kind = next(k for k in KINDS if k.name == sys.argv[1])
+        with kind.make(max_workers=2) as parent_executor:
+            assert parent_executor.submit(pow, 2, 2).result() == 4
+            pid = os.fork()
+            if pid == 0:
+                with kind.make(max_workers=2) as child_executor:
+                    ok = child_executor.submit(pow, 3, 3).result(30) == 27
+                os._exit(0 if ok else 3)
+            _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
+    )
+    run_script(script, kind.name)
