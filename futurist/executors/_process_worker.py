@@ -86,11 +86,11 @@ def _answer(request: bytes) -> bytes:
     try:
         return pickle.dumps((RETURNED, result, runtime), _PROTOCOL)
     except BaseException as exc:
-        error = pickle.PicklingError(
+        refusal = pickle.PicklingError(
             f"the result of {describe_callable(fn)} could not be pickled to send it back "
             f"from the worker process: {type(exc).__name__}: {exc}"
         )
-        return pickle.dumps((RAISED, error, _format(exc), runtime), _PROTOCOL)
+        return pickle.dumps((RAISED, refusal, _format(exc), runtime), _PROTOCOL)
 
 
 def _raised(exc: BaseException, runtime: float, what: str) -> bytes:

@@ -2,41 +2,41 @@
 
 Data flow::
 
-    submit --> [pending: WorkItems not yet sent] --wake byte--> manager thread (one per pool)
-                                                                  |  sends a call only to a
-                                                                  |  worker with room: idle, or
-                                                                  |  running one (pipelined)
-        +---------------------------------------------------------+
-        |  per worker: one duplex pipe + the process sentinel
+    submit --> [pending: items not yet sent] --wake byte--> manager thread (one per pool)
+                                                               |  sends a call only to an
+                                                               |  idle worker, one at a time
+        +------------------------------------------------------+
+        |  per worker: a private duplex pipe, plus its process sentinel
         v
-    worker 1 <== call / outcome ==> sent[1]: the calls it holds, oldest first (the oldest runs)
-    worker 2 <== call / outcome ==> sent[2]
+    worker 1 <== pickled call / pickled outcome ==> worker 1 runs item A
+    worker 2 <== pickled call / pickled outcome ==> worker 2 runs item B
       ...
-    manager: multiprocessing.connection.wait(wake pipe, every pipe, every sentinel, deadline)
-        outcome   --> the oldest sent item finishes (result or exception, child's runtime)
-        sentinel  --> the worker died: its oldest item fails with WorkerCrashed, the calls
-                      queued behind it go back to the front of the queue, a new worker starts
-        deadline  --> the oldest item ran past task_timeout: kill the worker, fail the item
-                      with TimeoutError, requeue the rest, start a new worker
-        stop      --> when shutting down and nothing is left: ask each worker to exit, join
+    manager: one selector over the wake pipe, every worker pipe, every sentinel (+ deadline)
+        outcome   --> the worker's item finishes (result or exception, runtime from the child)
+        sentinel  --> the worker died: only its item fails (WorkerCrashed), a new worker starts
+        deadline  --> an item ran past task_timeout: kill its worker, fail the item with
+                      TimeoutError, start a new worker
+        stop      --> shutting down and nothing left: ask each worker to exit, join them all
 
-Each worker holds at most :data:`_PIPELINE_DEPTH` calls (the running one and one waiting in its
-pipe), so a crash can only ever fail the one call that was running, and everything not yet sent
-is the backlog ``check_and_reject`` sees. The manager holds the shared :class:`_Pool`, never the
-executor, so an executor collected without ``shutdown()`` still lets its work finish.
+A worker holds one call at a time, so the parent always knows which call a dead worker was
+running, a crash fails only that call, ``cancel()`` works on everything not yet running, and
+``pending`` is exactly the backlog ``check_and_reject`` sees. The manager holds the shared
+:class:`_Pool`, never the executor, so an executor collected without ``shutdown()`` still lets
+its accepted work finish. POSIX only: the manager waits on pipes and process sentinels.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import logging
 import math
 import multiprocessing
-import multiprocessing.connection
 import os
 import pickle
 import reprlib
+import selectors
 import signal
 import threading
 import time
@@ -61,12 +61,6 @@ __all__ = ["ProcessPoolExecutor"]
 
 LOG = logging.getLogger(__name__)
 
-_PIPELINE_DEPTH = 2
-"""Calls a worker may hold at once: the one it runs and one waiting, to hide the round trip."""
-
-_PIPELINE_MAX_BYTES = 16 * 1024
-"""A waiting call is only pipelined when this small, so writing it never blocks the manager."""
-
 _START_METHODS = ("fork", "spawn", "forkserver")
 
 _pool_numbers = itertools.count()
@@ -74,7 +68,6 @@ _pool_numbers = itertools.count()
 _call_repr = reprlib.Repr()
 _call_repr.maxstring = 40
 _call_repr.maxother = 40
-_call_repr.maxargs = 5
 
 
 class _ChildTraceback(Exception):
@@ -107,26 +100,32 @@ def _describe_exit(exitcode: int | None) -> str:
 
 
 class _Worker:
-    """The parent's view of one worker process: its pipe and the calls it holds, oldest first."""
+    """The parent's view of one worker process: its pipe and the one call it is running."""
 
-    __slots__ = ("budget", "conn", "head_since", "hung_up", "process", "sent")
+    __slots__ = ("budget", "conn", "hung_up", "item", "process", "sentinel", "since")
 
     def __init__(self, process: BaseProcess, conn: Connection, budget: int | None) -> None:
         self.process = process
+        self.sentinel = process.sentinel
         self.conn = conn
         self.budget = budget
-        self.sent: collections.deque[tuple[WorkItem, bytes]] = collections.deque()
-        self.head_since = 0.0
+        self.item: WorkItem | None = None
+        self.since = 0.0
         self.hung_up = False
-
-    def fileno(self) -> int:
-        """The pipe's descriptor, so ``multiprocessing.connection.wait`` can watch the worker."""
-        return self.conn.fileno()
 
     @property
     def retiring(self) -> bool:
         """True once it has been sent all the calls ``max_tasks_per_child`` allows."""
         return self.budget == 0
+
+    def end(self) -> tuple[int | None, int | None]:
+        """Reap the exited process, release its pipe; return its exit code and pid."""
+        process = self.process
+        process.join()
+        self.conn.close()
+        code, pid = process.exitcode, process.pid
+        process.close()
+        return code, pid
 
 
 class _Pool:
@@ -136,6 +135,7 @@ class _Pool:
         self,
         name: str,
         context: BaseContext,
+        *,
         max_workers: int,
         initializer: Callable[..., object] | None,
         initargs: tuple[Any, ...],
@@ -150,8 +150,7 @@ class _Pool:
         self.max_tasks_per_child = max_tasks_per_child
         self.task_timeout = task_timeout
         self.pending: collections.deque[WorkItem] = collections.deque()
-        self.requeued: collections.deque[tuple[WorkItem, bytes | None]] = collections.deque()
-        self.workers: dict[int, _Worker] = {}
+        self.workers: set[_Worker] = set()
         self.broken: str | None = None
         self.stopping = False
         self.thread: threading.Thread | None = None
@@ -160,13 +159,14 @@ class _Pool:
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
+        self._selector: selectors.BaseSelector | None = None
         self._worker_numbers = itertools.count()
 
     # -- called from other threads ------------------------------------------------------------
 
     def backlog(self) -> int:
         """Items accepted and not yet sent to a worker process."""
-        return len(self.pending) + len(self.requeued)
+        return len(self.pending)
 
     def add(self, item: WorkItem) -> None:
         """Queue an item (caller holds the executor's submit lock) and wake the manager."""
@@ -184,10 +184,9 @@ class _Pool:
         """Make the manager's wait return (a no-op once the manager has closed its pipe)."""
         with self._wake_lock:
             if self._wake_write >= 0:
-                try:
+                # A full pipe already holds wake bytes: the manager will wake anyway.
+                with contextlib.suppress(BlockingIOError):
                     os.write(self._wake_write, b"\0")
-                except BlockingIOError:
-                    pass  # the pipe is full of wake bytes: the manager will wake anyway
 
     def cancel_pending(self) -> None:
         """Cancel every item not yet sent to a worker."""
@@ -216,84 +215,60 @@ class _Pool:
 
     def manage(self) -> None:
         """The manager thread: feed workers, collect outcomes, replace the dead, then stop."""
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_read, selectors.EVENT_READ)
         try:
-            self._serve()
+            self._serve(self._selector)
         except BaseException as exc:
             LOG.exception("the manager of process pool %s failed", self.name)
             reason = f"the manager of process pool {self.name} failed: {exc!r}"
             self._break(reason)
             self._abandon_workers(reason)
         finally:
+            self._selector.close()
             self._close_wake_pipe()
 
-    def _serve(self) -> None:
-        wait = multiprocessing.connection.wait
-        wake_read = self._wake_read
+    def _serve(self, selector: selectors.BaseSelector) -> None:
         while True:
             self._assign()
             if (self.stopping or self.broken is not None) and self._drained():
                 self._stop_workers()
                 return
-            waitables: list[Any] = [wake_read]
-            for sentinel, worker in self.workers.items():
-                waitables.append(sentinel)
-                if not worker.hung_up:
-                    waitables.append(worker)
-            for ready in wait(waitables, self._next_deadline()):
-                if isinstance(ready, _Worker):
-                    self._collect(ready)
-                elif ready == wake_read:
+            for key, _ in selector.select(self._next_deadline()):
+                worker: _Worker | None = key.data
+                if worker is None:
                     self._drain_wake_pipe()
                     self.wake_pending = False
+                elif worker not in self.workers:
+                    continue  # ended earlier in this round
+                elif key.fd == worker.sentinel:
+                    self._bury(worker)
                 else:
-                    dead = self.workers.get(ready)
-                    if dead is not None:
-                        self._bury(dead)
+                    self._collect(worker)
             if self.task_timeout is not None:
                 self._expire()
 
     def _drained(self) -> bool:
-        return not self.pending and not self.requeued and not any(
-            worker.sent for worker in self.workers.values()
-        )
+        return not self.pending and all(worker.item is None for worker in self.workers)
 
     def _assign(self) -> None:
-        """Send queued calls to workers with room, starting workers up to ``max_workers``."""
-        while (self.pending or self.requeued) and self.broken is None:
+        """Send queued calls to idle workers, starting workers up to ``max_workers``."""
+        pending = self.pending
+        while pending and self.broken is None:
             worker = self._idle_worker()
-            if worker is None and len(self.workers) < self.max_workers:
-                worker = self._start_worker()
-            pipelined = worker is None
             if worker is None:
-                worker = self._worker_with_room()
-                if worker is None:
+                if len(self.workers) >= self.max_workers:
                     return
-            if self.requeued:
-                item, payload = self.requeued.popleft()
-            else:
-                item = self.pending.popleft()
-                if not item.start():
-                    continue
-                payload = None
-            if payload is None:
+                worker = self._start_worker()
+            item = pending.popleft()
+            if item.start():
                 payload = self._pickle_call(item)
-                if payload is None:
-                    continue
-            if pipelined and len(payload) > _PIPELINE_MAX_BYTES:
-                # Too big to sit in a busy worker's pipe: hold it until a worker is idle.
-                self.requeued.appendleft((item, payload))
-                return
-            self._send(worker, item, payload)
+                if payload is not None:
+                    self._send(worker, item, payload)
 
     def _idle_worker(self) -> _Worker | None:
-        for worker in self.workers.values():
-            if not worker.sent and not worker.retiring:
-                return worker
-        return None
-
-    def _worker_with_room(self) -> _Worker | None:
-        for worker in self.workers.values():
-            if len(worker.sent) < _PIPELINE_DEPTH and not worker.retiring:
+        for worker in self.workers:
+            if worker.item is None and not worker.retiring:
                 return worker
         return None
 
@@ -311,9 +286,8 @@ class _Pool:
             return None
 
     def _send(self, worker: _Worker, item: WorkItem, payload: bytes) -> None:
-        if not worker.sent:
-            worker.head_since = time.monotonic()
-        worker.sent.append((item, payload))
+        worker.item = item
+        worker.since = time.monotonic()
         if worker.budget is not None:
             worker.budget -= 1
         try:
@@ -324,7 +298,8 @@ class _Pool:
 
     def _start_worker(self) -> _Worker:
         parent_end, child_end = self.context.Pipe(duplex=True)
-        process = self.context.Process(
+        # Every concrete context has Process; the BaseContext stub does not declare it.
+        process: BaseProcess = self.context.Process(  # type: ignore[attr-defined]
             name=f"{self.name}-worker-{next(self._worker_numbers)}",
             target=_process_worker.serve,
             args=(child_end, self.initializer, self.initargs, self.max_tasks_per_child),
@@ -334,25 +309,41 @@ class _Pool:
         finally:
             child_end.close()
         worker = _Worker(process, parent_end, self.max_tasks_per_child)
-        self.workers[process.sentinel] = worker
+        self.workers.add(worker)
+        assert self._selector is not None
+        self._selector.register(parent_end, selectors.EVENT_READ, worker)
+        self._selector.register(worker.sentinel, selectors.EVENT_READ, worker)
         return worker
 
+    def _forget(self, worker: _Worker) -> None:
+        """Stop watching a worker that has died or been told to exit."""
+        self.workers.discard(worker)
+        assert self._selector is not None
+        if not worker.hung_up:
+            self._selector.unregister(worker.conn)
+        self._selector.unregister(worker.sentinel)
+
     def _collect(self, worker: _Worker) -> None:
-        """Settle every outcome the worker has sent so far."""
+        """Settle the outcome the worker has sent, if any."""
         conn = worker.conn
         try:
-            while conn.poll():
-                self._settle(worker, conn.recv_bytes())
+            message = conn.recv_bytes()
         except (EOFError, OSError):
-            worker.hung_up = True  # the worker died; its sentinel settles what it held
+            # The worker died: stop watching its pipe; its sentinel settles what it held.
+            worker.hung_up = True
+            assert self._selector is not None
+            self._selector.unregister(conn)
+            return
+        self._settle(worker, message)
 
     def _settle(self, worker: _Worker, message: bytes) -> None:
+        item = worker.item
         try:
             outcome = pickle.loads(message)
         except BaseException as exc:
-            if not worker.sent:
+            if item is None:
                 raise
-            item = self._pop_head(worker)[0]
+            worker.item = None
             error = pickle.UnpicklingError(
                 f"the outcome of {_describe_call(item)} could not be unpickled in the parent "
                 f"process ({type(exc).__name__}: {exc})"
@@ -364,19 +355,14 @@ class _Pool:
         if kind == _process_worker.INITIALIZER_FAILED:
             self._initializer_failed(worker, outcome[1])
             return
-        item = self._pop_head(worker)[0]
+        assert item is not None, "a worker answered a call it was never sent"
+        worker.item = None
         if kind == _process_worker.RETURNED:
             item.finish(outcome[1], outcome[2])
         else:
-            exc = outcome[1]
-            exc.__cause__ = _ChildTraceback(outcome[2])
-            item.fail(exc, outcome[3])
-
-    def _pop_head(self, worker: _Worker) -> tuple[WorkItem, bytes]:
-        head = worker.sent.popleft()
-        if worker.sent:
-            worker.head_since = time.monotonic()
-        return head
+            raised: BaseException = outcome[1]
+            raised.__cause__ = _ChildTraceback(outcome[2])
+            item.fail(raised, outcome[3])
 
     def _initializer_failed(self, worker: _Worker, text: str) -> None:
         LOG.error("initializer of process pool %s failed:\n%s", self.name, text)
@@ -384,36 +370,30 @@ class _Pool:
             f"the initializer {describe_callable(self.initializer)} failed in worker process "
             f"{worker.process.name}; the pool cannot run work:\n{text}"
         )
-        while worker.sent:
-            item = worker.sent.popleft()[0]
-            item.fail(BrokenProcessPool(reason))
+        if worker.item is not None:
+            worker.item.fail(BrokenProcessPool(reason))
+            worker.item = None
         self._break(reason)
 
     def _bury(self, worker: _Worker) -> None:
-        """Settle what a dead worker held: its outcomes, then its running call; replace it."""
-        self._collect(worker)
-        process = worker.process
-        process.join()
-        del self.workers[process.sentinel]
-        worker.conn.close()
-        code, pid = process.exitcode, process.pid
-        process.close()
-        if worker.sent:
-            item = worker.sent.popleft()[0]
-            elapsed = time.monotonic() - worker.head_since
-            self.requeued.extendleft(reversed(worker.sent))
-            worker.sent.clear()
+        """Settle what a dead worker held (its last outcome, or its running call); replace it."""
+        if not worker.hung_up and worker.conn.poll():
+            self._collect(worker)
+        self._forget(worker)
+        code, pid = worker.end()
+        item = worker.item
+        if item is not None:
             item.fail(
                 WorkerCrashed(
-                    f"worker process {process.name} (pid {pid}) {_describe_exit(code)} "
+                    f"worker process {worker.process.name} (pid {pid}) {_describe_exit(code)} "
                     f"while running {_describe_call(item)}; a new worker replaces it"
                 ),
-                elapsed,
+                time.monotonic() - worker.since,
             )
         elif not worker.retiring and not self.stopping and self.broken is None:
             LOG.warning(
                 "idle worker process %s (pid %s) of pool %s %s",
-                process.name,
+                worker.process.name,
                 pid,
                 self.name,
                 _describe_exit(code),
@@ -421,33 +401,28 @@ class _Pool:
         self._replace()
 
     def _expire(self) -> None:
-        """Kill every worker whose running call has outlived ``task_timeout``."""
+        """Kill every worker whose call has outlived ``task_timeout``; fail that call."""
         timeout = self.task_timeout
         assert timeout is not None
         now = time.monotonic()
-        for worker in list(self.workers.values()):
-            if not worker.sent or now - worker.head_since < timeout:
+        for worker in list(self.workers):
+            if worker.item is None or now - worker.since < timeout:
                 continue
-            self._collect(worker)
-            if not worker.sent or now - worker.head_since < timeout:
-                continue
-            process = worker.process
-            process.kill()
-            process.join()
-            del self.workers[process.sentinel]
-            worker.conn.close()
-            pid = process.pid
-            process.close()
-            item = worker.sent.popleft()[0]
-            self.requeued.extendleft(reversed(worker.sent))
-            worker.sent.clear()
+            if not worker.hung_up and worker.conn.poll():
+                self._collect(worker)  # it finished just in time
+                if worker.item is None:
+                    continue
+            item = worker.item
+            worker.process.kill()
+            self._forget(worker)
+            _, pid = worker.end()
             item.fail(
                 TimeoutError(
                     f"{_describe_call(item)} did not finish within task_timeout={timeout:g} s; "
-                    f"its worker process {process.name} (pid {pid}) was killed and "
+                    f"its worker process {worker.process.name} (pid {pid}) was killed and "
                     "replaced"
                 ),
-                now - worker.head_since,
+                now - worker.since,
             )
             self._replace()
 
@@ -460,16 +435,14 @@ class _Pool:
         timeout = self.task_timeout
         if timeout is None:
             return None
-        starts = [worker.head_since for worker in self.workers.values() if worker.sent]
+        starts = [worker.since for worker in self.workers if worker.item is not None]
         if not starts:
             return None
         return max(0.0, min(starts) + timeout - time.monotonic())
 
     def _break(self, reason: str) -> None:
-        """Refuse new work and fail everything not yet running with ``BrokenProcessPool``."""
+        """Refuse new work and fail everything not yet sent with ``BrokenProcessPool``."""
         self.broken = reason
-        while self.requeued:
-            self.requeued.popleft()[0].fail(BrokenProcessPool(reason))
         while True:
             try:
                 item = self.pending.popleft()
@@ -480,25 +453,22 @@ class _Pool:
 
     def _stop_workers(self) -> None:
         """Ask every (idle) worker to exit and join them all."""
-        for worker in self.workers.values():
+        for worker in self.workers:
             try:
                 worker.conn.send_bytes(b"")
             except OSError:
                 LOG.debug("worker %s of pool %s already gone", worker.process.name, self.name)
-        for worker in self.workers.values():
-            worker.process.join()
-            worker.conn.close()
-            worker.process.close()
-        self.workers.clear()
+        for worker in list(self.workers):
+            self._forget(worker)
+            worker.end()
 
     def _abandon_workers(self, reason: str) -> None:
         """Last resort when the manager fails: kill every worker, fail what they held."""
-        for worker in self.workers.values():
+        for worker in self.workers:
             worker.process.kill()
-            worker.process.join()
-            worker.conn.close()
-            for item, _ in worker.sent:
-                item.fail(BrokenProcessPool(reason))
+            worker.end()
+            if worker.item is not None:
+                worker.item.fail(BrokenProcessPool(reason))
         self.workers.clear()
 
     def _drain_wake_pipe(self) -> None:
@@ -586,11 +556,11 @@ class ProcessPoolExecutor(Executor):
         self._pool = _Pool(
             f"{type(self).__name__}-{next(_pool_numbers)}",
             context,
-            max_workers,
-            initializer,
-            tuple(initargs),
-            max_tasks_per_child,
-            task_timeout,
+            max_workers=max_workers,
+            initializer=initializer,
+            initargs=tuple(initargs),
+            max_tasks_per_child=max_tasks_per_child,
+            task_timeout=task_timeout,
         )
         # Let the manager finish the accepted work and exit if this executor is collected.
         weakref.finalize(self, self._pool.request_stop).atexit = False

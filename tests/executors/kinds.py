@@ -49,9 +49,19 @@ def _synchronous(**kwargs: Any) -> Executor:
     return futurist.SynchronousExecutor(**kwargs)
 
 
+def _process(start_method: str) -> Callable[..., Executor]:
+    def make(**kwargs: Any) -> Executor:
+        context = multiprocessing.get_context(start_method)
+        return futurist.ProcessPoolExecutor(mp_context=context, **kwargs)
+
+    return make
+
+
 KINDS: list[Kind] = [
     Kind("thread", _thread),
     Kind("synchronous", _synchronous, in_caller=True),
+    Kind("process-fork", _process("fork"), crosses_processes=True),
+    Kind("process-spawn", _process("spawn"), crosses_processes=True),
 ]
 
 
