@@ -161,6 +161,7 @@ class _Pool:
         os.set_blocking(self._wake_write, False)
         self._selector: selectors.BaseSelector | None = None
         self._worker_numbers = itertools.count()
+        self._owner_pid = os.getpid()
 
     # -- called from other threads ------------------------------------------------------------
 
@@ -170,6 +171,11 @@ class _Pool:
 
     def add(self, item: WorkItem) -> None:
         """Queue an item (caller holds the executor's submit lock) and wake the manager."""
+        if os.getpid() != self._owner_pid:
+            raise RuntimeError(
+                f"cannot submit to {self.name} from process {os.getpid()}: only the process "
+                "that created the pool can (a worker process or forked copy holds an inert copy)"
+            )
         if self.broken is not None:
             raise BrokenProcessPool(self.broken)
         self.pending.append(item)
@@ -200,6 +206,8 @@ class _Pool:
     def request_stop(self) -> None:
         """Let the manager exit once every accepted item has finished."""
         self.stopping = True
+        if os.getpid() != self._owner_pid:
+            return  # an inert copy in a forked process: the pipe belongs to the original
         if self.thread is None:
             self._close_wake_pipe()
         else:

@@ -112,6 +112,17 @@ def raise_unloadable() -> None:
     raise NeedsTwoArguments("one", "two")
 
 
+_pool_seen_by_children: list[futurist.ProcessPoolExecutor] = []
+
+
+def submit_to_own_pool() -> str:
+    try:
+        _pool_seen_by_children[0].submit(identity, 1)
+    except RuntimeError as exc:
+        return str(exc)
+    return "accepted"
+
+
 def remember(tag: str) -> None:
     _initialized.append(tag)
 
@@ -434,6 +445,17 @@ def test_shutdown_from_a_done_callback_does_not_deadlock(children_checked: None)
     executor.submit(identity, 1).add_done_callback(stop)
     assert called.wait(WAIT)
     executor.shutdown(wait=True)
+
+
+def test_a_forked_worker_cannot_submit_to_its_copy_of_the_pool(children_checked: None) -> None:
+    executor = make("fork", max_workers=1)
+    _pool_seen_by_children.append(executor)
+    try:
+        message = executor.submit(submit_to_own_pool).result(WAIT)
+        executor.shutdown()
+    finally:
+        _pool_seen_by_children.clear()
+    assert "only the process that created the pool can" in message
 
 
 # -- configuration -----------------------------------------------------------------------------
