@@ -44,12 +44,13 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from futurist.exceptions import WorkerCrashed
 from futurist.executors import _process_worker
 from futurist.executors._process_worker import describe_callable
 from futurist.executors.base import CheckAndReject, Executor, WorkItem, validate_max_workers
+from futurist.futures import Future
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
 __all__ = ["ProcessPoolExecutor"]
 
 LOG = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 _START_METHODS = ("fork", "spawn", "forkserver")
 
@@ -161,7 +164,7 @@ class _Pool:
         os.set_blocking(self._wake_write, False)
         self._selector: selectors.BaseSelector | None = None
         self._worker_numbers = itertools.count()
-        self._owner_pid = os.getpid()
+        self.owner_pid = os.getpid()
 
     # -- called from other threads ------------------------------------------------------------
 
@@ -171,11 +174,6 @@ class _Pool:
 
     def add(self, item: WorkItem) -> None:
         """Queue an item (caller holds the executor's submit lock) and wake the manager."""
-        if os.getpid() != self._owner_pid:
-            raise RuntimeError(
-                f"cannot submit to {self.name} from process {os.getpid()}: only the process "
-                "that created the pool can (a worker process or forked copy holds an inert copy)"
-            )
         if self.broken is not None:
             raise BrokenProcessPool(self.broken)
         self.pending.append(item)
@@ -206,7 +204,7 @@ class _Pool:
     def request_stop(self) -> None:
         """Let the manager exit once every accepted item has finished."""
         self.stopping = True
-        if os.getpid() != self._owner_pid:
+        if os.getpid() != self.owner_pid:
             return  # an inert copy in a forked process: the pipe belongs to the original
         if self.thread is None:
             self._close_wake_pipe()
@@ -610,6 +608,19 @@ class ProcessPoolExecutor(Executor):
     def max_workers(self) -> int:
         """The most worker processes this pool runs at once."""
         return self._max_workers
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        """Schedule ``fn(*args, **kwargs)`` in a worker process; see :meth:`Executor.submit`.
+
+        Only the process that created the pool may submit: a forked copy (a worker included)
+        gets ``RuntimeError`` before touching any lock the fork may have copied while held.
+        """
+        if os.getpid() != self._pool.owner_pid:
+            raise RuntimeError(
+                f"cannot submit to {self._pool.name} from process {os.getpid()}: only the "
+                "process that created the pool can (a forked process holds an inert copy)"
+            )
+        return super().submit(fn, *args, **kwargs)
 
     def _backlog(self) -> int:
         return self._pool.backlog()
