@@ -92,7 +92,7 @@ def _describe_call(item: WorkItem) -> str:
 
 def _describe_exit(exitcode: int | None) -> str:
     if exitcode is None:
-        return "stopped"
+        return "ended with an unknown exit status"
     if exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
@@ -500,8 +500,10 @@ def _validate_task_timeout(value: object) -> float | None:
             f"task_timeout must be a number of seconds or None, got {type(value).__name__} "
             f"{value!r}"
         )
-    if not value > 0 or math.isnan(value):
-        raise ValueError(f"task_timeout must be a positive number of seconds, got {value!r}")
+    if not 0 < value < math.inf:
+        raise ValueError(
+            f"task_timeout must be a positive, finite number of seconds, got {value!r}"
+        )
     return float(value)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import ctypes
+import faulthandler
 import multiprocessing
 import os
 import pickle
@@ -75,6 +76,7 @@ def kill_myself() -> None:
 
 
 def read_address_zero() -> bytes:
+    faulthandler.disable()  # a forked worker inherits pytest's handler; keep the output clean
     return ctypes.string_at(0)
 
 
@@ -143,9 +145,10 @@ def refuse_to_start() -> None:
     [
         ({"max_workers": 0}, ValueError, "max_workers must be at least 1, got 0"),
         ({"max_workers": "2"}, TypeError, "max_workers must be an integer"),
-        ({"task_timeout": 0}, ValueError, "task_timeout must be a positive number"),
-        ({"task_timeout": -1.5}, ValueError, "task_timeout must be a positive number"),
+        ({"task_timeout": 0}, ValueError, "task_timeout must be a positive, finite"),
+        ({"task_timeout": -1.5}, ValueError, "task_timeout must be a positive, finite"),
         ({"task_timeout": float("nan")}, ValueError, "task_timeout must be a positive"),
+        ({"task_timeout": float("inf")}, ValueError, "positive, finite number"),
         ({"task_timeout": "5"}, TypeError, "task_timeout must be a number of seconds"),
         ({"max_tasks_per_child": 0}, ValueError, "max_tasks_per_child must be at least 1"),
         ({"max_tasks_per_child": 1.5}, TypeError, "max_tasks_per_child must be an integer"),
