@@ -16,6 +16,7 @@ def main() -> None:
     kinds: dict[str, Executor] = {
         "synchronous": futurist.SynchronousExecutor(),
         "thread": futurist.ThreadPoolExecutor(max_workers=4),
+        "process": futurist.ProcessPoolExecutor(max_workers=2),
     }
     for name, executor in kinds.items():
         with executor:

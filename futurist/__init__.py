@@ -10,6 +10,7 @@ from futurist.executors.delayed import (
 )
 from futurist.executors.dynamic import DynamicThreadPoolExecutor
 from futurist.executors.green import GreenThreadPoolExecutor
+from futurist.executors.process import ProcessPoolExecutor
 from futurist.executors.synchronous import SynchronousExecutor
 from futurist.executors.thread import ThreadPoolExecutor
 from futurist.futures import CancelledError, Future, GreenFuture, TimeoutError
@@ -27,6 +28,7 @@ __all__ = [
     "GreenDelayedExecutorMixin",
     "GreenFuture",
     "GreenThreadPoolExecutor",
+    "ProcessPoolExecutor",
     "RejectedSubmission",
     "SynchronousExecutor",
     "ThreadPoolExecutor",

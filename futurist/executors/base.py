@@ -20,6 +20,7 @@ import collections
 import concurrent.futures
 import importlib
 import itertools
+import os
 import threading
 import time
 import weakref
@@ -348,6 +349,16 @@ def _at_interpreter_exit() -> None:
         executor._on_interpreter_exit()
 
 
+def _forget_inherited_executors() -> None:
+    """In a forked child, executors copied from the parent own no workers: exit skips them.
+
+    Shutting them down there could also block forever on a lock another parent thread held
+    at the moment of the fork.
+    """
+    _live_executors.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_executors)
 # Runs before the interpreter joins non-daemon threads, as the standard library's pools do.
 # Those hooks run last-registered first: registering after the standard library's thread pool
 # module lets our executors finish their work while the pools they rely on (Dask uses them)

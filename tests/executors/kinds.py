@@ -148,6 +148,14 @@ class DelayedGreenThreadPoolExecutor(GreenDelayedExecutorMixin, futurist.GreenTh
     """A green pool that also takes ``submit_after``."""
 
 
+def _process(start_method: str) -> Callable[..., Executor]:
+    def make(**kwargs: Any) -> Executor:
+        context = multiprocessing.get_context(start_method)
+        return futurist.ProcessPoolExecutor(mp_context=context, **kwargs)
+
+    return make
+
+
 KINDS: list[Kind] = [
     Kind("thread", _thread),
     Kind("thread_dynamic", _thread_dynamic, smallest_pool=2),
@@ -157,6 +165,8 @@ KINDS: list[Kind] = [
     Kind("dask", _dask, crosses_processes=True),
     Kind("synchronous", _synchronous, in_caller=True),
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True),
+    Kind("process-fork", _process("fork"), crosses_processes=True),
+    Kind("process-spawn", _process("spawn"), crosses_processes=True),
 ]
 
 

@@ -1,0 +1,640 @@
+"""ProcessPoolExecutor: a pool of worker processes that survives the death of any one of them.
+
+Data flow::
+
+    submit --> [pending: items not yet sent] --wake byte--> manager thread (one per pool)
+                                                               |  sends a call only to an
+                                                               |  idle worker, one at a time
+        +------------------------------------------------------+
+        |  per worker: a private duplex pipe, plus its process sentinel
+        v
+    worker 1 <== pickled call / pickled outcome ==> worker 1 runs item A
+    worker 2 <== pickled call / pickled outcome ==> worker 2 runs item B
+      ...
+    manager: one selector over the wake pipe, every worker pipe, every sentinel (+ deadline)
+        outcome   --> the worker's item finishes (result or exception, runtime from the child)
+        sentinel  --> the worker died: only its item fails (WorkerCrashed), a new worker starts
+        deadline  --> an item ran past task_timeout: kill its worker, fail the item with
+                      TimeoutError, start a new worker
+        stop      --> shutting down and nothing left: ask each worker to exit, join them all
+
+A worker holds one call at a time, so the parent always knows which call a dead worker was
+running, a crash fails only that call, ``cancel()`` works on everything not yet running, and
+``pending`` is exactly the backlog ``check_and_reject`` sees. The manager holds the shared
+:class:`_Pool`, never the executor, so an executor collected without ``shutdown()`` still lets
+its accepted work finish. POSIX only: the manager waits on pipes and process sentinels.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import itertools
+import logging
+import math
+import multiprocessing
+import os
+import pickle
+import reprlib
+import selectors
+import signal
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.context import BaseContext
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from futurist.exceptions import WorkerCrashed
+from futurist.executors import _process_worker
+from futurist.executors._process_worker import describe_callable
+from futurist.executors.base import CheckAndReject, Executor, WorkItem, validate_max_workers
+from futurist.futures import Future
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+    from oslo_config import cfg
+
+__all__ = ["ProcessPoolExecutor"]
+
+LOG = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+_START_METHODS = ("fork", "spawn", "forkserver")
+
+_pool_numbers = itertools.count()
+
+_call_repr = reprlib.Repr()
+_call_repr.maxstring = 40
+_call_repr.maxother = 40
+
+
+class _ChildTraceback(Exception):
+    """The traceback of an exception raised in a worker process, attached as its ``__cause__``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return f"\n--- traceback in the worker process ---\n{self.text.rstrip()}\n---"
+
+
+def _describe_call(item: WorkItem) -> str:
+    arguments = [_call_repr.repr(argument) for argument in item.args]
+    arguments += [f"{key}={_call_repr.repr(value)}" for key, value in item.kwargs.items()]
+    return f"{describe_callable(item.fn)}({', '.join(arguments)})"
+
+
+def _describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "ended with an unknown exit status"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "an unknown signal"
+        return f"was killed by signal {name} ({-exitcode})"
+    return f"exited with code {exitcode}"
+
+
+class _Worker:
+    """The parent's view of one worker process: its pipe and the one call it is running."""
+
+    __slots__ = ("budget", "conn", "hung_up", "item", "process", "sentinel", "since")
+
+    def __init__(self, process: BaseProcess, conn: Connection, budget: int | None) -> None:
+        self.process = process
+        self.sentinel = process.sentinel
+        self.conn = conn
+        self.budget = budget
+        self.item: WorkItem | None = None
+        self.since = 0.0
+        self.hung_up = False
+
+    @property
+    def retiring(self) -> bool:
+        """True once it has been sent all the calls ``max_tasks_per_child`` allows."""
+        return self.budget == 0
+
+    def end(self) -> tuple[int | None, int | None]:
+        """Reap the exited process, release its pipe; return its exit code and pid."""
+        process = self.process
+        process.join()
+        self.conn.close()
+        code, pid = process.exitcode, process.pid
+        process.close()
+        return code, pid
+
+
+class _Pool:
+    """Everything the manager thread shares with the executor; never refers to the executor."""
+
+    def __init__(
+        self,
+        name: str,
+        context: BaseContext,
+        *,
+        max_workers: int,
+        initializer: Callable[..., object] | None,
+        initargs: tuple[Any, ...],
+        max_tasks_per_child: int | None,
+        task_timeout: float | None,
+    ) -> None:
+        self.name = name
+        self.context = context
+        self.max_workers = max_workers
+        self.initializer = initializer
+        self.initargs = initargs
+        self.max_tasks_per_child = max_tasks_per_child
+        self.task_timeout = task_timeout
+        self.pending: collections.deque[WorkItem] = collections.deque()
+        self.workers: set[_Worker] = set()
+        self.broken: str | None = None
+        self.stopping = False
+        self.thread: threading.Thread | None = None
+        self.wake_pending = False
+        self._wake_lock = threading.Lock()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._selector: selectors.BaseSelector | None = None
+        self._worker_numbers = itertools.count()
+        self.owner_pid = os.getpid()
+
+    # -- called from other threads ------------------------------------------------------------
+
+    def backlog(self) -> int:
+        """Items accepted and not yet sent to a worker process."""
+        return len(self.pending)
+
+    def add(self, item: WorkItem) -> None:
+        """Queue an item (caller holds the executor's submit lock) and wake the manager."""
+        if self.broken is not None:
+            raise BrokenProcessPool(self.broken)
+        self.pending.append(item)
+        if self.thread is None:
+            self.thread = threading.Thread(name=f"{self.name}-manager", target=self.manage)
+            self.thread.start()
+        elif not self.wake_pending:
+            self.wake_pending = True
+            self.wake()
+
+    def wake(self) -> None:
+        """Make the manager's wait return (a no-op once the manager has closed its pipe)."""
+        with self._wake_lock:
+            if self._wake_write >= 0:
+                # A full pipe already holds wake bytes: the manager will wake anyway.
+                with contextlib.suppress(BlockingIOError):
+                    os.write(self._wake_write, b"\0")
+
+    def cancel_pending(self) -> None:
+        """Cancel every item not yet sent to a worker."""
+        while True:
+            try:
+                item = self.pending.popleft()
+            except IndexError:
+                return
+            item.cancel()
+
+    def request_stop(self) -> None:
+        """Let the manager exit once every accepted item has finished."""
+        self.stopping = True
+        if os.getpid() != self.owner_pid:
+            return  # an inert copy in a forked process: the pipe belongs to the original
+        if self.thread is None:
+            self._close_wake_pipe()
+        else:
+            self.wake()
+
+    def join(self) -> None:
+        """Wait until the manager has finished all work and joined every worker process."""
+        thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    # -- the manager thread ---------------------------------------------------------------------
+
+    def manage(self) -> None:
+        """The manager thread: feed workers, collect outcomes, replace the dead, then stop."""
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_read, selectors.EVENT_READ)
+        try:
+            self._serve(self._selector)
+        except BaseException as exc:
+            LOG.exception("the manager of process pool %s failed", self.name)
+            reason = f"the manager of process pool {self.name} failed: {exc!r}"
+            self._break(reason)
+            self._abandon_workers(reason)
+        finally:
+            self._selector.close()
+            self._close_wake_pipe()
+
+    def _serve(self, selector: selectors.BaseSelector) -> None:
+        while True:
+            self._assign()
+            if (self.stopping or self.broken is not None) and self._drained():
+                self._stop_workers()
+                return
+            for key, _ in selector.select(self._next_deadline()):
+                worker: _Worker | None = key.data
+                if worker is None:
+                    self._drain_wake_pipe()
+                    self.wake_pending = False
+                elif worker not in self.workers:
+                    continue  # ended earlier in this round
+                elif key.fd == worker.sentinel:
+                    self._bury(worker)
+                else:
+                    self._collect(worker)
+            if self.task_timeout is not None:
+                self._expire()
+
+    def _drained(self) -> bool:
+        return not self.pending and all(worker.item is None for worker in self.workers)
+
+    def _assign(self) -> None:
+        """Send queued calls to idle workers, starting workers up to ``max_workers``."""
+        pending = self.pending
+        while pending and self.broken is None:
+            worker = self._idle_worker()
+            if worker is None:
+                if len(self.workers) >= self.max_workers:
+                    return
+                worker = self._start_worker()
+            item = pending.popleft()
+            if item.start():
+                payload = self._pickle_call(item)
+                if payload is not None:
+                    self._send(worker, item, payload)
+
+    def _idle_worker(self) -> _Worker | None:
+        for worker in self.workers:
+            if worker.item is None and not worker.retiring:
+                return worker
+        return None
+
+    def _pickle_call(self, item: WorkItem) -> bytes | None:
+        """The pickled call, or None after failing the item with a clear error."""
+        try:
+            return pickle.dumps((item.fn, item.args, item.kwargs), pickle.HIGHEST_PROTOCOL)
+        except BaseException as exc:
+            error = pickle.PicklingError(
+                f"cannot send {_describe_call(item)} to a worker process: the call could not "
+                f"be pickled ({type(exc).__name__}: {exc})"
+            )
+            error.__cause__ = exc
+            item.fail(error)
+            return None
+
+    def _send(self, worker: _Worker, item: WorkItem, payload: bytes) -> None:
+        worker.item = item
+        worker.since = time.monotonic()
+        if worker.budget is not None:
+            worker.budget -= 1
+        try:
+            worker.conn.send_bytes(payload)
+        except OSError:
+            # The worker is gone; its sentinel reports the death and settles the item.
+            LOG.debug("worker %s of pool %s is gone", worker.process.name, self.name)
+
+    def _start_worker(self) -> _Worker:
+        parent_end, child_end = self.context.Pipe(duplex=True)
+        # Every concrete context has Process; the BaseContext stub does not declare it.
+        process: BaseProcess = self.context.Process(  # type: ignore[attr-defined]
+            name=f"{self.name}-worker-{next(self._worker_numbers)}",
+            target=_process_worker.serve,
+            args=(child_end, self.initializer, self.initargs, self.max_tasks_per_child),
+        )
+        try:
+            process.start()
+        finally:
+            child_end.close()
+        worker = _Worker(process, parent_end, self.max_tasks_per_child)
+        self.workers.add(worker)
+        assert self._selector is not None
+        self._selector.register(parent_end, selectors.EVENT_READ, worker)
+        self._selector.register(worker.sentinel, selectors.EVENT_READ, worker)
+        return worker
+
+    def _forget(self, worker: _Worker) -> None:
+        """Stop watching a worker that has died or been told to exit."""
+        self.workers.discard(worker)
+        assert self._selector is not None
+        if not worker.hung_up:
+            self._selector.unregister(worker.conn)
+        self._selector.unregister(worker.sentinel)
+
+    def _collect(self, worker: _Worker) -> None:
+        """Settle the outcome the worker has sent, if any."""
+        conn = worker.conn
+        try:
+            message = conn.recv_bytes()
+        except (EOFError, OSError):
+            # The worker died: stop watching its pipe; its sentinel settles what it held.
+            worker.hung_up = True
+            assert self._selector is not None
+            self._selector.unregister(conn)
+            return
+        self._settle(worker, message)
+
+    def _settle(self, worker: _Worker, message: bytes) -> None:
+        item = worker.item
+        try:
+            outcome = pickle.loads(message)
+        except BaseException as exc:
+            if item is None:
+                raise
+            worker.item = None
+            error = pickle.UnpicklingError(
+                f"the outcome of {_describe_call(item)} could not be unpickled in the parent "
+                f"process ({type(exc).__name__}: {exc})"
+            )
+            error.__cause__ = exc
+            item.fail(error)
+            return
+        kind = outcome[0]
+        if kind == _process_worker.INITIALIZER_FAILED:
+            self._initializer_failed(worker, outcome[1])
+            return
+        assert item is not None, "a worker answered a call it was never sent"
+        worker.item = None
+        if kind == _process_worker.RETURNED:
+            item.finish(outcome[1], outcome[2])
+        else:
+            raised: BaseException = outcome[1]
+            raised.__cause__ = _ChildTraceback(outcome[2])
+            item.fail(raised, outcome[3])
+
+    def _initializer_failed(self, worker: _Worker, text: str) -> None:
+        LOG.error("initializer of process pool %s failed:\n%s", self.name, text)
+        reason = (
+            f"the initializer {describe_callable(self.initializer)} failed in worker process "
+            f"{worker.process.name}; the pool cannot run work:\n{text}"
+        )
+        if worker.item is not None:
+            worker.item.fail(BrokenProcessPool(reason))
+            worker.item = None
+        self._break(reason)
+
+    def _bury(self, worker: _Worker) -> None:
+        """Settle what a dead worker held (its last outcome, or its running call); replace it."""
+        if not worker.hung_up and worker.conn.poll():
+            self._collect(worker)
+        self._forget(worker)
+        code, pid = worker.end()
+        item = worker.item
+        if item is not None:
+            item.fail(
+                WorkerCrashed(
+                    f"worker process {worker.process.name} (pid {pid}) {_describe_exit(code)} "
+                    f"while running {_describe_call(item)}; a new worker replaces it"
+                ),
+                time.monotonic() - worker.since,
+            )
+        elif not worker.retiring and not self.stopping and self.broken is None:
+            LOG.warning(
+                "idle worker process %s (pid %s) of pool %s %s",
+                worker.process.name,
+                pid,
+                self.name,
+                _describe_exit(code),
+            )
+        self._replace()
+
+    def _expire(self) -> None:
+        """Kill every worker whose call has outlived ``task_timeout``; fail that call."""
+        timeout = self.task_timeout
+        assert timeout is not None
+        now = time.monotonic()
+        for worker in list(self.workers):
+            if worker.item is None or now - worker.since < timeout:
+                continue
+            if not worker.hung_up and worker.conn.poll():
+                self._collect(worker)  # it finished just in time
+                if worker.item is None:
+                    continue
+            item = worker.item
+            worker.process.kill()
+            self._forget(worker)
+            _, pid = worker.end()
+            item.fail(
+                TimeoutError(
+                    f"{_describe_call(item)} did not finish within task_timeout={timeout:g} s; "
+                    f"its worker process {worker.process.name} (pid {pid}) was killed and "
+                    "replaced"
+                ),
+                now - worker.since,
+            )
+            self._replace()
+
+    def _replace(self) -> None:
+        """Start a worker at once after one died, so queued and future work need not wait."""
+        if self.broken is None and not self.stopping and len(self.workers) < self.max_workers:
+            self._start_worker()
+
+    def _next_deadline(self) -> float | None:
+        timeout = self.task_timeout
+        if timeout is None:
+            return None
+        starts = [worker.since for worker in self.workers if worker.item is not None]
+        if not starts:
+            return None
+        return max(0.0, min(starts) + timeout - time.monotonic())
+
+    def _break(self, reason: str) -> None:
+        """Refuse new work and fail everything not yet sent with ``BrokenProcessPool``."""
+        self.broken = reason
+        while True:
+            try:
+                item = self.pending.popleft()
+            except IndexError:
+                return
+            if item.start():
+                item.fail(BrokenProcessPool(reason))
+
+    def _stop_workers(self) -> None:
+        """Ask every (idle) worker to exit and join them all."""
+        for worker in self.workers:
+            try:
+                worker.conn.send_bytes(b"")
+            except OSError:
+                LOG.debug("worker %s of pool %s already gone", worker.process.name, self.name)
+        for worker in list(self.workers):
+            self._forget(worker)
+            worker.end()
+
+    def _abandon_workers(self, reason: str) -> None:
+        """Last resort when the manager fails: kill every worker, fail what they held."""
+        for worker in self.workers:
+            worker.process.kill()
+            worker.end()
+            if worker.item is not None:
+                worker.item.fail(BrokenProcessPool(reason))
+        self.workers.clear()
+
+    def _drain_wake_pipe(self) -> None:
+        try:
+            while os.read(self._wake_read, 4096):
+                pass
+        except BlockingIOError:
+            return
+
+    def _close_wake_pipe(self) -> None:
+        with self._wake_lock:
+            if self._wake_write >= 0:
+                os.close(self._wake_write)
+                os.close(self._wake_read)
+                self._wake_write = self._wake_read = -1
+
+
+def _validate_task_timeout(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(
+            f"task_timeout must be a number of seconds or None, got {type(value).__name__} "
+            f"{value!r}"
+        )
+    if not 0 < value < math.inf:
+        raise ValueError(
+            f"task_timeout must be a positive, finite number of seconds, got {value!r}"
+        )
+    return float(value)
+
+
+def _validate_max_tasks_per_child(value: object) -> int | None:
+    if value is None:
+        return None
+    return validate_max_workers(value, 1, name="max_tasks_per_child")
+
+
+def _choose_context(mp_context: object, max_tasks_per_child: int | None) -> BaseContext:
+    if mp_context is None:
+        # As the standard library does: a pool that replaces workers must not fork them.
+        return multiprocessing.get_context("spawn" if max_tasks_per_child else None)
+    if not isinstance(mp_context, BaseContext):
+        raise TypeError(
+            "mp_context must be a multiprocessing context (multiprocessing.get_context(...)) "
+            f"or None, got {type(mp_context).__name__} {mp_context!r}"
+        )
+    if max_tasks_per_child is not None and mp_context.get_start_method() == "fork":
+        raise ValueError(
+            "max_tasks_per_child is incompatible with the 'fork' start method; "
+            "pass mp_context=multiprocessing.get_context('spawn') or 'forkserver'"
+        )
+    return mp_context
+
+
+class ProcessPoolExecutor(Executor):
+    """Runs calls in up to ``max_workers`` worker processes, gathering statistics.
+
+    ``mp_context``, ``initializer``, ``initargs`` and ``max_tasks_per_child`` mean what they
+    mean in :class:`concurrent.futures.ProcessPoolExecutor`. Unlike it, a worker that dies only
+    fails the call it was running (with :class:`futurist.WorkerCrashed`) and is replaced; with
+    ``task_timeout`` a call running longer than that many seconds has its worker killed and
+    fails with ``TimeoutError``.
+    """
+
+    _chunked_map = True
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        mp_context: BaseContext | None = None,
+        *,
+        initializer: Callable[..., object] | None = None,
+        initargs: tuple[Any, ...] = (),
+        max_tasks_per_child: int | None = None,
+        check_and_reject: CheckAndReject | None = None,
+        task_timeout: float | None = None,
+    ) -> None:
+        max_workers = validate_max_workers(max_workers, os.cpu_count() or 1)
+        if initializer is not None and not callable(initializer):
+            raise TypeError(f"initializer must be callable or None, got {initializer!r}")
+        max_tasks_per_child = _validate_max_tasks_per_child(max_tasks_per_child)
+        task_timeout = _validate_task_timeout(task_timeout)
+        context = _choose_context(mp_context, max_tasks_per_child)
+        super().__init__(check_and_reject)
+        self._max_workers = max_workers
+        self._pool = _Pool(
+            f"{type(self).__name__}-{next(_pool_numbers)}",
+            context,
+            max_workers=max_workers,
+            initializer=initializer,
+            initargs=tuple(initargs),
+            max_tasks_per_child=max_tasks_per_child,
+            task_timeout=task_timeout,
+        )
+        # Let the manager finish the accepted work and exit if this executor is collected.
+        weakref.finalize(self, self._pool.request_stop).atexit = False
+
+    @classmethod
+    def config_options(cls) -> list[cfg.Opt]:
+        """The oslo.config options of the ``process`` kind, beyond the common ones."""
+        from oslo_config import cfg
+
+        return [
+            cfg.StrOpt(
+                "start_method",
+                choices=_START_METHODS,
+                help="How worker processes start (multiprocessing start method); unset means "
+                "the platform's default.",
+            ),
+            cfg.IntOpt(
+                "max_tasks_per_child",
+                min=1,
+                help="Replace a worker process after it has run this many calls; unset means "
+                "never. Not allowed with start_method=fork.",
+            ),
+            cfg.FloatOpt(
+                "task_timeout",
+                min=0.001,
+                help="Seconds a call may run before its worker process is killed (and "
+                "replaced) and the call fails with TimeoutError; unset means no limit.",
+            ),
+        ]
+
+    @classmethod
+    def from_options(cls, **values: Any) -> Self:
+        """Build the executor from option values, turning ``start_method`` into ``mp_context``."""
+        start_method = values.pop("start_method", None)
+        context = None if start_method is None else multiprocessing.get_context(start_method)
+        return cls(mp_context=context, **values)
+
+    @property
+    def max_workers(self) -> int:
+        """The most worker processes this pool runs at once."""
+        return self._max_workers
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        """Schedule ``fn(*args, **kwargs)`` in a worker process; see :meth:`Executor.submit`.
+
+        Only the process that created the pool may submit: a forked copy (a worker included)
+        gets ``RuntimeError`` before touching any lock the fork may have copied while held.
+        """
+        if os.getpid() != self._pool.owner_pid:
+            raise RuntimeError(
+                f"cannot submit to {self._pool.name} from process {os.getpid()}: only the "
+                "process that created the pool can (a forked process holds an inert copy)"
+            )
+        return super().submit(fn, *args, **kwargs)
+
+    def _backlog(self) -> int:
+        return self._pool.backlog()
+
+    def _dispatch(self, item: WorkItem) -> bool:
+        self._pool.add(item)
+        return False
+
+    def _stop(self, wait: bool, cancel_futures: bool) -> None:
+        pool = self._pool
+        if cancel_futures:
+            pool.cancel_pending()
+        pool.request_stop()
+        if wait:
+            pool.join()

@@ -1,0 +1,484 @@
+"""ProcessPoolExecutor beyond the shared contract: crashes, timeouts, pickling, workers' life."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+import faulthandler
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import futurist
+from futurist import rejection
+from futurist.executors.base import Executor
+from tests.executors.kinds import EventLike
+
+WAIT = 30.0
+"""Upper bound for any wait here; reaching it means a bug, not a slow machine."""
+
+CONTEXTS = ["fork", "spawn"]
+
+_initialized: list[str] = []
+
+
+def make(start_method: str, **kwargs: Any) -> futurist.ProcessPoolExecutor:
+    return futurist.ProcessPoolExecutor(
+        mp_context=multiprocessing.get_context(start_method), **kwargs
+    )
+
+
+@pytest.fixture(params=CONTEXTS)
+def start_method(request: pytest.FixtureRequest) -> str:
+    method: str = request.param
+    return method
+
+
+@pytest.fixture
+def children_checked() -> Iterator[None]:
+    """Fail the test if a worker process it started is still alive at its end."""
+    before = set(multiprocessing.active_children())
+    yield
+    assert set(multiprocessing.active_children()) - before == set()
+
+
+# -- calls run in the worker processes ---------------------------------------------------------
+
+
+def identity(value: Any) -> Any:
+    return value
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def wait_for(started: EventLike, release: EventLike, value: Any) -> Any:
+    started.set()
+    if not release.wait(WAIT):
+        raise AssertionError("the test never released this call")
+    return value
+
+
+def exit_with(code: int) -> None:
+    os._exit(code)
+
+
+def kill_myself() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def read_address_zero() -> bytes:
+    faulthandler.disable()  # a forked worker inherits pytest's handler; keep the output clean
+    return ctypes.string_at(0)
+
+
+def spin(seconds: float) -> float:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        pass
+    return seconds
+
+
+def fail_deep(message: str) -> None:
+    raise KeyError(message)
+
+
+def return_a_lock() -> Any:
+    return threading.Lock()
+
+
+class HoldsALock(Exception):
+    def __init__(self) -> None:
+        super().__init__("holds a lock")
+        self.lock = threading.Lock()
+
+
+def raise_unpicklable() -> None:
+    raise HoldsALock()
+
+
+class NeedsTwoArguments(Exception):
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(f"{first} {second}")
+
+
+def raise_unloadable() -> None:
+    raise NeedsTwoArguments("one", "two")
+
+
+_pool_seen_by_children: list[futurist.ProcessPoolExecutor] = []
+
+
+def submit_to_own_pool() -> str:
+    try:
+        _pool_seen_by_children[0].submit(identity, 1)
+    except RuntimeError as exc:
+        return str(exc)
+    return "accepted"
+
+
+def remember(tag: str) -> None:
+    _initialized.append(tag)
+
+
+def initialized() -> list[str]:
+    return list(_initialized)
+
+
+def refuse_to_start() -> None:
+    raise RuntimeError("no database")
+
+
+# -- construction ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"max_workers": 0}, ValueError, "max_workers must be at least 1, got 0"),
+        ({"max_workers": "2"}, TypeError, "max_workers must be an integer"),
+        ({"task_timeout": 0}, ValueError, "task_timeout must be a positive, finite"),
+        ({"task_timeout": -1.5}, ValueError, "task_timeout must be a positive, finite"),
+        ({"task_timeout": float("nan")}, ValueError, "task_timeout must be a positive"),
+        ({"task_timeout": float("inf")}, ValueError, "positive, finite number"),
+        ({"task_timeout": "5"}, TypeError, "task_timeout must be a number of seconds"),
+        ({"max_tasks_per_child": 0}, ValueError, "max_tasks_per_child must be at least 1"),
+        ({"max_tasks_per_child": 1.5}, TypeError, "max_tasks_per_child must be an integer"),
+        ({"mp_context": "spawn"}, TypeError, "mp_context must be a multiprocessing context"),
+        ({"initializer": 3}, TypeError, "initializer must be callable"),
+        ({"check_and_reject": 3}, TypeError, "check_and_reject must be a callable"),
+    ],
+)
+def test_bad_arguments_are_refused_with_clear_errors(
+    kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        futurist.ProcessPoolExecutor(**kwargs)
+
+
+def test_max_tasks_per_child_is_refused_with_fork() -> None:
+    with pytest.raises(ValueError, match="incompatible with the 'fork' start method"):
+        make("fork", max_tasks_per_child=3)
+
+
+def test_defaults_follow_the_standard_library() -> None:
+    executor = futurist.ProcessPoolExecutor()
+    assert executor.max_workers == os.cpu_count()
+    assert executor.alive
+    executor.shutdown()
+    assert not executor.alive
+
+
+def test_max_workers_and_mp_context_are_the_first_two_positional_arguments() -> None:
+    with futurist.ProcessPoolExecutor(1, multiprocessing.get_context("spawn")) as executor:
+        assert executor.max_workers == 1
+        assert executor.submit(pid).result(WAIT) != os.getpid()
+
+
+# -- statistics and rejection ------------------------------------------------------------------
+
+
+def test_statistics_count_runtime_in_the_child_and_failures(
+    start_method: str, children_checked: None
+) -> None:
+    with make(start_method, max_workers=2) as executor:
+        assert executor.submit(spin, 0.05).result(WAIT) == 0.05
+        with pytest.raises(KeyError):
+            executor.submit(fail_deep, "missing").result(WAIT)
+        stats = executor.statistics
+    assert stats.executed == 2
+    assert stats.failures == 1
+    assert stats.cancelled == 0
+    assert stats.runtime >= 0.05
+
+
+def test_check_and_reject_sees_calls_not_yet_sent_to_a_worker(manager: Any) -> None:
+    seen: list[int] = []
+
+    def check(executor: Executor, backlog: int) -> None:
+        seen.append(backlog)
+        rejection.reject_when_reached(2)(executor, backlog)
+
+    with make("fork", max_workers=1, check_and_reject=check) as executor:
+        started, release = manager.Event(), manager.Event()
+        blocker = executor.submit(wait_for, started, release, "blocker")
+        assert started.wait(WAIT)
+        queued = [executor.submit(identity, n) for n in range(2)]
+        with pytest.raises(futurist.RejectedSubmission):
+            executor.submit(identity, 99)
+        release.set()
+        assert blocker.result(WAIT) == "blocker"
+        assert [f.result(WAIT) for f in queued] == [0, 1]
+    assert seen == [0, 0, 1, 2]
+    assert executor.statistics.executed == 3
+
+
+def test_cancelled_queued_calls_never_run_and_are_counted(manager: Any) -> None:
+    with make("fork", max_workers=1) as executor:
+        started, release = manager.Event(), manager.Event()
+        blocker = executor.submit(wait_for, started, release, 0)
+        assert started.wait(WAIT)
+        queued = [executor.submit(identity, n) for n in range(3)]
+        assert queued[1].cancel()
+        release.set()
+        assert blocker.result(WAIT) == 0
+        assert queued[0].result(WAIT) == 0
+        assert queued[2].result(WAIT) == 2
+    assert queued[1].cancelled()
+    assert executor.statistics.cancelled == 1
+    assert executor.statistics.executed == 3
+
+
+# -- crash tolerance ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("crash", "args", "says"),
+    [
+        (exit_with, (7,), "exited with code 7"),
+        (kill_myself, (), "killed by signal SIGKILL (9)"),
+        (read_address_zero, (), "killed by signal SIGSEGV (11)"),
+    ],
+    ids=["os._exit", "SIGKILL", "segfault"],
+)
+@pytest.mark.usefixtures("children_checked")
+def test_a_dying_worker_fails_only_its_call_and_is_replaced(
+    start_method: str,
+    manager: Any,
+    crash: Any,
+    args: tuple[Any, ...],
+    says: str,
+) -> None:
+    with make(start_method, max_workers=2) as executor:
+        started, release = manager.Event(), manager.Event()
+        survivor = executor.submit(wait_for, started, release, "survivor")
+        assert started.wait(WAIT)
+        doomed = executor.submit(crash, *args)
+        queued = [executor.submit(identity, n) for n in range(20)]
+        with pytest.raises(futurist.WorkerCrashed, match=r"worker process .*") as caught:
+            doomed.result(WAIT)
+        message = str(caught.value)
+        assert says in message
+        assert crash.__name__ in message
+        assert isinstance(caught.value, concurrent.futures.BrokenExecutor)
+        assert [f.result(WAIT) for f in queued] == list(range(20))
+        release.set()
+        assert survivor.result(WAIT) == "survivor"
+        assert executor.submit(identity, "still working").result(WAIT) == "still working"
+    stats = executor.statistics
+    assert (stats.executed, stats.failures, stats.cancelled) == (23, 1, 0)
+
+
+def test_crashes_in_a_row_each_fail_only_themselves(children_checked: None) -> None:
+    with make("fork", max_workers=2) as executor:
+        futures = [
+            executor.submit(exit_with, 3) if n % 3 == 0 else executor.submit(identity, n)
+            for n in range(30)
+        ]
+        crashed = [n for n, f in enumerate(futures) if f.exception(WAIT) is not None]
+        assert crashed == list(range(0, 30, 3))
+        assert all(futures[n].result() == n for n in range(30) if n % 3)
+    assert executor.statistics.failures == 10
+
+
+# -- task_timeout ------------------------------------------------------------------------------
+
+
+def test_a_call_past_task_timeout_fails_and_its_worker_is_replaced(
+    start_method: str, manager: Any, children_checked: None
+) -> None:
+    never = manager.Event()
+    with make(start_method, max_workers=2, task_timeout=0.5) as executor:
+        assert executor.submit(identity, "warm").result(WAIT) == "warm"
+        stuck = executor.submit(wait_for, manager.Event(), never, "never")
+        others = [executor.submit(identity, n) for n in range(10)]
+        with pytest.raises(TimeoutError, match=r"task_timeout=0\.5 s") as caught:
+            stuck.result(WAIT)
+        assert isinstance(caught.value, concurrent.futures.TimeoutError)
+        assert "wait_for" in str(caught.value)
+        assert [f.result(WAIT) for f in others] == list(range(10))
+        assert executor.submit(identity, "after").result(WAIT) == "after"
+    stats = executor.statistics
+    assert (stats.executed, stats.failures) == (13, 1)
+    assert stats.runtime >= 0.5
+
+
+# -- pickling and remote tracebacks ------------------------------------------------------------
+
+
+def test_an_unpicklable_call_fails_only_its_future() -> None:
+    with make("fork", max_workers=1) as executor:
+        lock_argument = executor.submit(identity, threading.Lock())
+        local_function = executor.submit(lambda: 1)
+        fine = executor.submit(identity, 5)
+        with pytest.raises(pickle.PicklingError, match=r"cannot send .*identity\(<.*lock"):
+            lock_argument.result(WAIT)
+        with pytest.raises(pickle.PicklingError, match="call could not be pickled"):
+            local_function.result(WAIT)
+        assert fine.result(WAIT) == 5
+    assert executor.statistics.failures == 2
+
+
+def test_an_unpicklable_result_or_exception_fails_only_its_future(start_method: str) -> None:
+    with make(start_method, max_workers=1) as executor:
+        result = executor.submit(return_a_lock)
+        raised = executor.submit(raise_unpicklable)
+        unloadable = executor.submit(raise_unloadable)
+        fine = executor.submit(identity, 5)
+        with pytest.raises(pickle.PicklingError, match=r"result of .*return_a_lock could not"):
+            result.result(WAIT)
+        with pytest.raises(pickle.PicklingError, match="raised HoldsALock: holds a lock"):
+            raised.result(WAIT)
+        with pytest.raises(pickle.UnpicklingError, match=r"outcome of .*raise_unloadable"):
+            unloadable.result(WAIT)
+        assert fine.result(WAIT) == 5
+
+
+def test_an_exception_keeps_the_traceback_from_the_worker(start_method: str) -> None:
+    with make(start_method, max_workers=1) as executor:
+        exc = executor.submit(fail_deep, "lost key").exception(WAIT)
+    assert isinstance(exc, KeyError)
+    remote = str(exc.__cause__)
+    assert "traceback in the worker process" in remote
+    assert "in fail_deep" in remote
+    assert "raise KeyError(message)" in remote
+
+
+# -- workers' life -----------------------------------------------------------------------------
+
+
+def test_initializer_runs_in_each_worker(start_method: str) -> None:
+    with make(start_method, max_workers=1, initializer=remember, initargs=("ready",)) as pool:
+        assert pool.submit(initialized).result(WAIT) == ["ready"]
+    assert _initialized == []
+
+
+def test_a_failing_initializer_breaks_the_pool(children_checked: None) -> None:
+    executor = make("fork", max_workers=1, initializer=refuse_to_start)
+    future = executor.submit(identity, 1)
+    with pytest.raises(concurrent.futures.process.BrokenProcessPool, match="refuse_to_start"):
+        future.result(WAIT)
+    assert "no database" in str(future.exception())
+    with pytest.raises(concurrent.futures.process.BrokenProcessPool):
+        executor.submit(identity, 2)
+    executor.shutdown()
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_max_tasks_per_child_replaces_workers(method: str, children_checked: None) -> None:
+    with make(method, max_workers=1, max_tasks_per_child=2) as executor:
+        pids = [executor.submit(pid).result(WAIT) for _ in range(6)]
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4] == pids[5]
+    assert len(set(pids)) == 3
+
+
+def test_max_tasks_per_child_without_a_context_uses_spawn(children_checked: None) -> None:
+    with futurist.ProcessPoolExecutor(1, max_tasks_per_child=1) as executor:
+        first, second = (executor.submit(pid).result(WAIT) for _ in range(2))
+    assert first != second
+
+
+def test_map_with_chunksize_sends_batches(start_method: str) -> None:
+    with make(start_method, max_workers=2) as executor:
+        results = list(executor.map(pow, range(10), range(10), chunksize=3))
+    assert results == [n**n for n in range(10)]
+    assert executor.statistics.executed == 4
+
+
+# -- shutdown ----------------------------------------------------------------------------------
+
+
+def test_an_unused_pool_starts_no_process_and_shuts_down_at_once() -> None:
+    before = set(multiprocessing.active_children())
+    executor = make("spawn")
+    executor.shutdown()
+    executor.shutdown()
+    assert set(multiprocessing.active_children()) == before
+    with pytest.raises(RuntimeError, match="shut down"):
+        executor.submit(identity, 1)
+
+
+def test_shutdown_without_wait_then_with_wait_finishes_everything(
+    start_method: str, manager: Any, children_checked: None
+) -> None:
+    executor = make(start_method, max_workers=2)
+    started, release = manager.Event(), manager.Event()
+    blocker = executor.submit(wait_for, started, release, "blocker")
+    queued = [executor.submit(identity, n) for n in range(10)]
+    assert started.wait(WAIT)
+    executor.shutdown(wait=False)
+    assert not executor.alive
+    release.set()
+    executor.shutdown(wait=True)
+    assert blocker.done()
+    assert all(f.done() for f in queued)
+    assert [f.result() for f in queued] == list(range(10))
+
+
+def test_cancel_futures_cancels_what_was_not_sent(manager: Any, children_checked: None) -> None:
+    executor = make("fork", max_workers=1)
+    started, release = manager.Event(), manager.Event()
+    blocker = executor.submit(wait_for, started, release, "blocker")
+    assert started.wait(WAIT)
+    queued = [executor.submit(identity, n) for n in range(5)]
+    executor.shutdown(wait=False, cancel_futures=True)
+    assert all(f.cancelled() for f in queued)
+    release.set()
+    executor.shutdown(wait=True)
+    assert blocker.result() == "blocker"
+    assert executor.statistics.cancelled == 5
+
+
+def test_shutdown_from_a_done_callback_does_not_deadlock(children_checked: None) -> None:
+    executor = make("fork", max_workers=1)
+    called = threading.Event()
+
+    def stop(_: concurrent.futures.Future[Any]) -> None:
+        executor.shutdown(wait=True)
+        called.set()
+
+    executor.submit(identity, 1).add_done_callback(stop)
+    assert called.wait(WAIT)
+    executor.shutdown(wait=True)
+
+
+def test_a_forked_worker_cannot_submit_to_its_copy_of_the_pool(children_checked: None) -> None:
+    executor = make("fork", max_workers=1)
+    _pool_seen_by_children.append(executor)
+    try:
+        message = executor.submit(submit_to_own_pool).result(WAIT)
+        executor.shutdown()
+    finally:
+        _pool_seen_by_children.clear()
+    assert "only the process that created the pool can" in message
+
+
+# -- configuration -----------------------------------------------------------------------------
+
+
+def test_config_options_name_the_constructor_arguments() -> None:
+    options = {opt.dest: opt for opt in futurist.ProcessPoolExecutor.config_options()}
+    assert set(options) == {"start_method", "max_tasks_per_child", "task_timeout"}
+    assert all(opt.default is None for opt in options.values())
+
+
+def test_from_options_turns_start_method_into_a_context(children_checked: None) -> None:
+    executor = futurist.ProcessPoolExecutor.from_options(
+        max_workers=1,
+        check_and_reject=None,
+        start_method="spawn",
+        max_tasks_per_child=1,
+        task_timeout=10.0,
+    )
+    with executor:
+        assert executor.submit(identity, "configured").result(WAIT) == "configured"
+    with pytest.raises(ValueError, match="incompatible with the 'fork' start method"):
+        futurist.ProcessPoolExecutor.from_options(start_method="fork", max_tasks_per_child=1)
