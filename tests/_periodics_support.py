@@ -16,6 +16,7 @@ import heapq
 import itertools
 import math
 import threading
+import warnings
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -184,9 +185,18 @@ def _green_flavors() -> list[Any]:
     missing_pool = not hasattr(futurist, _GREEN_POOL)
     missing_future = not hasattr(futurist.futures, "GreenFuture")
     try:
-        from eventlet.green import threading as green_threading
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from eventlet.green import threading as green_threading
     except ImportError:
         return []
+    primitives = Flavor(
+        "green-primitives",
+        futurist.SynchronousExecutor,
+        green_threading.Condition,
+        green_threading.Event,
+        _spawn_green,
+    )
     pool = Flavor(
         "green",
         lambda: getattr(futurist, _GREEN_POOL)(max_workers=4),
@@ -202,6 +212,7 @@ def _green_flavors() -> list[Any]:
         _spawn_green,
     )
     return [
+        pytest.param(primitives, id="green-primitives"),
         pytest.param(
             pool,
             id="green",
