@@ -366,3 +366,13 @@ def test_pformat_shows_the_schedule_and_statistics() -> None:
     assert full[1] == list(periodics.COLUMNS)
     assert full[3] == [idle_name, "No", "2", "-", "0", "0", "0", "No", "0.0000", "0.0000"]
     assert full[4] == [busy_name, "No", "0.5", "-", "1", "0", "1", "No", "0.2500", "0.0000"]
+
+
+def test_runs_due_together_do_not_start_after_a_stop_by_an_earlier_one() -> None:
+    sim = Simulation(start=100.0)
+    first, second = Recorder(sim, 1.0), Recorder(sim, 1.0)
+    first.stop_after = 1
+    worker = make_worker(sim, [first, second])
+    worker.start()
+    assert (first.starts, second.starts) == ([101.0], [])
+    assert [watcher.runs for watcher in worker.iter_watchers()] == [1, 0]

@@ -271,12 +271,13 @@ class PeriodicWorker:
             self._dead.clear()
         executor: concurrent.futures.Executor | None = None
         try:
-            executor = self._executor_factory()
-            if not callable(getattr(executor, "submit", None)):
+            candidate = self._executor_factory()
+            if not callable(getattr(candidate, "submit", None)):
                 raise TypeError(
                     f"executor_factory must return an executor (with a submit method), "
-                    f"got {executor!r}"
+                    f"got {candidate!r}"
                 )
+            executor = candidate
             self._run(executor, auto_stop_when_empty)
         finally:
             self._end_run(executor)
