@@ -73,6 +73,5 @@ def print_table(figures: list[Figure]) -> None:
         if figure.baseline_name:
             name += f" vs {figure.baseline_name}"
         print(
-            f"{name:58} {figure.ours:12.2f} {baseline:>12} {ratio:>7} {target:>8}  "
-            f"{figure.verdict}"
+            f"{name:58} {figure.ours:12.2f} {baseline:>12} {ratio:>7} {target:>8}  {figure.verdict}"
         )

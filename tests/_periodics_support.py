@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import functools
 import heapq
 import itertools
 import math
@@ -83,31 +82,23 @@ class SimCondition(threading.Condition):
 
 
 class SimExecutor(concurrent.futures.Executor):
-    """An executor on virtual time with ``workers`` slots.
+    """Runs each call at once, like a synchronous executor, unless ``plan`` says otherwise.
 
-    A call starts when a slot is free and runs at once; its future completes ``takes(seconds)``
-    later (what the call declared while running, 0 by default). ``plan`` lists what to do with
-    the next submissions instead of running them: "reject" (RejectedSubmission), "shutdown"
-    (RuntimeError from submit), "cancel" (a cancelled future), "break" (a failed future).
+    ``plan`` lists what to do with the next submissions: "run", "reject" (RejectedSubmission),
+    "shutdown" (RuntimeError from submit), "cancel" (a cancelled future), "break" (a failed
+    future, as from a broken pool). ``submissions`` counts the calls to ``submit``.
     """
 
-    def __init__(self, sim: Simulation, workers: int = 1) -> None:
-        self.sim = sim
-        self.workers = workers
+    def __init__(self) -> None:
         self.plan: deque[str] = deque()
+        self.submissions = 0
         self.shutdown_calls = 0
-        self._busy = 0
-        self._queue: deque[tuple[concurrent.futures.Future[Any], Callable[[], Any]]] = deque()
-        self._duration = 0.0
-
-    def takes(self, seconds: float) -> None:
-        """Declare, from inside a running call, how long it takes."""
-        self._duration = seconds
 
     def submit(
         self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> concurrent.futures.Future[Any]:
-        """Queue the call (or do what the plan says) and start it if a slot is free."""
+        """Run the call now, or do what the plan says."""
+        self.submissions += 1
         action = self.plan.popleft() if self.plan else "run"
         if action == "reject":
             raise RejectedSubmission("the simulated executor rejected the call")
@@ -116,29 +107,12 @@ class SimExecutor(concurrent.futures.Executor):
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         if action == "cancel":
             future.cancel()
-            future.set_running_or_notify_cancel()
-            return future
-        if action == "break":
+        elif action == "break":
             future.set_exception(concurrent.futures.BrokenExecutor("the pool broke"))
-            return future
-        self._queue.append((future, functools.partial(fn, *args, **kwargs)))
-        self._start_queued()
-        return future
-
-    def _start_queued(self) -> None:
-        while self._busy < self.workers and self._queue:
-            future, call = self._queue.popleft()
+        else:
             future.set_running_or_notify_cancel()
-            self._busy += 1
-            self._duration = 0.0
-            result = call()
-            finish = functools.partial(self._finish, future, result)
-            self.sim.at(self.sim.now + self._duration, finish)
-
-    def _finish(self, future: concurrent.futures.Future[Any], result: Any) -> None:
-        self._busy -= 1
-        future.set_result(result)
-        self._start_queued()
+            future.set_result(fn(*args, **kwargs))
+        return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Count the call (the worker must shut down only executors it owns)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,13 +26,11 @@ class Recorder:
         *,
         run_immediately: bool = False,
         takes: float = 0.0,
-        executor: SimExecutor | None = None,
         fail: bool = False,
     ) -> None:
         self.sim = sim
         self.starts: list[float] = []
         self.takes = takes
-        self.executor = executor
         self.fail = fail
         self.worker: PeriodicWorker | None = None
         self.stop_after: int | None = None
@@ -39,10 +38,7 @@ class Recorder:
         @periodics.periodic(spacing, run_immediately=run_immediately)
         def tick() -> None:
             self.starts.append(sim.now)
-            if self.executor is not None:
-                self.executor.takes(self.takes)
-            else:
-                sim.advance(self.takes)
+            sim.advance(self.takes)
             if self.stop_after is not None and len(self.starts) >= self.stop_after:
                 assert self.worker is not None
                 self.worker.stop()
@@ -129,33 +125,37 @@ def test_fixed_rate_slower_than_its_spacing_runs_back_to_back_without_replaying(
     assert recorder.starts == [101.25, 102.75, 104.25, 105.75]
 
 
-def test_a_slow_callback_does_not_delay_others_when_workers_are_free() -> None:
+def test_runs_due_together_wait_for_each_other_on_a_synchronous_executor() -> None:
     sim = Simulation(start=100.0)
-    executor = SimExecutor(sim, workers=2)
-    slow = Recorder(sim, 1.0, takes=3.5, executor=executor)
-    fast = Recorder(sim, 0.5, executor=executor)
-    worker = make_worker(sim, [slow, fast], executor)
-    run_until(sim, worker, 103.25)
-    assert fast.starts == [100.5, 101.0, 101.5, 102.0, 102.5, 103.0]
-    assert slow.starts == [101.0]
-    assert sim.now == 104.5  # start() returned once the slow run in flight finished
-    assert executor.shutdown_calls == 0  # ExistingExecutor(shutdown=False): not ours to stop
-    assert next(iter(worker.iter_watchers())).elapsed == 3.5
+    first, second = Recorder(sim, 1.0, takes=0.25), Recorder(sim, 1.0, takes=0.5)
+    second.stop_after = 2
+    worker = make_worker(sim, [first, second])
+    worker.start()
+    assert first.starts == [101.0, 102.0]
+    assert second.starts == [101.25, 102.25]
+    first_watcher, second_watcher = worker.iter_watchers()
+    # only the first run of the second one waited: last_started keeps it 0.25 behind after
+    assert (first_watcher.elapsed_waiting, second_watcher.elapsed_waiting) == (0.0, 0.25)
+    assert (first_watcher.average_elapsed, second_watcher.average_elapsed) == (0.25, 0.5)
 
 
-def test_without_a_free_worker_runs_wait_and_the_wait_is_measured() -> None:
+@pytest.mark.parametrize(("gap", "submissions"), [(2.0**-10, 2), (0.25, 6)])
+def test_callbacks_due_within_the_linger_time_share_one_submission(
+    gap: float, submissions: int
+) -> None:
+    assert 2.0**-10 < periodics.worker.LINGER < 0.25
     sim = Simulation(start=100.0)
-    executor = SimExecutor(sim, workers=1)
-    slow = Recorder(sim, 1.0, takes=1.75, executor=executor)
-    fast = Recorder(sim, 0.5, executor=executor)
-    worker = make_worker(sim, [slow, fast], executor)
-    run_until(sim, worker, 102.25)
-    assert slow.starts == [101.0]
-    assert fast.starts == [100.5, 102.75]  # due at 101.0, queued behind the slow run
-    slow_watcher, fast_watcher = worker.iter_watchers()
-    assert fast_watcher.elapsed_waiting == 1.75
-    assert fast_watcher.average_elapsed_waiting == 0.875
-    assert slow_watcher.average_elapsed == 1.75
+    executor = SimExecutor()
+    recorders = [Recorder(sim, 1.0) for _ in range(3)]
+    worker = make_worker(sim, [], executor)
+    for index, recorder in enumerate(recorders):
+        sim.at(100.0 + index * gap, functools.partial(worker.add, recorder.tick))
+    sim.at(102.75, worker.stop)
+    worker.start(allow_empty=True)
+    assert [recorder.starts for recorder in recorders] == [
+        [101.0 + index * gap, 102.0 + index * gap] for index in range(3)
+    ]
+    assert executor.submissions == submissions
 
 
 def test_a_failing_callback_keeps_its_schedule_and_every_failure_is_reported() -> None:
@@ -199,9 +199,9 @@ def test_executor_failures_are_reported_and_retried_on_the_next_cycle(
     action: str, error: type[BaseException]
 ) -> None:
     sim = Simulation(start=100.0)
-    executor = SimExecutor(sim)
+    executor = SimExecutor()
     executor.plan.extend([action, action])
-    recorder = Recorder(sim, 1.0, executor=executor)
+    recorder = Recorder(sim, 1.0)
     reported: list[tuple[str, BaseException, float]] = []
 
     def on_failure(

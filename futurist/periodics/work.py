@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -37,8 +36,7 @@ class Work(NamedTuple):
         return self.callback(*self.args, **self.kwargs)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Metrics:
+class Metrics(NamedTuple):
     """An immutable snapshot of one callable's runs; the worker replaces it after each run."""
 
     runs: int = 0
@@ -48,15 +46,17 @@ class Metrics:
     elapsed_waiting: float = 0.0
     requested_stop: bool = False
 
-    def after_run(self, elapsed: float, waiting: float, failed: bool) -> Metrics:
+    def after_run(
+        self, elapsed: float, waiting: float, failed: bool, never_again: bool = False
+    ) -> Metrics:
         """The snapshot after one more run that took ``elapsed`` and waited ``waiting``."""
-        return dataclasses.replace(
-            self,
-            runs=self.runs + 1,
-            successes=self.successes + (0 if failed else 1),
-            failures=self.failures + (1 if failed else 0),
-            elapsed=self.elapsed + elapsed,
-            elapsed_waiting=self.elapsed_waiting + waiting,
+        return Metrics(
+            self.runs + 1,
+            self.successes + (not failed),
+            self.failures + failed,
+            self.elapsed + elapsed,
+            self.elapsed_waiting + waiting,
+            self.requested_stop or never_again,
         )
 
 

@@ -2,29 +2,31 @@
 
 Data flow::
 
-    start() / add() --push--> [heap of (next_run, seq, entry)] <--push-- _complete (done callback)
-                                          |                                 ^   metrics, on_failure,
-    start() loop: wait on the condition   |  pop every due entry           |   strategy -> next_run
-    until heap[0] is due (timeout =       v                                 |
-    next_run - now; none when empty)   executor.submit(_call, work) --future--+
+        add() / start() / a finished run --push--> [heap of (next_run, seq, entry)]
+                                                     |                  ^
+    start()'s loop: sleeps on the condition until    |  claim           |  claim the next due
+    heap[0] is due (no timeout when empty), claims   v                  |  entry (or linger
+    it and submits a runner for it ------> executor.submit(runner) --> runner: run, record,
+                                                                        reschedule, repeat
 
-One condition (``cond_cls``) guards all state and wakes the loop when something changes (an
-add, a finished run, stop); nothing polls. Callbacks, ``submit`` and ``on_failure`` run without
-the condition held. Each entry is in exactly one place: in the heap, in flight, or stopped, so a
-callback never overlaps itself and a slow one only occupies its own executor worker.
+One condition (``cond_cls``) guards all state and wakes sleepers when something changes (an
+add, a finished run, stop): nothing polls. A runner runs the entry it was submitted for, then
+keeps running entries that are due, lingering up to ``LINGER`` seconds for the next one, so
+a burst of due callbacks costs one submission instead of one each; the loop submits another
+runner whenever an entry is due and no runner is free, so a slow callback holds only its own
+executor worker. Callbacks, ``submit`` and ``on_failure`` run without the condition held.
+Each entry is in exactly one place: in the heap, claimed (in flight) or stopped, so a callback
+never overlaps itself.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import functools
 import heapq
-import inspect
 import itertools
 import logging
 import math
-import sys
 import threading
 import time
 import traceback
@@ -33,14 +35,18 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from futurist.periodics.decorator import NeverAgain, is_periodic, validate_spacing
+from futurist.periodics.discovery import describe, periodic_members
 from futurist.periodics.factories import SynchronousExecutorFactory
 from futurist.periodics.strategies import last_finished, resolve_strategy
 from futurist.periodics.table import render_table
 from futurist.periodics.work import IMMEDIATE, PERIODIC, Metrics, Watcher, Work, callable_name
 
-__all__ = ["COLUMNS", "ExcInfo", "OnFailure", "PeriodicWorker"]
+__all__ = ["COLUMNS", "LINGER", "ExcInfo", "OnFailure", "PeriodicWorker"]
 
 LOG = logging.getLogger(__name__)
+
+LINGER = 0.002
+"""Seconds a runner waits for the next due callback before handing back to the loop."""
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -58,7 +64,7 @@ COLUMNS = (
 )
 """The columns :meth:`PeriodicWorker.pformat` can show (all of them by default)."""
 
-_RIGHT_ALIGNED = frozenset(COLUMNS[2:6] + COLUMNS[6:7] + COLUMNS[8:])
+_RIGHT_ALIGNED = frozenset(COLUMNS[2:7] + COLUMNS[8:])
 
 
 class OnFailure(Protocol):
@@ -89,24 +95,29 @@ class _Event(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What one run did: when it started and how it failed, if it did."""
+class _Failure:
+    """How a run failed: the exception info and its formatted traceback."""
 
-    started: float
-    failure: ExcInfo | None = None
-    traceback: str | None = None
-    never_again: bool = False
+    __slots__ = ("exc_info", "text")
 
-
-def _failure_of(exc: BaseException) -> tuple[ExcInfo, str]:
-    return (type(exc), exc, exc.__traceback__), "".join(traceback.format_exception(exc))
+    def __init__(self, exc: BaseException) -> None:
+        self.exc_info: ExcInfo = (type(exc), exc, exc.__traceback__)
+        self.text = "".join(traceback.format_exception(exc))
 
 
 class _Entry:
     """One callable's schedule state; guarded by the worker's condition."""
 
-    __slots__ = ("active", "kind", "next_run", "run_immediately", "spacing", "stopped", "watcher")
+    __slots__ = (
+        "active",
+        "kind",
+        "next_run",
+        "run_immediately",
+        "scheduled",
+        "spacing",
+        "stopped",
+        "watcher",
+    )
 
     def __init__(self, watcher: Watcher, spacing: float, run_immediately: bool) -> None:
         self.watcher = watcher
@@ -114,8 +125,20 @@ class _Entry:
         self.run_immediately = run_immediately
         self.kind = PERIODIC
         self.next_run: float | None = None
+        self.scheduled = 0.0
         self.active = False
         self.stopped = False
+
+
+class _Runner:
+    """One submission: the entry it was submitted for, and whether its body began."""
+
+    __slots__ = ("entry", "generation", "started")
+
+    def __init__(self, entry: _Entry, generation: int) -> None:
+        self.entry = entry
+        self.generation = generation
+        self.started = False
 
 
 class PeriodicWorker:
@@ -175,6 +198,8 @@ class PeriodicWorker:
         self._accepting = False
         self._stopping = False
         self._in_flight = 0
+        self._lingering = 0
+        self._generation = 0
         for item in callables:
             try:
                 callback, args, kwargs = item
@@ -207,7 +232,7 @@ class PeriodicWorker:
         callables = [
             (member, args, kwargs)
             for obj in objects
-            for member in _periodic_members(obj, exclude_hidden)
+            for member in periodic_members(obj, exclude_hidden)
         ]
         return cls(
             callables,
@@ -229,7 +254,7 @@ class PeriodicWorker:
     ) -> Watcher | None:
         if not is_periodic(cb):
             raise ValueError(
-                f"{_describe(cb)} is not a periodic callable; decorate it with @periodic(spacing)"
+                f"{describe(cb)} is not a periodic callable; decorate it with @periodic(spacing)"
             )
         assert callable(cb)
         if not getattr(cb, "_periodic_enabled", True):
@@ -334,7 +359,7 @@ class PeriodicWorker:
             list(columns), [[row[column] for column in columns] for row in rows], _RIGHT_ALIGNED
         )
 
-    # The schedule loop (runs in start()'s thread).
+    # The schedule loop, in start()'s thread.
 
     def _run(self, executor: concurrent.futures.Executor, auto_stop: bool) -> None:
         with self._cond:
@@ -343,35 +368,29 @@ class PeriodicWorker:
             for entry in self._entries:
                 if not entry.stopped:
                     self._schedule_first(entry, now)
+            self._generation += 1
             self._accepting = True
         while True:
             with self._cond:
                 due = self._wait_for_due(auto_stop)
-            if not due:
+                generation = self._generation
+            if due is None:
                 return
-            for entry, scheduled in due:
-                self._submit(executor, entry, scheduled)
+            self._submit(executor, _Runner(due, generation))
 
-    def _wait_for_due(self, auto_stop: bool) -> list[tuple[_Entry, float]]:
+    def _wait_for_due(self, auto_stop: bool) -> _Entry | None:
         heap = self._heap
         while not self._stopping:
-            if heap:
+            if heap and not self._lingering:
                 now = self._now()
                 if heap[0][0] <= now:
-                    due = []
-                    while heap and heap[0][0] <= now:
-                        scheduled, _, entry = heapq.heappop(heap)
-                        entry.next_run = None
-                        entry.active = True
-                        self._in_flight += 1
-                        due.append((entry, scheduled))
-                    return due
+                    return self._claim()
                 self._cond.wait(heap[0][0] - now)
-            elif auto_stop and not self._in_flight:
-                return []
+            elif auto_stop and not heap and not self._in_flight:
+                return None
             else:
                 self._cond.wait()
-        return []
+        return None
 
     def _schedule_first(self, entry: _Entry, now: float) -> None:
         if entry.run_immediately:
@@ -383,89 +402,125 @@ class PeriodicWorker:
         entry.next_run = when
         entry.kind = kind
         heapq.heappush(self._heap, (when, next(self._seq), entry))
+        if self._heap[0][2] is entry:
+            self._cond.notify_all()
 
-    def _submit(
-        self, executor: concurrent.futures.Executor, entry: _Entry, scheduled: float
-    ) -> None:
-        with self._cond:
-            if self._stopping:
-                entry.active = False
-                self._in_flight -= 1
-                self._cond.notify_all()
-                return
-            kind = entry.kind
+    def _claim(self) -> _Entry:
+        scheduled, _, entry = heapq.heappop(self._heap)
+        entry.scheduled = scheduled
+        entry.next_run = None
+        entry.active = True
+        self._in_flight += 1
+        return entry
+
+    def _submit(self, executor: concurrent.futures.Executor, runner: _Runner) -> None:
         try:
-            future = executor.submit(self._call, entry.watcher.work)
+            future = executor.submit(self._run_entries, runner)
         except Exception as exc:
             # Refused (RejectedSubmission, an executor shut down by someone else, a broken
             # pool): a failed run, retried on a later cycle.
             now = self._now()
-            failure, text = _failure_of(exc)
-            self._complete(entry, kind, scheduled, _Outcome(now, failure, text), now)
+            self._complete(runner.entry, now, now, failure=_Failure(exc))
             return
-        future.add_done_callback(functools.partial(self._on_done, entry, kind, scheduled))
+        future.add_done_callback(functools.partial(self._on_runner_done, runner))
 
-    def _call(self, work: Work) -> _Outcome:
-        started = self._now()
-        try:
-            work()
-        except NeverAgain:
-            return _Outcome(started, never_again=True)
-        except Exception:
-            exc_type, exc, tb = sys.exc_info()
-            assert exc_type is not None and exc is not None
-            return _Outcome(started, (exc_type, exc, tb), traceback.format_exc())
-        return _Outcome(started)
-
-    def _on_done(
-        self,
-        entry: _Entry,
-        kind: str,
-        scheduled: float,
-        future: concurrent.futures.Future[_Outcome],
-    ) -> None:
-        finished = self._now()
+    def _on_runner_done(self, runner: _Runner, future: concurrent.futures.Future[None]) -> None:
+        if runner.started:
+            return
+        # The executor ended the submission without running it (cancelled, broken pool).
+        entry = runner.entry
         if future.cancelled():
-            exc: BaseException | None = concurrent.futures.CancelledError(
+            exc: BaseException = concurrent.futures.CancelledError(
                 f"the executor cancelled the run of {entry.watcher.work.name} before it started"
             )
         else:
-            exc = future.exception()
-        if exc is None:
-            outcome = future.result()
-        else:
-            failure, text = _failure_of(exc)
-            outcome = _Outcome(finished, failure, text)
-        self._complete(entry, kind, scheduled, outcome, finished)
+            exc = future.exception() or RuntimeError(
+                f"the executor completed the run of {entry.watcher.work.name} without running it"
+            )
+        now = self._now()
+        self._complete(entry, now, now, failure=_Failure(exc))
+
+    # Runners, in the executor.
+
+    def _run_entries(self, runner: _Runner) -> None:
+        runner.started = True
+        entry: _Entry | None = runner.entry
+        while entry is not None:
+            started = self._now()
+            try:
+                entry.watcher.work()
+            except NeverAgain:
+                entry = self._complete(entry, started, self._now(), never_again=True, runner=runner)
+            except Exception as exc:
+                entry = self._complete(
+                    entry, started, self._now(), failure=_Failure(exc), runner=runner
+                )
+            except BaseException as exc:
+                # Exiting (SystemExit, KeyboardInterrupt, a killed green thread): record the
+                # run and let the exception end this runner.
+                self._complete(entry, started, self._now(), failure=_Failure(exc))
+                raise
+            else:
+                entry = self._complete(entry, started, self._now(), runner=runner)
 
     def _complete(
-        self, entry: _Entry, kind: str, scheduled: float, outcome: _Outcome, finished: float
-    ) -> None:
+        self,
+        entry: _Entry,
+        started: float,
+        finished: float,
+        *,
+        failure: _Failure | None = None,
+        never_again: bool = False,
+        runner: _Runner | None = None,
+    ) -> _Entry | None:
+        """Record a finished run, reschedule it and, for a runner, claim the next due entry."""
         watcher = entry.watcher
+        waited = started - entry.scheduled if started > entry.scheduled else 0.0
+        if failure is not None:
+            with self._cond:
+                watcher._metrics = watcher._metrics.after_run(finished - started, waited, True)
+            self._report(entry, failure)
+        next_run = None if never_again else self._next_run(entry, started, finished)
         with self._cond:
-            metrics = watcher._metrics.after_run(
-                finished - outcome.started,
-                max(0.0, outcome.started - scheduled),
-                outcome.failure is not None,
-            )
-            if outcome.never_again:
-                metrics = dataclasses.replace(metrics, requested_stop=True)
-            watcher._metrics = metrics
-        if outcome.failure is not None:
-            self._report(entry, kind, outcome.failure, outcome.traceback)
-        next_run = None if outcome.never_again else self._next_run(entry, outcome, finished)
-        with self._cond:
+            if failure is None:
+                watcher._metrics = watcher._metrics.after_run(
+                    finished - started, waited, False, never_again
+                )
             entry.active = False
             self._in_flight -= 1
             if next_run is None:
                 entry.stopped = True
             elif self._accepting and not self._stopping:
                 self._schedule(entry, next_run, PERIODIC)
-            self._cond.notify_all()
+            if not self._in_flight:
+                self._cond.notify_all()
+            if runner is None:
+                return None
+            return self._claim_next(runner.generation)
 
-    def _next_run(self, entry: _Entry, outcome: _Outcome, finished: float) -> float:
+    def _claim_next(self, generation: int) -> _Entry | None:
+        """Claim the next due entry for a runner, lingering briefly if one is nearly due."""
+        heap = self._heap
+        while heap and self._accepting and not self._stopping:
+            if generation != self._generation:
+                return None
+            wait = heap[0][0] - self._now()
+            if wait <= 0:
+                return self._claim()
+            if wait > LINGER:
+                return None
+            self._lingering += 1
+            try:
+                self._cond.wait(wait)
+            finally:
+                self._lingering -= 1
+                if not self._lingering:
+                    self._cond.notify_all()
+        return None
+
+    def _next_run(self, entry: _Entry, started: float, finished: float) -> float:
         try:
-            next_run = self._strategy(entry.spacing, outcome.started, finished)
+            next_run = self._strategy(entry.spacing, started, finished)
             if isinstance(next_run, bool) or not isinstance(next_run, int | float):
                 raise TypeError(f"the strategy returned {next_run!r}, not a number")
             if math.isnan(next_run):
@@ -476,33 +531,36 @@ class PeriodicWorker:
                 self._strategy,
                 entry.watcher.work.name,
             )
-            return last_finished(entry.spacing, outcome.started, finished)
+            return last_finished(entry.spacing, started, finished)
         return float(next_run)
 
-    def _report(self, entry: _Entry, kind: str, failure: ExcInfo, text: str | None) -> None:
+    def _report(self, entry: _Entry, failure: _Failure) -> None:
         work = entry.watcher.work
         if self._on_failure is None:
             self._log.error(
                 "Failed to call %s %r (it runs every %0.2f seconds)",
-                kind,
+                entry.kind,
                 work.name,
                 entry.spacing,
-                exc_info=failure,
+                exc_info=failure.exc_info,
             )
             return
         try:
-            self._on_failure(work.callback, kind, entry.spacing, failure, traceback=text)
+            self._on_failure(
+                work.callback, entry.kind, entry.spacing, failure.exc_info, traceback=failure.text
+            )
         except Exception:
             self._log.exception("on_failure raised while reporting a failure of %s", work.name)
 
     def _end_run(self, executor: concurrent.futures.Executor | None) -> None:
         with self._cond:
             self._accepting = False
-            while self._in_flight:
-                self._cond.wait()
             self._heap.clear()
             for entry in self._entries:
                 entry.next_run = None
+            self._cond.notify_all()
+            while self._in_flight:
+                self._cond.wait()
         try:
             if executor is not None and getattr(self._executor_factory, "shutdown", True):
                 executor.shutdown(wait=True)
@@ -527,27 +585,3 @@ def _row(entry: _Entry, now: float) -> dict[str, str]:
         "Average elapsed": f"{watcher.average_elapsed:.4f}",
         "Average elapsed waiting": f"{watcher.average_elapsed_waiting:.4f}",
     }
-
-
-def _describe(obj: object) -> str:
-    if callable(obj):
-        return f"callable {callable_name(obj)!r}"
-    return f"{obj!r} (not even callable)"
-
-
-def _periodic_members(obj: object, exclude_hidden: bool) -> Iterator[Callable[..., Any]]:
-    """The enabled ``@periodic`` members of ``obj``, without evaluating descriptors."""
-    if is_periodic(obj):
-        yield obj  # type: ignore[misc]
-        return
-    for name in dir(obj):
-        if exclude_hidden and name.startswith("_"):
-            continue
-        try:
-            raw = inspect.getattr_static(obj, name)
-        except AttributeError:
-            continue
-        target = raw.__func__ if isinstance(raw, staticmethod | classmethod) else raw
-        if not is_periodic(target) or not getattr(target, "_periodic_enabled", True):
-            continue
-        yield getattr(obj, name)
