@@ -10,6 +10,7 @@ and nothing sleeps. Times are binary fractions (0.25, 0.5, ...) so the arithmeti
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import dataclasses
 import heapq
 import itertools
@@ -86,10 +87,12 @@ class SimExecutor(concurrent.futures.Executor):
 
     ``plan`` lists what to do with the next submissions: "run", "reject" (RejectedSubmission),
     "shutdown" (RuntimeError from submit), "cancel" (a cancelled future), "break" (a failed
-    future, as from a broken pool). ``submissions`` counts the calls to ``submit``.
+    future, as from a broken pool). ``submissions`` counts the calls to ``submit``. With
+    ``inline=False`` each call runs in a fresh context, as on a pool's worker thread.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, inline: bool = True) -> None:
+        self.inline = inline
         self.plan: deque[str] = deque()
         self.submissions = 0
         self.shutdown_calls = 0
@@ -111,7 +114,8 @@ class SimExecutor(concurrent.futures.Executor):
             future.set_exception(concurrent.futures.BrokenExecutor("the pool broke"))
         else:
             future.set_running_or_notify_cancel()
-            future.set_result(fn(*args, **kwargs))
+            context = contextvars.copy_context() if self.inline else contextvars.Context()
+            future.set_result(context.run(fn, *args, **kwargs))
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

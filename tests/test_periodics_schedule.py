@@ -145,7 +145,7 @@ def test_callbacks_due_within_the_linger_time_share_one_submission(
 ) -> None:
     assert 2.0**-10 < periodics.worker.LINGER < 0.25
     sim = Simulation(start=100.0)
-    executor = SimExecutor()
+    executor = SimExecutor(inline=False)
     recorders = [Recorder(sim, 1.0) for _ in range(3)]
     worker = make_worker(sim, [], executor)
     for index, recorder in enumerate(recorders):
@@ -156,6 +156,16 @@ def test_callbacks_due_within_the_linger_time_share_one_submission(
         [101.0 + index * gap, 102.0 + index * gap] for index in range(3)
     ]
     assert executor.submissions == submissions
+
+
+def test_a_synchronous_executor_gets_one_submission_per_start() -> None:
+    sim = Simulation(start=100.0)
+    executor = SimExecutor()
+    recorders = [Recorder(sim, spacing) for spacing in (0.25, 0.5, 2.0)]
+    worker = make_worker(sim, recorders, executor)
+    run_until(sim, worker, 104.125)
+    assert [len(recorder.starts) for recorder in recorders] == [16, 8, 2]
+    assert executor.submissions == 1
 
 
 def test_a_failing_callback_keeps_its_schedule_and_every_failure_is_reported() -> None:

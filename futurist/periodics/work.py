@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["IMMEDIATE", "PERIODIC", "Metrics", "Watcher", "Work", "callable_name"]
+__all__ = ["IMMEDIATE", "PERIODIC", "Watcher", "Work", "callable_name"]
 
 PERIODIC = "periodic"
 """Kind of a run that happened because its spacing elapsed."""
@@ -36,28 +36,7 @@ class Work(NamedTuple):
         return self.callback(*self.args, **self.kwargs)
 
 
-class Metrics(NamedTuple):
-    """An immutable snapshot of one callable's runs; the worker replaces it after each run."""
-
-    runs: int = 0
-    successes: int = 0
-    failures: int = 0
-    elapsed: float = 0.0
-    elapsed_waiting: float = 0.0
-    requested_stop: bool = False
-
-    def after_run(
-        self, elapsed: float, waiting: float, failed: bool, never_again: bool = False
-    ) -> Metrics:
-        """The snapshot after one more run that took ``elapsed`` and waited ``waiting``."""
-        return Metrics(
-            self.runs + 1,
-            self.successes + (not failed),
-            self.failures + failed,
-            self.elapsed + elapsed,
-            self.elapsed_waiting + waiting,
-            self.requested_stop or never_again,
-        )
+_NO_RUNS = (0, 0, 0, 0.0, 0.0, False)
 
 
 class Watcher:
@@ -72,7 +51,25 @@ class Watcher:
 
     def __init__(self, work: Work) -> None:
         self._work = work
-        self._metrics = Metrics()
+        # (runs, successes, failures, elapsed, elapsed_waiting, requested_stop), replaced as
+        # a whole so every read sees one consistent snapshot.
+        self._metrics: tuple[int, int, int, float, float, bool] = _NO_RUNS
+
+    def _record(self, elapsed: float, waiting: float, failed: bool, never_again: bool) -> None:
+        """Count one more run (the worker calls this under its lock)."""
+        runs, successes, failures, total, waited, stop = self._metrics
+        self._metrics = (
+            runs + 1,
+            successes + (not failed),
+            failures + failed,
+            total + elapsed,
+            waited + waiting,
+            stop or never_again,
+        )
+
+    def _reset(self) -> None:
+        """Forget every run (``PeriodicWorker.reset``)."""
+        self._metrics = _NO_RUNS
 
     @property
     def work(self) -> Work:
@@ -82,50 +79,49 @@ class Watcher:
     @property
     def runs(self) -> int:
         """How many times the callback ran (or was attempted)."""
-        return self._metrics.runs
+        return self._metrics[0]
 
     @property
     def successes(self) -> int:
         """How many runs returned (a ``NeverAgain`` counts as a success)."""
-        return self._metrics.successes
+        return self._metrics[1]
 
     @property
     def failures(self) -> int:
         """How many runs raised, or were refused or lost by the executor."""
-        return self._metrics.failures
+        return self._metrics[2]
 
     @property
     def elapsed(self) -> float:
         """Total seconds spent running."""
-        return self._metrics.elapsed
+        return self._metrics[3]
 
     @property
     def elapsed_waiting(self) -> float:
         """Total seconds runs spent waiting to start after they were due."""
-        return self._metrics.elapsed_waiting
+        return self._metrics[4]
 
     @property
     def average_elapsed(self) -> float:
         """Mean seconds per run (0.0 before the first run)."""
-        metrics = self._metrics
-        return metrics.elapsed / metrics.runs if metrics.runs else 0.0
+        runs, _, _, elapsed, _, _ = self._metrics
+        return elapsed / runs if runs else 0.0
 
     @property
     def average_elapsed_waiting(self) -> float:
         """Mean seconds each run waited after it was due (0.0 before the first run)."""
-        metrics = self._metrics
-        return metrics.elapsed_waiting / metrics.runs if metrics.runs else 0.0
+        runs, _, _, _, waiting, _ = self._metrics
+        return waiting / runs if runs else 0.0
 
     @property
     def requested_stop(self) -> bool:
         """Whether the callback raised ``NeverAgain`` and will not run again."""
-        return self._metrics.requested_stop
+        return self._metrics[5]
 
     def __repr__(self) -> str:
-        metrics = self._metrics
+        runs, successes, failures, elapsed, waiting, stop = self._metrics
         return (
-            f"<Watcher {self._work.name!r} runs={metrics.runs} successes={metrics.successes} "
-            f"failures={metrics.failures} elapsed={metrics.elapsed:.6f} "
-            f"elapsed_waiting={metrics.elapsed_waiting:.6f} "
-            f"requested_stop={metrics.requested_stop}>"
+            f"<Watcher {self._work.name!r} runs={runs} successes={successes} "
+            f"failures={failures} elapsed={elapsed:.6f} elapsed_waiting={waiting:.6f} "
+            f"requested_stop={stop}>"
         )

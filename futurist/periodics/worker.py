@@ -14,14 +14,17 @@ add, a finished run, stop): nothing polls. A runner runs the entry it was submit
 keeps running entries that are due, lingering up to ``LINGER`` seconds for the next one, so
 a burst of due callbacks costs one submission instead of one each; the loop submits another
 runner whenever an entry is due and no runner is free, so a slow callback holds only its own
-executor worker. Callbacks, ``submit`` and ``on_failure`` run without the condition held.
-Each entry is in exactly one place: in the heap, claimed (in flight) or stopped, so a callback
-never overlaps itself.
+executor worker. A runner that a synchronous executor runs inside the loop's own ``submit``
+call lingers for every deadline: it is the loop's thread, which would only be waiting anyway.
+Callbacks, ``submit`` and ``on_failure`` run without the condition held. Each entry is in
+exactly one place: in the heap, claimed (in flight) or stopped, so a callback never overlaps
+itself.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import functools
 import heapq
 import itertools
@@ -37,9 +40,9 @@ from typing import Any, Protocol
 from futurist.periodics.decorator import NeverAgain, is_periodic, validate_spacing
 from futurist.periodics.discovery import describe, periodic_members
 from futurist.periodics.factories import SynchronousExecutorFactory
-from futurist.periodics.strategies import last_finished, resolve_strategy
+from futurist.periodics.strategies import STRATEGIES, last_finished, resolve_strategy
 from futurist.periodics.table import render_table
-from futurist.periodics.work import IMMEDIATE, PERIODIC, Metrics, Watcher, Work, callable_name
+from futurist.periodics.work import IMMEDIATE, PERIODIC, Watcher, Work, callable_name
 
 __all__ = ["COLUMNS", "LINGER", "ExcInfo", "OnFailure", "PeriodicWorker"]
 
@@ -133,12 +136,19 @@ class _Entry:
 class _Runner:
     """One submission: the entry it was submitted for, and whether its body began."""
 
-    __slots__ = ("entry", "generation", "started")
+    __slots__ = ("entry", "generation", "inline", "started")
 
     def __init__(self, entry: _Entry, generation: int) -> None:
         self.entry = entry
         self.generation = generation
         self.started = False
+        self.inline = False
+
+
+_SUBMITTING: contextvars.ContextVar[_Runner | None] = contextvars.ContextVar(
+    "futurist_periodics_submitting", default=None
+)
+"""The runner start()'s loop is submitting; only a runner run by that very call sees itself."""
 
 
 class PeriodicWorker:
@@ -186,6 +196,8 @@ class PeriodicWorker:
             executor_factory if executor_factory is not None else SynchronousExecutorFactory()
         )
         self._strategy = resolve_strategy(schedule_strategy)
+        # A function of the caller's is checked on every use; the built-in ones are trusted.
+        self._checked_strategy = self._strategy not in STRATEGIES.values()
         self._now = now_func
         self._on_failure = on_failure
         self._cond: _Condition = cond_cls()
@@ -200,6 +212,7 @@ class PeriodicWorker:
         self._in_flight = 0
         self._lingering = 0
         self._generation = 0
+        self._loop_ident = 0
         for item in callables:
             try:
                 callback, args, kwargs = item
@@ -330,7 +343,7 @@ class PeriodicWorker:
             for entry in self._entries:
                 entry.stopped = False
                 entry.kind = PERIODIC
-                entry.watcher._metrics = Metrics()
+                entry.watcher._reset()
 
     def iter_watchers(self) -> Iterator[Watcher]:
         """Iterate over the watchers of every callable, in the order they were added."""
@@ -362,6 +375,7 @@ class PeriodicWorker:
     # The schedule loop, in start()'s thread.
 
     def _run(self, executor: concurrent.futures.Executor, auto_stop: bool) -> None:
+        self._loop_ident = threading.get_ident()
         with self._cond:
             now = self._now()
             self._heap.clear()
@@ -414,6 +428,7 @@ class PeriodicWorker:
         return entry
 
     def _submit(self, executor: concurrent.futures.Executor, runner: _Runner) -> None:
+        token = _SUBMITTING.set(runner)
         try:
             future = executor.submit(self._run_entries, runner)
         except Exception as exc:
@@ -422,6 +437,8 @@ class PeriodicWorker:
             now = self._now()
             self._complete(runner.entry, now, now, failure=_Failure(exc))
             return
+        finally:
+            _SUBMITTING.reset(token)
         future.add_done_callback(functools.partial(self._on_runner_done, runner))
 
     def _on_runner_done(self, runner: _Runner, future: concurrent.futures.Future[None]) -> None:
@@ -444,11 +461,15 @@ class PeriodicWorker:
 
     def _run_entries(self, runner: _Runner) -> None:
         runner.started = True
+        # Run by the submit call itself (a synchronous executor): this runner is the loop's
+        # own thread, so it may wait for every deadline instead of handing back.
+        runner.inline = _SUBMITTING.get() is runner and threading.get_ident() == self._loop_ident
         entry: _Entry | None = runner.entry
         while entry is not None:
+            work = entry.watcher.work
             started = self._now()
             try:
-                entry.watcher.work()
+                work.callback(*work.args, **work.kwargs)
             except NeverAgain:
                 entry = self._complete(entry, started, self._now(), never_again=True, runner=runner)
             except Exception as exc:
@@ -478,36 +499,40 @@ class PeriodicWorker:
         waited = started - entry.scheduled if started > entry.scheduled else 0.0
         if failure is not None:
             with self._cond:
-                watcher._metrics = watcher._metrics.after_run(finished - started, waited, True)
+                watcher._record(finished - started, waited, True, False)
             self._report(entry, failure)
-        next_run = None if never_again else self._next_run(entry, started, finished)
+        if never_again:
+            next_run = None
+        elif self._checked_strategy:
+            next_run = self._next_run(entry, started, finished)
+        else:
+            next_run = self._strategy(entry.spacing, started, finished)
         with self._cond:
             if failure is None:
-                watcher._metrics = watcher._metrics.after_run(
-                    finished - started, waited, False, never_again
-                )
+                watcher._record(finished - started, waited, False, never_again)
             entry.active = False
             self._in_flight -= 1
             if next_run is None:
                 entry.stopped = True
             elif self._accepting and not self._stopping:
                 self._schedule(entry, next_run, PERIODIC)
-            if not self._in_flight:
-                self._cond.notify_all()
+            if not self._in_flight and (not self._accepting or not self._heap):
+                self._cond.notify_all()  # the drain in _end_run, or an auto stop
             if runner is None:
                 return None
-            return self._claim_next(runner.generation)
+            return self._claim_next(runner)
 
-    def _claim_next(self, generation: int) -> _Entry | None:
-        """Claim the next due entry for a runner, lingering briefly if one is nearly due."""
+    def _claim_next(self, runner: _Runner) -> _Entry | None:
+        """Claim the next due entry for a runner, lingering if one is nearly due."""
         heap = self._heap
+        linger = math.inf if runner.inline else LINGER
         while heap and self._accepting and not self._stopping:
-            if generation != self._generation:
+            if runner.generation != self._generation:
                 return None
             wait = heap[0][0] - self._now()
             if wait <= 0:
                 return self._claim()
-            if wait > LINGER:
+            if wait > linger:
                 return None
             self._lingering += 1
             try:
