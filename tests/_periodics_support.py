@@ -27,7 +27,7 @@ from futurist import RejectedSubmission
 
 _GREEN_POOL = "GreenThreadPoolExecutor"
 
-__all__ = ["FLAVORS", "Flavor", "SimCondition", "SimExecutor", "Simulation"]
+__all__ = ["CONCURRENT_FLAVORS", "FLAVORS", "Flavor", "SimCondition", "SimExecutor", "Simulation"]
 
 
 class Simulation:
@@ -233,3 +233,6 @@ def _native_flavors() -> list[Any]:
 
 FLAVORS = _native_flavors() + _green_flavors()
 """Every flavour, as pytest params (the green ones skip until the green executors exist)."""
+
+CONCURRENT_FLAVORS = [param for param in FLAVORS if param.id in {"thread", "green"}]
+"""The flavours whose executor runs several callbacks at once."""
