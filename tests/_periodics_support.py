@@ -87,8 +87,9 @@ class SimExecutor(concurrent.futures.Executor):
 
     ``plan`` lists what to do with the next submissions: "run", "reject" (RejectedSubmission),
     "shutdown" (RuntimeError from submit), "cancel" (a cancelled future), "break" (a failed
-    future, as from a broken pool). ``submissions`` counts the calls to ``submit``. With
-    ``inline=False`` each call runs in a fresh context, as on a pool's worker thread.
+    future, as from a broken pool), "skip" (a future completed without running the call).
+    ``submissions`` counts the calls to ``submit``. With ``inline=False`` each call runs in a
+    fresh context, as on a pool's worker thread.
     """
 
     def __init__(self, inline: bool = True) -> None:
@@ -112,6 +113,8 @@ class SimExecutor(concurrent.futures.Executor):
             future.cancel()
         elif action == "break":
             future.set_exception(concurrent.futures.BrokenExecutor("the pool broke"))
+        elif action == "skip":
+            future.set_result(None)
         else:
             future.set_running_or_notify_cancel()
             context = contextvars.copy_context() if self.inline else contextvars.Context()

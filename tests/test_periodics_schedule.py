@@ -203,6 +203,7 @@ def test_a_failing_callback_keeps_its_schedule_and_every_failure_is_reported() -
         ("shutdown", RuntimeError),
         ("cancel", concurrent.futures.CancelledError),
         ("break", concurrent.futures.BrokenExecutor),
+        ("skip", RuntimeError),
     ],
 )
 def test_executor_failures_are_reported_and_retried_on_the_next_cycle(
@@ -386,3 +387,41 @@ def test_runs_due_together_do_not_start_after_a_stop_by_an_earlier_one() -> None
     worker.start()
     assert (first.starts, second.starts) == ([101.0], [])
     assert [watcher.runs for watcher in worker.iter_watchers()] == [1, 0]
+
+
+class Exiting(BaseException):
+    """Like SystemExit: not an Exception."""
+
+
+def test_a_base_exception_is_recorded_and_ends_only_its_runner() -> None:
+    sim = Simulation(start=100.0)
+    runs: list[float] = []
+    reported: list[BaseException] = []
+
+    @periodics.periodic(1.0)
+    def exits_once() -> None:
+        runs.append(sim.now)
+        if len(runs) == 1:
+            raise Exiting("leaving")
+        if len(runs) == 3:
+            worker.stop()
+
+    def on_failure(
+        callback: Callable[..., Any],
+        kind: str,
+        spacing: float,
+        exc_info: Any,
+        traceback: str | None = None,
+    ) -> None:
+        reported.append(exc_info[1])
+
+    # The synchronous executor keeps the BaseException in the runner's future, so the loop
+    # goes on with a new runner.
+    worker = PeriodicWorker(
+        [(exits_once, (), {})], cond_cls=sim.condition, now_func=sim.clock, on_failure=on_failure
+    )
+    worker.start()
+    assert runs == [101.0, 102.0, 103.0]
+    assert [type(exc) for exc in reported] == [Exiting]
+    (watcher,) = worker.iter_watchers()
+    assert (watcher.runs, watcher.failures) == (3, 1)
