@@ -1,0 +1,241 @@
+"""Test support for futurist.periodics: virtual time and the executor flavours to run under.
+
+``Simulation`` is a discrete-event clock. A worker built with ``now_func=sim.clock`` and
+``cond_cls=sim.condition`` runs in the test's own thread: every timed wait of the worker jumps
+the clock to the earlier of its deadline and the next simulated event (a run finishing on a
+``SimExecutor``, an action the test scheduled with ``sim.at``). Schedules are therefore exact
+and nothing sleeps. Times are binary fractions (0.25, 0.5, ...) so the arithmetic is exact.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextvars
+import dataclasses
+import heapq
+import itertools
+import math
+import threading
+import warnings
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import futurist
+import futurist.futures
+from futurist import RejectedSubmission
+
+_GREEN_POOL = "GreenThreadPoolExecutor"
+
+__all__ = ["CONCURRENT_FLAVORS", "FLAVORS", "Flavor", "SimCondition", "SimExecutor", "Simulation"]
+
+
+class Simulation:
+    """Virtual time and the events due at virtual times."""
+
+    def __init__(self, start: float = 100.0) -> None:
+        self.now = start
+        self.waits = 0
+        self._events: list[tuple[float, int, Callable[[], object]]] = []
+        self._seq = itertools.count()
+
+    def clock(self) -> float:
+        """The worker's ``now_func``."""
+        return self.now
+
+    def condition(self) -> SimCondition:
+        """The worker's ``cond_cls``."""
+        return SimCondition(self)
+
+    def at(self, when: float, action: Callable[[], object]) -> None:
+        """Run ``action`` when virtual time reaches ``when``."""
+        heapq.heappush(self._events, (when, next(self._seq), action))
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass inside a callback run by a synchronous executor."""
+        self.now += seconds
+
+    def step(self, timeout: float | None) -> bool:
+        """Pass time until the next event (run it; True) or until ``timeout`` ends (False)."""
+        self.waits += 1
+        limit = math.inf if timeout is None else self.now + timeout
+        if self._events and self._events[0][0] <= limit:
+            when, _, action = heapq.heappop(self._events)
+            self.now = max(self.now, when)
+            action()
+            return True
+        if timeout is None:
+            raise AssertionError("the worker would wait forever: no simulated event is left")
+        self.now = limit
+        return False
+
+
+class SimCondition(threading.Condition):
+    """A condition whose waits pass virtual time instead of blocking."""
+
+    def __init__(self, sim: Simulation) -> None:
+        super().__init__()
+        self._sim = sim
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Pass virtual time (see :meth:`Simulation.step`)."""
+        return self._sim.step(timeout)
+
+
+class SimExecutor(concurrent.futures.Executor):
+    """Runs each call at once, like a synchronous executor, unless ``plan`` says otherwise.
+
+    ``plan`` lists what to do with the next submissions: "run", "reject" (RejectedSubmission),
+    "shutdown" (RuntimeError from submit), "cancel" (a cancelled future), "break" (a failed
+    future, as from a broken pool), "skip" (a future completed without running the call).
+    ``submissions`` counts the calls to ``submit``. With ``inline=False`` each call runs in a
+    fresh context, as on a pool's worker thread.
+    """
+
+    def __init__(self, inline: bool = True) -> None:
+        self.inline = inline
+        self.plan: deque[str] = deque()
+        self.submissions = 0
+        self.shutdown_calls = 0
+
+    def submit(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
+        """Run the call now, or do what the plan says."""
+        self.submissions += 1
+        action = self.plan.popleft() if self.plan else "run"
+        if action == "reject":
+            raise RejectedSubmission("the simulated executor rejected the call")
+        if action == "shutdown":
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        if action == "cancel":
+            future.cancel()
+        elif action == "break":
+            future.set_exception(concurrent.futures.BrokenExecutor("the pool broke"))
+        elif action == "skip":
+            future.set_result(None)
+        else:
+            future.set_running_or_notify_cancel()
+            context = contextvars.copy_context() if self.inline else contextvars.Context()
+            future.set_result(context.run(fn, *args, **kwargs))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Count the call (the worker must shut down only executors it owns)."""
+        self.shutdown_calls += 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Flavor:
+    """One way to run a worker for real: its executor, primitives and how to run ``start``."""
+
+    name: str
+    executor_factory: Callable[[], concurrent.futures.Executor]
+    cond_cls: Callable[[], Any]
+    event_cls: Callable[[], Any]
+    spawn: Callable[[Callable[[], object]], Callable[[], None]]
+
+
+def _spawn_thread(fn: Callable[[], object]) -> Callable[[], None]:
+    thread = threading.Thread(target=fn, daemon=True)
+    thread.start()
+
+    def join() -> None:
+        thread.join(30)
+        assert not thread.is_alive(), "start() did not return"
+
+    return join
+
+
+def _spawn_green(fn: Callable[[], object]) -> Callable[[], None]:
+    import eventlet
+
+    green = eventlet.spawn(fn)
+
+    def join() -> None:
+        with eventlet.Timeout(30):
+            green.wait()
+
+    return join
+
+
+def _green_flavors() -> list[Any]:
+    import pytest
+
+    missing_pool = not hasattr(futurist, _GREEN_POOL)
+    missing_future = not hasattr(futurist.futures, "GreenFuture")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from eventlet.green import threading as green_threading
+    except ImportError:
+        return []
+    primitives = Flavor(
+        "green-primitives",
+        futurist.SynchronousExecutor,
+        green_threading.Condition,
+        green_threading.Event,
+        _spawn_green,
+    )
+    pool = Flavor(
+        "green",
+        lambda: getattr(futurist, _GREEN_POOL)(max_workers=4),
+        green_threading.Condition,
+        green_threading.Event,
+        _spawn_green,
+    )
+    synchronous = Flavor(
+        "green-synchronous",
+        lambda: futurist.SynchronousExecutor(green=True),
+        green_threading.Condition,
+        green_threading.Event,
+        _spawn_green,
+    )
+    return [
+        pytest.param(primitives, id="green-primitives"),
+        pytest.param(
+            pool,
+            id="green",
+            marks=pytest.mark.skipif(missing_pool, reason="no futurist.GreenThreadPoolExecutor"),
+        ),
+        pytest.param(
+            synchronous,
+            id="green-synchronous",
+            marks=pytest.mark.skipif(missing_future, reason="no futurist.futures.GreenFuture"),
+        ),
+    ]
+
+
+def _native_flavors() -> list[Any]:
+    import pytest
+
+    return [
+        pytest.param(
+            Flavor(
+                "synchronous",
+                futurist.SynchronousExecutor,
+                threading.Condition,
+                threading.Event,
+                _spawn_thread,
+            ),
+            id="synchronous",
+        ),
+        pytest.param(
+            Flavor(
+                "thread",
+                lambda: futurist.ThreadPoolExecutor(max_workers=4),
+                threading.Condition,
+                threading.Event,
+                _spawn_thread,
+            ),
+            id="thread",
+        ),
+    ]
+
+
+FLAVORS = _native_flavors() + _green_flavors()
+"""Every flavour, as pytest params (the green ones skip until the green executors exist)."""
+
+CONCURRENT_FLAVORS = [param for param in FLAVORS if param.id in {"thread", "green"}]
+"""The flavours whose executor runs several callbacks at once."""
