@@ -165,7 +165,9 @@ def test_create_passes_args_and_kwargs_to_every_callable() -> None:
 
 
 def test_an_undecorated_callable_is_refused_by_name() -> None:
-    with pytest.raises(ValueError, match=r"'test_periodics_api\.undecorated' is not a periodic"):
+    with pytest.raises(
+        ValueError, match=r"'tests\.test_periodics_api\.undecorated' is not a periodic"
+    ):
         PeriodicWorker([(undecorated, (), {})])
     worker = PeriodicWorker([], schedule_strategy="last_finished")
     with pytest.raises(ValueError, match=r"undecorated' is not a periodic callable"):

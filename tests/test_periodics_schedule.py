@@ -1,4 +1,4 @@
-"""Exact schedules of futurist.periodics on virtual time (see ``_periodics_support``)."""
+"""Exact schedules of futurist.periodics on virtual time (see ``tests.periodics_support``)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from _periodics_support import SimExecutor, Simulation
 
 import futurist
 from futurist import periodics
 from futurist.periodics import IMMEDIATE, PERIODIC, ExistingExecutor, PeriodicWorker
+from tests.periodics_support import SimExecutor, Simulation
 
 
 class Recorder:

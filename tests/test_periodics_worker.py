@@ -11,11 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from _periodics_support import CONCURRENT_FLAVORS, FLAVORS, Flavor
 
 import futurist
 from futurist import periodics
 from futurist.periodics import PERIODIC, ExistingExecutor, PeriodicWorker
+from tests.periodics_support import CONCURRENT_FLAVORS, FLAVORS, Flavor
 
 
 class Counter:

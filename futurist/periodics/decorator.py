@@ -16,7 +16,7 @@ __all__ = ["NeverAgain", "is_periodic", "periodic", "validate_spacing"]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-class NeverAgain(Exception):  # noqa: N818 (name kept from the original futurist)
+class NeverAgain(Exception):
     """Raised by a periodic callback to end its own schedule; it is not counted as a failure."""
 
 
