@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from futurist.executors.base import Executor, WorkItem
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
 
 __all__ = ["SynchronousExecutor"]
 
@@ -41,6 +44,20 @@ class SynchronousExecutor(Executor):
         self._running = 0
         self._running_here = threading.local()
         self._idle = threading.Condition(self._submit_lock)
+
+    @classmethod
+    def config_options(cls) -> list[cfg.Opt]:
+        """The oslo.config options this kind reads, beyond the common ones."""
+        from oslo_config import cfg
+
+        return [
+            cfg.BoolOpt(
+                "green",
+                default=False,
+                help="Return green futures, whose waiting yields to the eventlet hub; "
+                "needs futurist[eventlet].",
+            )
+        ]
 
     @property
     def green(self) -> bool:
