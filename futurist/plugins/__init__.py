@@ -24,9 +24,11 @@ from futurist.executors.wrapped import WrappedExecutor
 from futurist.plugins import registry
 from futurist.plugins.options import (
     DEFAULT_GROUP,
+    accepts,
     declared_options,
     group_options,
     list_opts,
+    options_read_by,
     register_opts,
 )
 from futurist.plugins.registry import NAMESPACE, load, names
@@ -77,7 +79,7 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     values = {dest: _read(section, group, dest) for dest in own}
     max_workers = _read(section, group, "max_workers")
     max_backlog = _read(section, group, "max_backlog")
-    reads = _reads(cls, own)
+    reads = options_read_by(cls, own)
     _warn_unread(conf, group, kind, reads)
     check_and_reject = None if max_backlog is None else reject_when_reached(max_backlog)
     executor = _build(cls, max_workers, check_and_reject, values)
@@ -96,29 +98,6 @@ def _read(section: Any, group: str, dest: str) -> Any:
         return section[dest]
     except cfg.ConfigSourceValueError as exc:
         raise type(exc)(f"[{group}] {exc}") from exc
-
-
-def _accepts(function: Any, parameter: str) -> bool:
-    """Whether ``function`` takes a keyword argument named ``parameter``."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-    if parameter in parameters:
-        return parameters[parameter].kind is not inspect.Parameter.POSITIONAL_ONLY
-    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-
-
-def _reads(cls: type[concurrent.futures.Executor], own: list[str]) -> set[str]:
-    """The options (by dest) a kind reads: its own, plus the common ones it can take."""
-    reads = {"executor", *own}
-    if hasattr(cls, "from_options"):
-        return reads | {"max_workers", "max_backlog"}
-    if _accepts(cls, "max_workers"):
-        reads.add("max_workers")
-    if not issubclass(cls, Executor) or _accepts(cls, "check_and_reject"):
-        reads.add("max_backlog")
-    return reads
 
 
 def _warn_unread(conf: cfg.ConfigOpts, group: str, kind: str, reads: set[str]) -> None:
@@ -156,10 +135,10 @@ def _build(
             )
         return built
     kwargs = dict(values)
-    if max_workers is not None and _accepts(cls, "max_workers"):
+    if max_workers is not None and accepts(cls, "max_workers"):
         kwargs["max_workers"] = max_workers
     if issubclass(cls, Executor):
-        if check_and_reject is not None and _accepts(cls, "check_and_reject"):
+        if check_and_reject is not None and accepts(cls, "check_and_reject"):
             kwargs["check_and_reject"] = check_and_reject
         return cls(**kwargs)
     return WrappedExecutor(cls(**kwargs), check_and_reject)

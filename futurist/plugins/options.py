@@ -12,20 +12,27 @@ from __future__ import annotations
 import concurrent.futures
 import copy
 import functools
+import inspect
 import logging
+from typing import Any
 
 from oslo_config import cfg
 
 from futurist.exceptions import ExecutorPluginError, PluginLoadError
+from futurist.executors.base import Executor
 from futurist.plugins import registry
 
 __all__ = [
     "COMMON_OPTION_NAMES",
     "DEFAULT_GROUP",
+    "accepts",
+    "builtin_kinds",
     "common_options",
     "declared_options",
+    "group_options",
     "kind_options",
     "list_opts",
+    "options_read_by",
     "register_opts",
 ]
 
@@ -41,9 +48,11 @@ _FUTURIST_DISTRIBUTION = "futurist"
 
 
 @functools.cache
-def common_options() -> tuple[cfg.Opt, ...]:
-    """``executor``, ``max_workers`` and ``max_backlog``: the options every group has."""
+def common_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
+    """``executor``, ``max_workers`` and ``max_backlog``, their help naming which of ``kinds``
+    read them."""
     builtin = ", ".join(builtin_kinds()) or "none installed"
+    readers = _common_readers(kinds)
     return (
         cfg.StrOpt(
             "executor",
@@ -59,17 +68,65 @@ def common_options() -> tuple[cfg.Opt, ...]:
             help="Most calls the executor runs at once (its threads, processes or "
             "greenthreads); unset means the kind's default. Mutable: on a config reload "
             "(mutate_config_files) a pool built by futurist.plugins.from_config that can "
-            "resize takes the new size, keeping queued work. Read by every kind whose "
-            "constructor takes max_workers (every built-in kind but synchronous).",
+            "resize takes the new size, keeping queued work." + _read_by(readers["max_workers"]),
         ),
         cfg.IntOpt(
             "max_backlog",
             min=0,
             help="Most calls that may wait for a worker; one more submission raises "
-            "futurist.RejectedSubmission. Unset means no limit. Read by every kind that "
-            "takes check_and_reject (every built-in kind but synchronous).",
+            "futurist.RejectedSubmission. Unset means no limit." + _read_by(readers["max_backlog"]),
         ),
     )
+
+
+def _common_readers(kinds: tuple[str, ...]) -> dict[str, list[str]]:
+    """Which of ``kinds`` read ``max_workers`` and ``max_backlog`` (loadable kinds only)."""
+    readers: dict[str, list[str]] = {"max_workers": [], "max_backlog": []}
+    for kind in kinds:
+        try:
+            cls = registry.load(kind)
+            reads = options_read_by(cls, [opt.dest for opt in declared_options(kind, cls)])
+        except ExecutorPluginError:
+            continue
+        for dest, names in readers.items():
+            if dest in reads:
+                names.append(kind)
+    return readers
+
+
+def _read_by(kinds: list[str]) -> str:
+    if not kinds:
+        return " Read by no installed kind."
+    plural = "kinds" if len(kinds) > 1 else "kind"
+    return f" Read by the {', '.join(kinds)} {plural}."
+
+
+def accepts(function: Any, parameter: str) -> bool:
+    """Whether ``function`` (a class: its constructor) takes a keyword named ``parameter``."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    if parameter in parameters:
+        return parameters[parameter].kind is not inspect.Parameter.POSITIONAL_ONLY
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def options_read_by(cls: type[concurrent.futures.Executor], own: list[str]) -> set[str]:
+    """The options (by dest) kind ``cls`` reads: ``own``, plus the common ones it can take.
+
+    A kind with ``from_options`` reads them all; otherwise ``max_workers`` if its constructor
+    takes it and ``max_backlog`` if it takes ``check_and_reject`` (a plain
+    ``concurrent.futures.Executor`` always does, through its wrapper).
+    """
+    reads = {"executor", *own}
+    if hasattr(cls, "from_options"):
+        return reads | {"max_workers", "max_backlog"}
+    if accepts(cls, "max_workers"):
+        reads.add("max_workers")
+    if not issubclass(cls, Executor) or accepts(cls, "check_and_reject"):
+        reads.add("max_backlog")
+    return reads
 
 
 def builtin_kinds() -> list[str]:
@@ -159,14 +216,14 @@ def _alike(one: cfg.Opt, other: cfg.Opt) -> bool:
 def _annotated(opt: cfg.Opt, kinds: list[str]) -> cfg.Opt:
     """A copy of ``opt`` whose help ends by naming the kinds that read it."""
     annotated = copy.copy(opt)
-    plural = "kinds" if len(kinds) > 1 else "kind"
-    annotated.help = f"{(opt.help or '').rstrip()} Read by the {', '.join(kinds)} {plural}."
+    annotated.help = (opt.help or "").rstrip() + _read_by(kinds)
     return annotated
 
 
 def group_options() -> list[cfg.Opt]:
     """Every option a group has at run time: the common ones and every installed kind's."""
-    return [*common_options(), *kind_options(tuple(registry.names()))]
+    kinds = tuple(registry.names())
+    return [*common_options(kinds), *kind_options(kinds)]
 
 
 def register_opts(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> None:
@@ -182,4 +239,5 @@ def register_opts(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> None:
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """The ``[futurist]`` options of futurist's own kinds, for oslo-config-generator."""
-    return [(DEFAULT_GROUP, [*common_options(), *kind_options(tuple(builtin_kinds()))])]
+    kinds = tuple(builtin_kinds())
+    return [(DEFAULT_GROUP, [*common_options(kinds), *kind_options(kinds)])]

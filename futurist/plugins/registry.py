@@ -85,8 +85,7 @@ def unknown_kind(kind: object, installed: list[str], group: str | None = None) -
     """The error for a kind nobody installed: what was asked, where, and what exists."""
     where = f"[{group}] executor = {kind!r}" if group is not None else f"executor kind {kind!r}"
     message = (
-        f"{where} is not an installed executor kind "
-        f"(installed: {', '.join(installed) or 'none'})"
+        f"{where} is not an installed executor kind (installed: {', '.join(installed) or 'none'})"
     )
     close = difflib.get_close_matches(kind, installed, n=1) if isinstance(kind, str) else []
     message += f"; did you mean {close[0]!r}?" if close else "."
