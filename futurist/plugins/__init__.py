@@ -108,15 +108,22 @@ def _warn_unread(conf: cfg.ConfigOpts, group: str, kind: str, reads: set[str]) -
         location = conf.get_location(opt.dest, group)
         if location is None or not location.location.is_user_controlled:
             continue
-        where = f" in {location.detail}" if location.detail else ""
         LOG.warning(
-            "[%s] %s is set (%s%s) but executor kind %r does not read it; it is ignored",
+            "[%s] %s is set %s but executor kind %r does not read it; it is ignored",
             group,
             opt.name,
-            location.location.name,
-            where,
+            _describe(location),
             kind,
         )
+
+
+def _describe(location: cfg.LocationInfo) -> str:
+    """Where a value came from, in words: the file, the variable or the command line."""
+    if location.location is cfg.Locations.environment:
+        return f"by environment variable {location.detail}"
+    if location.location is cfg.Locations.command_line:
+        return "on the command line"
+    return f"in {location.detail}"
 
 
 def _build(
@@ -184,15 +191,19 @@ class _Resizer:
                     executor.max_workers = target  # type: ignore[attr-defined]
 
 
-_resizers: weakref.WeakKeyDictionary[cfg.ConfigOpts, _Resizer] = weakref.WeakKeyDictionary()
+_resizers: list[tuple[weakref.ref[cfg.ConfigOpts], _Resizer]] = []
+"""Each ConfigOpts (weakly; it is not hashable) with the resizer registered as its hook."""
 _resizers_lock = threading.Lock()
 
 
 def _resizer_for(conf: cfg.ConfigOpts) -> _Resizer:
     """The resizer registered as ``conf``'s mutate hook, registering it on first use."""
     with _resizers_lock:
-        resizer = _resizers.get(conf)
-        if resizer is None:
-            resizer = _resizers[conf] = _Resizer()
-            conf.register_mutate_hook(resizer)
+        _resizers[:] = [(ref, resizer) for ref, resizer in _resizers if ref() is not None]
+        for ref, resizer in _resizers:
+            if ref() is conf:
+                return resizer
+        resizer = _Resizer()
+        conf.register_mutate_hook(resizer)
+        _resizers.append((weakref.ref(conf), resizer))
         return resizer
