@@ -14,7 +14,7 @@ from futurist.rejection import reject_when_reached
 
 
 def test_inner_must_be_an_executor() -> None:
-    with pytest.raises(TypeError, match="inner must be a concurrent.futures.Executor, got int"):
+    with pytest.raises(TypeError, match=r"inner must be a concurrent\.futures\.Executor, got int"):
         WrappedExecutor(3)  # type: ignore[arg-type]
 
 
@@ -28,7 +28,7 @@ def test_runs_calls_on_the_inner_executor_with_statistics() -> None:
         assert isinstance(executor.submit(int).result(), int)
     stats = executor.statistics
     assert (stats.executed, stats.failures) == (3, 1)
-    assert inner._shutdown  # type: ignore[attr-defined]
+    assert inner._shutdown
 
 
 def test_backlog_counts_calls_not_yet_started() -> None:
@@ -90,7 +90,9 @@ def test_an_inner_future_cancelled_outside_cancels_the_call() -> None:
 
 def test_an_executor_using_other_processes_gets_a_clear_error() -> None:
     # spawn: a forked child of this multi-threaded test process could hang on an inherited lock.
-    inner = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    inner = concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn")
+    )
     with WrappedExecutor(inner) as executor:
         future = executor.submit(abs, -1)
         with pytest.raises(TypeError, match="must be written as a futurist kind"):

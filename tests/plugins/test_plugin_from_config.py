@@ -71,9 +71,7 @@ def test_several_groups_build_several_executors(tmp_path: Path) -> None:
 
 
 def test_max_backlog_becomes_reject_when_reached(tmp_path: Path) -> None:
-    conf = load_config(
-        write_config(tmp_path, "[futurist]\nmax_workers = 1\nmax_backlog = 1\n")
-    )
+    conf = load_config(write_config(tmp_path, "[futurist]\nmax_workers = 1\nmax_backlog = 1\n"))
     release = threading.Event()
     started = threading.Event()
 
@@ -214,7 +212,9 @@ def test_option_the_kind_does_not_read_is_a_warning(
     executor.shutdown()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2, warnings
-    assert any("[futurist] green is set" in w and "'thread' does not read it" in w for w in warnings)
+    assert any(
+        "[futurist] green is set" in w and "'thread' does not read it" in w for w in warnings
+    )
     assert any("fixture_label" in w and str(path) in w for w in warnings)
 
 
@@ -241,7 +241,7 @@ def test_missing_config_file_is_oslo_config_error_and_nothing_starts(tmp_path: P
     conf = cfg.ConfigOpts()
     plugins.register_opts(conf)
     missing = tmp_path / "missing.conf"
-    with pytest.raises(cfg.ConfigFilesNotFoundError, match="missing.conf"):
+    with pytest.raises(cfg.ConfigFilesNotFoundError, match=r"missing\.conf"):
         conf(args=["--config-file", str(missing)], default_config_files=[])
     assert _live_executor_count() == before
 

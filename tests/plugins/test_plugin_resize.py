@@ -163,9 +163,7 @@ def test_mutation_of_another_group_leaves_the_pool_alone(tmp_path: Path) -> None
         second.shutdown()
 
 
-def test_a_bad_new_size_keeps_the_old_one(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_bad_new_size_keeps_the_old_one(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = write_config(tmp_path, "[futurist]\nmax_workers = 2\n")
     conf = load_config(path)
     with plugins.from_config(conf) as executor:
