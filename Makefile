@@ -6,8 +6,12 @@ PY := $(BIN)/python
 TEST_STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
 SOURCES := setup.cfg pyproject.toml
+# A real third-party plugin distribution the tests use; reinstalled whenever its files change.
+FIXTURE := tests/fixtures/futurist-fixture-plugins
+FIXTURE_STAMP := $(VENV)/.installed-fixture
+FIXTURE_FILES := $(FIXTURE)/pyproject.toml $(wildcard $(FIXTURE)/futurist_fixture_plugins/*.py)
 
-.PHONY: demo test lint bench docs
+.PHONY: demo test lint bench docs sample
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +21,11 @@ $(TEST_STAMP): $(PY) $(SOURCES)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+$(FIXTURE_STAMP): $(TEST_STAMP) $(FIXTURE_FILES)
+	$(PY) -m pip install --quiet --no-deps --force-reinstall ./$(FIXTURE)
+	rm -rf $(FIXTURE)/build $(FIXTURE)/*.egg-info
+	touch $@
+
 $(DEMO_STAMP): $(PY) $(SOURCES)
 	$(PY) -m pip install --quiet -e '.[cli]'
 	touch $@
@@ -24,7 +33,7 @@ $(DEMO_STAMP): $(PY) $(SOURCES)
 demo: $(DEMO_STAMP)
 	$(PY) examples/demo.py
 
-lint: $(TEST_STAMP)
+lint: $(FIXTURE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -37,3 +46,7 @@ test: lint docs
 
 bench: $(TEST_STAMP)
 	$(PY) -m benchmarks
+
+# Regenerate the sample configuration from futurist's own options (see etc/).
+sample: $(TEST_STAMP)
+	$(BIN)/oslo-config-generator --config-file etc/futurist-config-generator.conf

@@ -1,7 +1,14 @@
 """futurist: one executor interface for every concurrency model."""
 
 from futurist import rejection, waiters
-from futurist.exceptions import BrokenExecutor, RejectedSubmission, WorkerCrashed
+from futurist.exceptions import (
+    BrokenExecutor,
+    ExecutorPluginError,
+    PluginLoadError,
+    RejectedSubmission,
+    UnknownExecutorKind,
+    WorkerCrashed,
+)
 from futurist.executors.dask import DaskExecutor
 from futurist.executors.delayed import (
     DelayedExecutorMixin,
@@ -23,16 +30,19 @@ __all__ = [
     "DelayedExecutorMixin",
     "DelayedExecutorMixinBase",
     "DynamicThreadPoolExecutor",
+    "ExecutorPluginError",
     "ExecutorStatistics",
     "Future",
     "GreenDelayedExecutorMixin",
     "GreenFuture",
     "GreenThreadPoolExecutor",
+    "PluginLoadError",
     "ProcessPoolExecutor",
     "RejectedSubmission",
     "SynchronousExecutor",
     "ThreadPoolExecutor",
     "TimeoutError",
+    "UnknownExecutorKind",
     "WorkerCrashed",
     "rejection",
     "waiters",

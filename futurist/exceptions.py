@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from concurrent.futures import BrokenExecutor
 
-__all__ = ["BrokenExecutor", "RejectedSubmission", "WorkerCrashed"]
+__all__ = [
+    "BrokenExecutor",
+    "ExecutorPluginError",
+    "PluginLoadError",
+    "RejectedSubmission",
+    "UnknownExecutorKind",
+    "WorkerCrashed",
+]
 
 
 class RejectedSubmission(Exception):
@@ -18,4 +25,29 @@ class WorkerCrashed(BrokenExecutor):
     """The worker process running a task died before the task finished.
 
     Only the task that was running fails with this error; the pool replaces the worker.
+    """
+
+
+class ExecutorPluginError(Exception):
+    """An executor kind could not be found or loaded from the ``futurist.executors`` plugins."""
+
+
+class UnknownExecutorKind(ExecutorPluginError, LookupError):
+    """No installed plugin provides the executor kind asked for.
+
+    ``kind`` is the name asked for, ``group`` the config group it came from (or None) and
+    ``installed`` the kinds that are installed.
+    """
+
+    def __init__(self, message: str, kind: str, group: str | None, installed: list[str]) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.group = group
+        self.installed = installed
+
+
+class PluginLoadError(ExecutorPluginError):
+    """An executor plugin is installed but importing it (or what it names) failed.
+
+    The message names the entry point and its distribution; ``__cause__`` is the real error.
     """

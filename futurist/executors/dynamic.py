@@ -7,12 +7,12 @@ applies the whole rule at once, shrinking while the load is at most ``shrink_thr
 
 Data flow::
 
-    submit --> [queue: WorkItem | None] --> worker threads --> item.run(); finished += 1
+    submit --> [queue: WorkItem | retire | None] --> worker threads --> item.run(); finished += 1
        |                                      | queue empty for idle_timeout: retire (under the
        +-- load >= grow_threshold: start one  | submit lock, above min_workers, nothing queued)
-    maintain() --> shrink: one None per surplus thread, counted in ``retiring``; a worker taking
-                   a None retires while ``retiring`` > 0, else it is shutdown's sentinel and is
-                   passed on
+    maintain() or a lower max_workers --> one retire token per surplus thread, counted in
+                   ``retiring``; the worker taking one leaves. None is shutdown's sentinel,
+                   passed on by each worker as it leaves
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ from oslo_config import cfg
 
 from futurist.executors.base import CheckAndReject, WorkItem, validate_max_workers
 from futurist.executors.thread import (
+    _RETIRE,
     ThreadPoolExecutor,
     _PoolState,
+    _Retire,
     default_thread_count,
     run_initializer,
 )
@@ -93,14 +95,11 @@ class _Sizing:
             self.threads.discard(threading.current_thread())
             return True
 
-    def leave_on_none(self) -> bool:
-        """A worker took a None and leaves; True if it was a retirement, not shutdown's sentinel."""
+    def leave_retiring(self) -> None:
+        """A worker took a retire token and leaves."""
         with self.lock:
             self.threads.discard(threading.current_thread())
-            if self.retiring:
-                self.retiring -= 1
-                return True
-            return False
+            self.retiring -= 1
 
     def leave(self) -> None:
         """A worker leaves for another reason (its initializer failed)."""
@@ -124,8 +123,11 @@ def _work(state: _PoolState, sizing: _Sizing) -> None:
                 return
             continue
         if item is None:
-            if not sizing.leave_on_none():
-                state.queue.put(None)
+            sizing.leave()
+            state.queue.put(None)
+            return
+        if isinstance(item, _Retire):
+            sizing.leave_retiring()
             return
         item.run()
         del item
@@ -238,11 +240,7 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
                 help="Seconds a thread waits without work before it retires (above "
                 "min_workers); must be > 0.",
             ),
-            cfg.StrOpt(
-                "thread_name_prefix",
-                default="",
-                help="Prefix of the pool's thread names (default: the class name and a number).",
-            ),
+            *super().config_options(),
         ]
 
     @property
@@ -289,10 +287,40 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
                     self._start_thread()
                     threads += 1
                 return
+            surplus = 0
             while threads > self._min_workers and outstanding <= self._shrink_threshold * threads:
-                sizing.retiring += 1
-                self._state.queue.put(None)
+                surplus += 1
                 threads -= 1
+            self._retire(surplus)
+
+    @property
+    def max_workers(self) -> int:
+        """The most threads this pool grows to; assign to change it while the pool runs.
+
+        Lowering it tells surplus threads to leave once idle; raising it lets the pool grow
+        as the load requires (checked at once). Queued work is kept.
+        """
+        return self._max_workers
+
+    @max_workers.setter
+    def max_workers(self, value: int) -> None:
+        value = validate_max_workers(value, self._max_workers)
+        if value <= self._min_workers:
+            raise ValueError(
+                f"max_workers must be greater than min_workers={self._min_workers}, got {value}"
+            )
+        with self._submit_lock:
+            self._max_workers = value
+            if self._shutdown_started or self._state.broken is not None:
+                return
+            self._retire(self._sizing.staying - value)
+        self.maintain()
+
+    def _retire(self, count: int) -> None:
+        """Tell ``count`` threads to leave when next idle (with the submit lock held)."""
+        for _ in range(count):
+            self._sizing.retiring += 1
+            self._state.queue.put(_RETIRE)
 
     def _should_grow(self, outstanding: int, threads: int) -> bool:
         if threads >= self._max_workers:

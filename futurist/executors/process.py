@@ -64,7 +64,6 @@ LOG = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-_START_METHODS = ("fork", "spawn", "forkserver")
 
 _pool_numbers = itertools.count()
 
@@ -581,7 +580,11 @@ class ProcessPoolExecutor(Executor):
         return [
             cfg.StrOpt(
                 "start_method",
-                choices=_START_METHODS,
+                choices=[
+                    ("fork", "copy this process (fast; unsafe if it runs other threads)"),
+                    ("spawn", "start a fresh interpreter (slow to start; always safe)"),
+                    ("forkserver", "fork from a clean server process started once"),
+                ],
                 help="How worker processes start (multiprocessing start method); unset means "
                 "the platform's default.",
             ),

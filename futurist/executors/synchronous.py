@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from threading import get_ident
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from futurist._eventlet import green_condition, green_ident, green_lock
 from futurist.executors.base import CheckAndReject, Executor, WorkItem
 from futurist.futures import GreenFuture
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
 
 __all__ = ["SynchronousExecutor"]
 
@@ -44,6 +47,20 @@ class SynchronousExecutor(Executor):
         else:
             self._ident = get_ident
             self._idle = threading.Condition(self._submit_lock)
+
+    @classmethod
+    def config_options(cls) -> list[cfg.Opt]:
+        """The oslo.config options this kind reads, beyond the common ones."""
+        from oslo_config import cfg
+
+        return [
+            cfg.BoolOpt(
+                "green",
+                default=False,
+                help="Return green futures, whose waiting yields to the eventlet hub; "
+                "needs futurist[eventlet].",
+            )
+        ]
 
     @property
     def green(self) -> bool:

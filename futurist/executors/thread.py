@@ -7,6 +7,8 @@ Data flow::
                       |                 idle count: raised after each item, claimed by
                       |                 the next submit so an idle thread is reused first
     shutdown --> one None sentinel; each worker passes it on and exits once the queue is drained
+    max_workers = n --> more threads for queued work, or one retire token per surplus thread:
+                        whichever worker takes a token (when it is next idle) exits
 
 Workers hold the shared :class:`_PoolState`, never the executor, so an executor that is
 garbage-collected without ``shutdown()`` still lets its threads drain the queue and exit.
@@ -22,15 +24,27 @@ import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures.thread import BrokenThreadPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from futurist.executors.base import CheckAndReject, Executor, WorkItem, validate_max_workers
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
 
 __all__ = ["ThreadPoolExecutor", "default_thread_count"]
 
 LOG = logging.getLogger(__name__)
 
 _pool_numbers = itertools.count()
+
+
+class _Retire:
+    """The token telling the worker that takes it to exit (the pool was made smaller)."""
+
+    __slots__ = ()
+
+
+_RETIRE = _Retire()
 
 
 def default_thread_count() -> int:
@@ -41,46 +55,55 @@ def default_thread_count() -> int:
 class _PoolState:
     """What the worker threads share: the queue, the idle count and whether the pool broke."""
 
-    __slots__ = ("broken", "idle", "idle_lock", "initargs", "initializer", "queue")
+    __slots__ = ("broken", "idle", "initargs", "initializer", "lock", "queue", "retiring")
 
     def __init__(
         self, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
     ) -> None:
-        self.queue: queue.SimpleQueue[WorkItem | None] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[WorkItem | _Retire | None] = queue.SimpleQueue()
         self.idle = 0
-        self.idle_lock = threading.Lock()
         self.initializer = initializer
         self.initargs = initargs
         self.broken: str | None = None
+        self.lock = threading.Lock()
+        self.retiring = 0
+        """Retire tokens still in the queue (they are not work, so not backlog)."""
+
+    def retire(self, count: int) -> None:
+        """Queue ``count`` retire tokens, each to stop one worker when it is next idle."""
+        with self.lock:
+            self.retiring += count
+        for _ in range(count):
+            self.queue.put(_RETIRE)
 
     def became_idle(self) -> None:
         """A worker finished an item and can take another."""
-        with self.idle_lock:
+        with self.lock:
             self.idle += 1
 
     def take_idle(self) -> bool:
         """Claim an idle worker for a new item; False when none is idle."""
-        with self.idle_lock:
+        with self.lock:
             if self.idle:
                 self.idle -= 1
                 return True
             return False
 
     def drain(self) -> list[WorkItem]:
-        """Take every queued item out of the queue (sentinels stay)."""
+        """Take every queued item out of the queue (sentinels and retire tokens stay)."""
         items: list[WorkItem] = []
-        sentinels = 0
+        tokens: list[_Retire | None] = []
         while True:
             try:
                 item = self.queue.get_nowait()
             except queue.Empty:
                 break
-            if item is None:
-                sentinels += 1
-            else:
+            if isinstance(item, WorkItem):
                 items.append(item)
-        for _ in range(sentinels):
-            self.queue.put(None)
+            else:
+                tokens.append(item)
+        for token in tokens:
+            self.queue.put(token)
         return items
 
     def break_pool(self, reason: str) -> None:
@@ -117,6 +140,12 @@ def _work(state: _PoolState) -> None:
         if item is None:
             state.queue.put(None)
             return
+        if isinstance(item, _Retire):
+            with state.lock:
+                state.retiring -= 1
+            # Take back the idle credit this thread gave after its last item, if still there.
+            state.take_idle()
+            return
         item.run()
         del item
         became_idle()
@@ -148,6 +177,9 @@ class ThreadPoolExecutor(Executor):
         self._max_workers = max_workers
         self._state = _PoolState(initializer, tuple(initargs))
         self._threads: set[threading.Thread] = set()
+        self._thread_numbers = itertools.count()
+        # Threads started minus threads told to retire: what the pool is heading to.
+        self._worker_count = 0
         self._thread_name_prefix = thread_name_prefix or (
             f"{type(self).__name__}-{next(_pool_numbers)}"
         )
@@ -155,10 +187,43 @@ class ThreadPoolExecutor(Executor):
         # Wake the workers if this executor is collected without shutdown().
         weakref.finalize(self, self._state.queue.put, None).atexit = False
 
+    @classmethod
+    def config_options(cls) -> list[cfg.Opt]:
+        """The oslo.config options this kind reads, beyond the common ones."""
+        from oslo_config import cfg
+
+        return [
+            cfg.StrOpt(
+                "thread_name_prefix",
+                default="",
+                help="Prefix of the worker threads' names; empty means the class name and a "
+                "pool number.",
+            )
+        ]
+
     @property
     def max_workers(self) -> int:
-        """The most threads this pool runs at once."""
+        """The most threads this pool runs at once; assign to resize the running pool.
+
+        Growing starts threads at once for calls already queued; shrinking lets each surplus
+        thread finish its current call and exit when it is next idle. Queued work is kept.
+        """
         return self._max_workers
+
+    @max_workers.setter
+    def max_workers(self, value: int) -> None:
+        value = validate_max_workers(value, self._max_workers)
+        state = self._state
+        with self._submit_lock:
+            self._max_workers = value
+            if self._shutdown_started or state.broken is not None:
+                return
+            surplus = self._worker_count - value
+            if surplus > 0:
+                state.retire(surplus)
+                self._worker_count = value
+            for _ in range(min(-surplus, self._backlog())):
+                self._start_thread()
 
     @property
     def num_workers(self) -> int:
@@ -175,25 +240,30 @@ class ThreadPoolExecutor(Executor):
         return self._state.idle
 
     def _backlog(self) -> int:
-        return self._state.queue.qsize()
+        state = self._state
+        return max(0, state.queue.qsize() - state.retiring)
 
     def _dispatch(self, item: WorkItem) -> bool:
         state = self._state
         if state.broken is not None:
             raise BrokenThreadPool(state.broken)
         state.queue.put(item)
-        if not state.take_idle() and len(self._threads) < self._max_workers:
+        if not state.take_idle() and self._worker_count < self._max_workers:
             self._start_thread()
         return False
 
     def _start_thread(self) -> None:
+        if len(self._threads) > self._worker_count:
+            # Forget threads that retired when the pool was made smaller.
+            self._threads = {thread for thread in self._threads if thread.is_alive()}
         thread = threading.Thread(
-            name=f"{self._thread_name_prefix}_{len(self._threads)}",
+            name=f"{self._thread_name_prefix}_{next(self._thread_numbers)}",
             target=_work,
             args=(self._state,),
         )
         thread.start()
         self._threads.add(thread)
+        self._worker_count += 1
 
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         state = self._state

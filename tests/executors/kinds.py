@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
+from oslo_config import cfg
+
 import futurist
+from futurist import plugins
 from futurist.executors.base import Executor
 from futurist.executors.delayed import DelayedExecutorMixin, GreenDelayedExecutorMixin
 
@@ -72,6 +77,8 @@ class Kind:
     """Calls run on eventlet green threads: tests wait and spawn greenly, from the hub's thread."""
     smallest_pool: int = 1
     """The fewest workers it can be built with (a call queues once that many are busy)."""
+    largest_pool: int | None = None
+    """The most workers it can run at once, whatever it is asked for (None: no such limit)."""
     marks: tuple[Any, ...] = field(default=())
 
     @property
@@ -130,6 +137,30 @@ def _dask(**kwargs: Any) -> Executor:
     )
 
 
+def _from_config_file(kind: str) -> Callable[..., Executor]:
+    """A factory that selects ``kind`` by name in a real config file, as a service would.
+
+    A test's own ``check_and_reject`` callable cannot be written in a file: with one, the kind
+    is built by name through :func:`futurist.plugins.create` instead.
+    """
+
+    def make(max_workers: int | None = None, check_and_reject: Any = None) -> Executor:
+        if check_and_reject is not None:
+            sizing = {} if kind == "fixture_serial" else {"max_workers": max_workers or 2}
+            return plugins.create(kind, check_and_reject=check_and_reject, **sizing)
+        with tempfile.TemporaryDirectory() as directory:
+            lines = ["[futurist]", f"executor = {kind}"]
+            if max_workers is not None and kind != "fixture_serial":
+                lines.append(f"max_workers = {max_workers}")
+            path = Path(directory) / "service.conf"
+            path.write_text("\n".join(lines) + "\n")
+            conf = cfg.ConfigOpts()
+            conf(args=["--config-file", str(path)], default_config_files=[])
+            return plugins.from_config(conf)
+
+    return make
+
+
 def _synchronous(**kwargs: Any) -> Executor:
     kwargs.pop("max_workers", None)
     return futurist.SynchronousExecutor(**kwargs)
@@ -167,6 +198,9 @@ KINDS: list[Kind] = [
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True),
     Kind("process-fork", _process("fork"), crosses_processes=True),
     Kind("process-spawn", _process("spawn"), crosses_processes=True),
+    # Third-party kinds from tests/fixtures/futurist-fixture-plugins, chosen by config file.
+    Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1),
+    Kind("fixture_plain", _from_config_file("fixture_plain")),
 ]
 
 

@@ -1,0 +1,148 @@
+"""WrappedExecutor: any ``concurrent.futures.Executor`` given futurist's contract.
+
+A plain executor (a third-party plugin, or one of the standard library's) runs calls but keeps no
+statistics, has no ``check_and_reject`` and no ``alive``. Wrapping it adds them::
+
+    submit --> WorkItem, counted as pending --> inner.submit(trampoline)
+    inner's worker: trampoline --> item leaves pending (backlog - 1) --> item.run() (timed)
+    inner future cancelled or failed before the trampoline ran --> the item is cancelled or failed
+
+The trampoline runs the call in the inner executor's worker, in this process: an executor that
+sends calls to other processes should be written as a futurist kind instead.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from typing import Any
+
+from futurist.executors.base import CheckAndReject, Executor, WorkItem
+
+__all__ = ["WrappedExecutor"]
+
+
+class WrappedExecutor(Executor):
+    """Runs calls on ``inner`` (a plain ``concurrent.futures.Executor``), keeping the contract.
+
+    ``backlog`` counts calls the inner executor has accepted but not started, precisely, so
+    ``check_and_reject`` policies work; ``shutdown(wait=True)`` waits for every accepted call.
+    """
+
+    def __init__(
+        self,
+        inner: concurrent.futures.Executor,
+        check_and_reject: CheckAndReject | None = None,
+    ) -> None:
+        if not isinstance(inner, concurrent.futures.Executor):
+            raise TypeError(
+                f"inner must be a concurrent.futures.Executor, got {type(inner).__name__} {inner!r}"
+            )
+        super().__init__(check_and_reject)
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._pending: set[WorkItem] = set()
+        self._unfinished = 0
+        self._all_finished = threading.Condition(self._lock)
+        self._running_here = threading.local()
+
+    @property
+    def inner(self) -> concurrent.futures.Executor:
+        """The executor that runs the calls."""
+        return self._inner
+
+    def _backlog(self) -> int:
+        return len(self._pending)
+
+    def _dispatch(self, item: WorkItem) -> bool:
+        with self._lock:
+            self._pending.add(item)
+            self._unfinished += 1
+        # Hand the item over once the submit lock is released: an inner executor that runs
+        # calls inline would otherwise deadlock a call that submits more work.
+        return True
+
+    def _run_here(self, item: WorkItem) -> None:
+        try:
+            inner_future = self._inner.submit(self._trampoline, item)
+        except BaseException:
+            if self._take(item):
+                with self._lock:
+                    self._finished_one()
+                raise
+            # A concurrent shutdown(cancel_futures=True) already cancelled the item.
+            return
+        inner_future.add_done_callback(lambda done: self._inner_done(item, done))
+
+    def _trampoline(self, item: WorkItem) -> None:
+        """Runs in the inner executor's worker: the item leaves the backlog and runs."""
+        if not self._take(item):
+            return
+        local = self._running_here
+        local.depth = getattr(local, "depth", 0) + 1
+        try:
+            item.run()
+        finally:
+            local.depth -= 1
+            with self._lock:
+                self._finished_one()
+
+    def _take(self, item: WorkItem) -> bool:
+        """Remove ``item`` from the pending set; False if another path already ended it."""
+        with self._lock:
+            if item not in self._pending:
+                return False
+            self._pending.remove(item)
+            return True
+
+    def _inner_done(self, item: WorkItem, inner_future: concurrent.futures.Future[Any]) -> None:
+        """End an item whose trampoline never ran: the inner future was cancelled or failed."""
+        if not self._take(item):
+            return
+        try:
+            if inner_future.cancelled():
+                item.cancel()
+            elif item.start():
+                exc = inner_future.exception()
+                item.fail(exc or RuntimeError(f"{type(self._inner).__name__} dropped the call"))
+        finally:
+            with self._lock:
+                self._finished_one()
+
+    def _finished_one(self) -> None:
+        """Count one item as ended; called with ``self._lock`` held."""
+        self._unfinished -= 1
+        if self._unfinished == 0:
+            self._all_finished.notify_all()
+
+    def _stop(self, wait: bool, cancel_futures: bool) -> None:
+        if cancel_futures:
+            with self._lock:
+                cancelled, self._pending = self._pending, set()
+            for item in cancelled:
+                item.cancel()
+            with self._lock:
+                for _ in cancelled:
+                    self._finished_one()
+        # The inner executor stops accepting work now; its own wait is done below, so a call
+        # running on it that shuts this executor down never joins its own thread.
+        self._inner.shutdown(wait=False)
+        if not wait:
+            return
+        here = getattr(self._running_here, "depth", 0)
+        with self._all_finished:
+            self._all_finished.wait_for(lambda: self._unfinished <= here)
+        if here == 0:
+            self._inner.shutdown(wait=True)
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"{type(self._inner).__name__} tried to send a call to another process; "
+            "WrappedExecutor runs calls through in-process trampolines, so an executor that "
+            "uses other processes must be written as a futurist kind "
+            "(a subclass of futurist.executors.base.Executor)"
+        )
+
+    def __repr__(self) -> str:
+        state = "alive" if self.alive else "shut down"
+        return f"<{type(self).__name__} of {self._inner!r} {state} at {id(self):#x}>"

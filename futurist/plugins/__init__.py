@@ -1,0 +1,209 @@
+"""Executor kinds as plugins: find them by name, build them directly or from a config group.
+
+Every kind is an entry point in the ``futurist.executors`` namespace naming its executor class;
+a third-party package adds a kind by declaring one. A class built on
+:class:`futurist.executors.base.Executor` is used as it is; a plain
+``concurrent.futures.Executor`` is wrapped in :class:`~futurist.executors.wrapped.WrappedExecutor`
+so it too keeps statistics, ``check_and_reject``, ``alive`` and the shutdown contract.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import inspect
+import logging
+import threading
+import weakref
+from typing import Any
+
+from oslo_config import cfg
+
+from futurist.exceptions import UnknownExecutorKind
+from futurist.executors.base import CheckAndReject, Executor
+from futurist.executors.wrapped import WrappedExecutor
+from futurist.plugins import registry
+from futurist.plugins.options import (
+    DEFAULT_GROUP,
+    accepts,
+    declared_options,
+    group_options,
+    list_opts,
+    options_read_by,
+    register_opts,
+)
+from futurist.plugins.registry import NAMESPACE, load, names
+from futurist.rejection import reject_when_reached
+
+__all__ = [
+    "NAMESPACE",
+    "create",
+    "from_config",
+    "list_opts",
+    "load",
+    "names",
+    "register_opts",
+]
+
+LOG = logging.getLogger(__name__)
+
+
+def create(name: str, **kwargs: Any) -> Executor:
+    """Build an executor of kind ``name`` with ``kwargs`` for its constructor.
+
+    A plain ``concurrent.futures.Executor`` kind is wrapped; ``check_and_reject`` then goes to
+    the wrapper and every other keyword to the kind's constructor.
+    """
+    cls = load(name)
+    if issubclass(cls, Executor):
+        return cls(**kwargs)
+    check_and_reject = kwargs.pop("check_and_reject", None)
+    return WrappedExecutor(cls(**kwargs), check_and_reject)
+
+
+def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
+    """Build the executor that config group ``group`` of ``conf`` describes.
+
+    Registers the group's options if needed, reads them (oslo.config reports bad values; the
+    error names the group), loads the kind and builds it; options set for the group that the
+    kind does not read are logged as warnings. ``max_workers`` is mutable: after
+    ``conf.mutate_config_files()`` an executor built here that can be resized takes the new size.
+    """
+    register_opts(conf, group)
+    section = _section(conf, group)
+    kind = _read(section, group, "executor")
+    try:
+        cls = load(kind)
+    except UnknownExecutorKind as exc:
+        raise registry.unknown_kind(kind, exc.installed, group) from None
+    own = [opt.dest for opt in declared_options(kind, cls)]
+    values = {dest: _read(section, group, dest) for dest in own}
+    max_workers = _read(section, group, "max_workers")
+    max_backlog = _read(section, group, "max_backlog")
+    reads = options_read_by(cls, own)
+    _warn_unread(conf, group, kind, reads)
+    check_and_reject = None if max_backlog is None else reject_when_reached(max_backlog)
+    executor = _build(cls, max_workers, check_and_reject, values)
+    if _resizable(executor):
+        _resizer_for(conf).track(group, executor)
+    return executor
+
+
+def _section(conf: cfg.ConfigOpts, group: str) -> Any:
+    return conf[group]
+
+
+def _read(section: Any, group: str, dest: str) -> Any:
+    """One option's value; a bad value is oslo.config's error, naming the group as well."""
+    try:
+        return section[dest]
+    except cfg.ConfigSourceValueError as exc:
+        raise type(exc)(f"[{group}] {exc}") from exc
+
+
+def _warn_unread(conf: cfg.ConfigOpts, group: str, kind: str, reads: set[str]) -> None:
+    """Warn about each option set for ``group`` (file, env, command line) the kind ignores."""
+    for opt in group_options():
+        if opt.dest in reads:
+            continue
+        location = conf.get_location(opt.dest, group)
+        if location is None or not location.location.is_user_controlled:
+            continue
+        LOG.warning(
+            "[%s] %s is set %s but executor kind %r does not read it; it is ignored",
+            group,
+            opt.name,
+            _describe(location),
+            kind,
+        )
+
+
+def _describe(location: cfg.LocationInfo) -> str:
+    """Where a value came from, in words: the file, the variable or the command line."""
+    if location.location is cfg.Locations.environment:
+        return f"by environment variable {location.detail}"
+    if location.location is cfg.Locations.command_line:
+        return "on the command line"
+    return f"in {location.detail}"
+
+
+def _build(
+    cls: type[concurrent.futures.Executor],
+    max_workers: int | None,
+    check_and_reject: CheckAndReject | None,
+    values: dict[str, Any],
+) -> Executor:
+    """Build a kind from option values, following the config-options protocol."""
+    from_options = getattr(cls, "from_options", None)
+    if from_options is not None:
+        built = from_options(max_workers=max_workers, check_and_reject=check_and_reject, **values)
+        if not isinstance(built, Executor):
+            raise TypeError(
+                f"{cls.__qualname__}.from_options() must return a futurist Executor, got {built!r}"
+            )
+        return built
+    kwargs = dict(values)
+    if max_workers is not None and accepts(cls, "max_workers"):
+        kwargs["max_workers"] = max_workers
+    if issubclass(cls, Executor):
+        if check_and_reject is not None and accepts(cls, "check_and_reject"):
+            kwargs["check_and_reject"] = check_and_reject
+        return cls(**kwargs)
+    return WrappedExecutor(cls(**kwargs), check_and_reject)
+
+
+def _resizable(executor: Executor) -> bool:
+    """Whether ``executor``'s class lets ``max_workers`` be assigned (a live resize)."""
+    attribute = inspect.getattr_static(type(executor), "max_workers", None)
+    return isinstance(attribute, property) and attribute.fset is not None
+
+
+class _Resizer:
+    """The mutate hook of one ``ConfigOpts``: resizes the executors built from its groups.
+
+    Executors are held weakly, with the size each was built with, which they return to when
+    ``max_workers`` is removed from the file.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: dict[str, weakref.WeakKeyDictionary[Executor, int]] = {}
+
+    def track(self, group: str, executor: Executor) -> None:
+        with self._lock:
+            built = self._built.setdefault(group, weakref.WeakKeyDictionary())
+            built[executor] = executor.max_workers  # type: ignore[attr-defined]
+
+    def __call__(self, conf: cfg.ConfigOpts, fresh: dict[tuple[str | None, str], Any]) -> None:
+        with self._lock:
+            groups = {group: list(built.items()) for group, built in self._built.items()}
+        for group, executors in groups.items():
+            if (group, "max_workers") not in fresh:
+                continue
+            try:
+                size = _read(_section(conf, group), group, "max_workers")
+            except cfg.ConfigSourceValueError as exc:
+                LOG.error("not resizing the [%s] executors: %s", group, exc)
+                continue
+            for executor, built_with in executors:
+                target = built_with if size is None else size
+                if executor.alive:
+                    LOG.info("resizing %r of [%s] to max_workers=%d", executor, group, target)
+                    executor.max_workers = target  # type: ignore[attr-defined]
+
+
+_resizers: list[tuple[weakref.ref[cfg.ConfigOpts], _Resizer]] = []
+"""Each ConfigOpts (weakly; it is not hashable) with the resizer registered as its hook."""
+_resizers_lock = threading.Lock()
+
+
+def _resizer_for(conf: cfg.ConfigOpts) -> _Resizer:
+    """The resizer registered as ``conf``'s mutate hook, registering it on first use."""
+    with _resizers_lock:
+        _resizers[:] = [(ref, resizer) for ref, resizer in _resizers if ref() is not None]
+        for ref, resizer in _resizers:
+            if ref() is conf:
+                return resizer
+        resizer = _Resizer()
+        conf.register_mutate_hook(resizer)
+        _resizers.append((weakref.ref(conf), resizer))
+        return resizer

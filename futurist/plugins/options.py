@@ -1,0 +1,243 @@
+"""The oslo.config options that describe an executor, and their sample for oslo-config-generator.
+
+A group (``[futurist]`` unless told otherwise) holds the common options -- ``executor``,
+``max_workers``, ``max_backlog`` -- and the options of every installed kind, each declared by
+the kind's class through a ``config_options()`` classmethod. The help of each kind's option says
+which kinds read it. :func:`list_opts` (the ``oslo.config.opts`` entry point) lists futurist's own
+kinds, so the generated sample does not depend on which third-party plugins are installed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import functools
+import inspect
+import logging
+from typing import Any
+
+from oslo_config import cfg
+
+from futurist.exceptions import ExecutorPluginError, PluginLoadError
+from futurist.executors.base import Executor
+from futurist.plugins import registry
+
+__all__ = [
+    "COMMON_OPTION_NAMES",
+    "DEFAULT_GROUP",
+    "accepts",
+    "builtin_kinds",
+    "common_options",
+    "declared_options",
+    "group_options",
+    "kind_options",
+    "list_opts",
+    "options_read_by",
+    "register_opts",
+]
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_GROUP = "futurist"
+"""The group an executor's options live in unless the service names another."""
+
+COMMON_OPTION_NAMES = frozenset({"executor", "max_workers", "max_backlog"})
+"""Options every group has, whatever its kind."""
+
+_FUTURIST_DISTRIBUTION = "futurist"
+
+
+@functools.cache
+def common_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
+    """``executor``, ``max_workers`` and ``max_backlog``, their help naming which of ``kinds``
+    read them."""
+    builtin = ", ".join(builtin_kinds()) or "none installed"
+    readers = _common_readers(kinds)
+    return (
+        cfg.StrOpt(
+            "executor",
+            default="thread",
+            help="Executor kind to build: the name of an entry point in the "
+            f"'{registry.NAMESPACE}' namespace, futurist's own ({builtin}) or one a "
+            "third-party package installs. Read by every kind.",
+        ),
+        cfg.IntOpt(
+            "max_workers",
+            min=1,
+            mutable=True,
+            help="Most calls the executor runs at once (its threads, processes or "
+            "greenthreads); unset means the kind's default. Mutable: on a config reload "
+            "(mutate_config_files) a pool built by futurist.plugins.from_config that can "
+            "resize takes the new size, keeping queued work." + _read_by(readers["max_workers"]),
+        ),
+        cfg.IntOpt(
+            "max_backlog",
+            min=0,
+            help="Most calls that may wait for a worker; one more submission raises "
+            "futurist.RejectedSubmission. Unset means no limit." + _read_by(readers["max_backlog"]),
+        ),
+    )
+
+
+def _common_readers(kinds: tuple[str, ...]) -> dict[str, list[str]]:
+    """Which of ``kinds`` read ``max_workers`` and ``max_backlog`` (loadable kinds only)."""
+    readers: dict[str, list[str]] = {"max_workers": [], "max_backlog": []}
+    for kind in kinds:
+        try:
+            cls = registry.load(kind)
+            reads = options_read_by(cls, [opt.dest for opt in declared_options(kind, cls)])
+        except ExecutorPluginError:
+            continue
+        for dest, names in readers.items():
+            if dest in reads:
+                names.append(kind)
+    return readers
+
+
+def _read_by(kinds: list[str]) -> str:
+    if not kinds:
+        return " Read by no installed kind."
+    plural = "kinds" if len(kinds) > 1 else "kind"
+    return f" Read by the {', '.join(kinds)} {plural}."
+
+
+def accepts(function: Any, parameter: str) -> bool:
+    """Whether ``function`` (a class: its constructor) takes a keyword named ``parameter``."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    if parameter in parameters:
+        return parameters[parameter].kind is not inspect.Parameter.POSITIONAL_ONLY
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def options_read_by(cls: type[concurrent.futures.Executor], own: list[str]) -> set[str]:
+    """The options (by dest) kind ``cls`` reads: ``own``, plus the common ones it can take.
+
+    A kind with ``from_options`` reads them all; otherwise ``max_workers`` if its constructor
+    takes it and ``max_backlog`` if it takes ``check_and_reject`` (a plain
+    ``concurrent.futures.Executor`` always does, through its wrapper).
+    """
+    reads = {"executor", *own}
+    if hasattr(cls, "from_options"):
+        return reads | {"max_workers", "max_backlog"}
+    if accepts(cls, "max_workers"):
+        reads.add("max_workers")
+    if not issubclass(cls, Executor) or accepts(cls, "check_and_reject"):
+        reads.add("max_backlog")
+    return reads
+
+
+def builtin_kinds() -> list[str]:
+    """The kinds futurist itself declares (not those of third-party distributions)."""
+    return [
+        name
+        for name, ep in sorted(registry.entry_points().items())
+        if registry.distribution_name(name, ep.value) == _FUTURIST_DISTRIBUTION
+    ]
+
+
+def declared_options(kind: str, cls: type[concurrent.futures.Executor]) -> list[cfg.Opt]:
+    """The options kind ``kind`` declares through ``cls.config_options()`` (none if absent).
+
+    Raises :class:`PluginLoadError` if the declaration fails or is not a list of ``cfg.Opt``.
+    """
+    declare = getattr(cls, "config_options", None)
+    if declare is None:
+        return []
+    try:
+        declared = list(declare())
+    except Exception as exc:
+        raise PluginLoadError(
+            f"executor kind {kind!r}: {cls.__qualname__}.config_options() failed: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    wrong = [opt for opt in declared if not isinstance(opt, cfg.Opt)]
+    if wrong:
+        raise PluginLoadError(
+            f"executor kind {kind!r}: {cls.__qualname__}.config_options() must return "
+            f"oslo_config.cfg.Opt objects, got {wrong!r}"
+        )
+    clash = [opt.name for opt in declared if opt.dest in COMMON_OPTION_NAMES]
+    if clash:
+        raise PluginLoadError(
+            f"executor kind {kind!r}: {cls.__qualname__}.config_options() declares "
+            f"{', '.join(clash)}, which every group already has; declare only the kind's own "
+            "options"
+        )
+    return declared
+
+
+@functools.cache
+def kind_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
+    """The options of ``kinds``, each once, with its help naming the kinds that read it.
+
+    A kind that fails to load is left out with a warning, so one broken plugin does not hide
+    the others' options. Two kinds may share an option if they declare it alike (same type
+    and default); a different declaration under a taken name is left out with a warning.
+    """
+    first: dict[str, cfg.Opt] = {}
+    readers: dict[str, list[str]] = {}
+    for kind in kinds:
+        try:
+            declared = declared_options(kind, registry.load(kind))
+        except ExecutorPluginError as exc:
+            LOG.warning("leaving out the options of executor kind %r: %s", kind, exc)
+            continue
+        for opt in declared:
+            taken = first.get(opt.dest)
+            if taken is None:
+                first[opt.dest] = opt
+                readers[opt.dest] = [kind]
+            elif _alike(taken, opt):
+                readers[opt.dest].append(kind)
+            else:
+                LOG.warning(
+                    "executor kind %r declares option %r unlike kind %r does; leaving out %r's "
+                    "declaration",
+                    kind,
+                    opt.name,
+                    readers[opt.dest][0],
+                    kind,
+                )
+    return tuple(_annotated(opt, readers[dest]) for dest, opt in first.items())
+
+
+def _alike(one: cfg.Opt, other: cfg.Opt) -> bool:
+    return (
+        type(one) is type(other)
+        and one.name == other.name
+        and one.type == other.type
+        and one.default == other.default
+    )
+
+
+def _annotated(opt: cfg.Opt, kinds: list[str]) -> cfg.Opt:
+    """A copy of ``opt`` whose help ends by naming the kinds that read it."""
+    annotated = copy.copy(opt)
+    annotated.help = (opt.help or "").rstrip() + _read_by(kinds)
+    return annotated
+
+
+def group_options() -> list[cfg.Opt]:
+    """Every option a group has at run time: the common ones and every installed kind's."""
+    kinds = tuple(registry.names())
+    return [*common_options(kinds), *kind_options(kinds)]
+
+
+def register_opts(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> None:
+    """Register in ``conf`` the options of an executor group named ``group``.
+
+    Registers the common options and those of every installed kind (a kind that fails to
+    load is left out with a warning). Registering the same group again is harmless.
+    """
+    if not isinstance(group, str) or not group:
+        raise ValueError(f"group must be a non-empty str, got {group!r}")
+    conf.register_opts(group_options(), group=group)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """The ``[futurist]`` options of futurist's own kinds, for oslo-config-generator."""
+    kinds = tuple(builtin_kinds())
+    return [(DEFAULT_GROUP, [*common_options(kinds), *kind_options(kinds)])]
