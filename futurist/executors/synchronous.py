@@ -92,15 +92,18 @@ class SynchronousExecutor(Executor):
         try:
             self._run_work_func(item)
         finally:
+            # Only this thread ever changes its own entry, so no lock is needed to lower it.
+            # A shutdown sets its flag before it looks at the entries: if the flag still reads
+            # False here, that shutdown will find this entry already gone.
             running = self._running
             thread = self._ident()
-            with self._submit_lock:
-                depth = running[thread] - 1
-                if depth:
-                    running[thread] = depth
-                else:
-                    del running[thread]
-                if self._shutdown_started:
+            depth = running[thread] - 1
+            if depth:
+                running[thread] = depth
+            else:
+                del running[thread]
+            if self._shutdown_started:
+                with self._idle:
                     self._idle.notify_all()
 
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
