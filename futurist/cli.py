@@ -78,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     logging.basicConfig(format="futurist: warning: %(message)s", level=logging.WARNING)
     warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    return _execute(argv)
+
+
+def _execute(argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` and run its command, turning each kind of failure into its exit code."""
     try:
         arguments = build_parser().parse_args(argv)
         command: Callable[[argparse.Namespace], int] = arguments.command
@@ -89,6 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("futurist: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``futurist executors | head``): stop quietly, and keep Python
+        # from failing again as it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
     except Exception as exc:
         traceback.print_exc()
         print(f"futurist: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)

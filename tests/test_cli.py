@@ -102,10 +102,13 @@ def test_installed_script_prints_the_table(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
-    assert "futurist.executors.thread.ThreadPoolExecutor" in lines["thread"]
-    assert "missing dependency" in lines["fixture_broken"]
-    assert "futurist-fixture-plugins 1.0.0" in lines["fixture_serial"]
+    lines = result.stdout.splitlines()
+    rows = {line.split()[0]: number for number, line in enumerate(lines) if line[:3] == "  f"}
+    broken, serial = rows["fixture_broken"], rows["fixture_serial"]
+    assert "futurist-fixture-plugins 1.0.0" in lines[serial]
+    assert "futurist_fixture_plugins.serial.SerialExecutor" in lines[serial + 1]
+    assert "missing dependency" in lines[broken]
+    assert "futurist.executors.thread.ThreadPoolExecutor" in result.stdout
 
 
 def test_missing_optional_dependency_is_a_status_and_a_one_line_error(tmp_path: Path) -> None:

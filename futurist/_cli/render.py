@@ -34,16 +34,17 @@ _BAR_WIDTH = 24
 
 
 def executors_table(kinds: Sequence[KindInfo]) -> Table:
-    """One row per installed kind: name, distribution, class, status, description."""
+    """One row per installed kind: name, distribution and class, status, description."""
     table = Table(box=box.SIMPLE_HEAD)
-    for column in ("kind", "distribution", "class"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("status", overflow="fold", max_width=40)
-    table.add_column("description", overflow="fold")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("distribution / class", overflow="fold", ratio=4, min_width=20)
+    table.add_column("status", overflow="fold", ratio=2, min_width=12, max_width=40)
+    table.add_column("description", ratio=3, min_width=20)
     for kind in kinds:
         distribution = f"{kind.distribution or '?'} {kind.version or ''}".strip()
         status = "[green]ok[/]" if kind.ok else f"[red]{escape(kind.status)}[/]"
-        table.add_row(kind.name, distribution, kind.cls, status, escape(kind.description))
+        origin = f"{escape(distribution)}\n[dim]{escape(kind.cls)}[/]"
+        table.add_row(kind.name, origin, status, escape(kind.description))
     return table
 
 
