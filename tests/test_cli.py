@@ -21,8 +21,8 @@ import pytest
 
 TIMEOUT = 60
 
-HIDE = "import sys; sys.modules[{module!r}] = None; from futurist.cli import main; sys.exit(main())"
-"""Runs the command with ``module`` unimportable, as on a machine without it installed."""
+HIDE = "import sys; sys.modules.update(dict.fromkeys({modules!r})); from futurist.cli import main; sys.exit(main())"  # noqa: E501
+"""Runs the command with ``modules`` unimportable, as on a machine without them installed."""
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -112,10 +112,12 @@ def test_installed_script_prints_the_table(tmp_path: Path) -> None:
 
 
 def test_missing_optional_dependency_is_a_status_and_a_one_line_error(tmp_path: Path) -> None:
-    hide_eventlet = ("-c", HIDE.format(module="eventlet"))
+    hide_eventlet = ("-c", HIDE.format(modules=["eventlet", "distributed"]))
     listed = futurist("executors", "--json", cwd=tmp_path, python=hide_eventlet)
-    green = next(row for row in as_json(listed)["executors"] if row["name"] == "green")
-    assert green["status"] == "missing dependency eventlet: pip install futurist[eventlet]"
+    kinds = {row["name"]: row for row in as_json(listed)["executors"]}
+    assert kinds["green"]["status"] == "missing dependency eventlet: pip install futurist[eventlet]"
+    assert kinds["dask"]["status"] == "missing dependency distributed: pip install futurist[dask]"
+    assert not kinds["green"]["ok"] and kinds["thread"]["ok"]
     path = config_file(tmp_path, "[futurist]\nexecutor = green\n")
     result = futurist("run", "--config-file", path, cwd=tmp_path, python=hide_eventlet)
     assert result.returncode == 2
@@ -126,7 +128,7 @@ def test_missing_optional_dependency_is_a_status_and_a_one_line_error(tmp_path: 
 
 
 def test_without_rich_the_command_names_the_extra(tmp_path: Path) -> None:
-    result = futurist("executors", cwd=tmp_path, python=("-c", HIDE.format(module="rich")))
+    result = futurist("executors", cwd=tmp_path, python=("-c", HIDE.format(modules=["rich"])))
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
