@@ -271,7 +271,8 @@ def _compare(arguments: argparse.Namespace) -> int:
         outcomes.append(_measure(executor, kind, kind, arguments, quiet=False))
         if outcomes[-1].interrupted:
             break
-    _console().print(render.compare_table(outcomes, arguments.work.spec))
+    console = _console()
+    console.print(render.compare_table(outcomes, arguments.work.spec, console.width))
     return EXIT_INTERRUPTED if outcomes[-1].interrupted else EXIT_OK
 
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from rich import box
+from rich.bar import Bar
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,11 +32,12 @@ __all__ = [
 
 _PLAIN_INTERVAL = 0.5
 _BAR_WIDTH = 24
+_WIDE = 100
 
 
 def executors_table(kinds: Sequence[KindInfo]) -> Table:
     """One row per installed kind: name, distribution and class, status, description."""
-    table = Table(box=box.SIMPLE_HEAD)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("kind", no_wrap=True)
     table.add_column("distribution / class", overflow="fold", ratio=4, min_width=20)
     table.add_column("status", overflow="fold", ratio=2, min_width=12, max_width=40)
@@ -89,27 +91,31 @@ def outcome_table(outcome: Outcome, title: str) -> Group:
     return _titled(title, table)
 
 
-def compare_table(outcomes: Sequence[Outcome], work: str) -> Group:
-    """The kinds side by side, with a bar for each one's throughput against the best."""
-    table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("kind")
-    for column in ("executed", "failures", "cancelled", "wall time", "p50", "p99", "tasks/s"):
-        table.add_column(column, justify="right")
-    table.add_column("throughput")
+def compare_table(outcomes: Sequence[Outcome], work: str, width: int) -> Group:
+    """The kinds side by side, with a bar for each one's throughput against the best.
+
+    Below ``_WIDE`` columns the latencies are left out so that the bars still fit.
+    """
+    wide = width >= _WIDE
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("kind", no_wrap=True)
+    columns = ["executed", "failed", "cancelled", "wall", "p50", "p99", "tasks/s"]
+    for column in columns if wide else [c for c in columns if c not in {"p50", "p99"}]:
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("throughput", ratio=1, min_width=10, max_width=_BAR_WIDTH)
     best = max((outcome.throughput for outcome in outcomes), default=0.0)
     for outcome in outcomes:
         stats = outcome.statistics
-        filled = round(_BAR_WIDTH * outcome.throughput / best) if best > 0 else 0
+        latencies = [_seconds(outcome.latency(50), 0), _seconds(outcome.latency(99), 0)]
         table.add_row(
             outcome.kind + (" (interrupted)" if outcome.interrupted else ""),
             str(stats.executed),
             str(stats.failures),
             str(stats.cancelled),
-            _seconds(outcome.wall_time),
-            _seconds(outcome.latency(50)),
-            _seconds(outcome.latency(99)),
-            f"{outcome.throughput:,.1f}",
-            "[cyan]" + "█" * filled + "[/]" + "·" * (_BAR_WIDTH - filled),
+            _seconds(outcome.wall_time, 0),
+            *(latencies if wide else []),
+            f"{outcome.throughput:,.0f}",
+            Bar(size=best or 1.0, begin=0.0, end=outcome.throughput, color="cyan"),
         )
     tasks = outcomes[0].tasks if outcomes else 0
     return _titled(f"compare: {tasks} x {work}", table)
@@ -193,12 +199,12 @@ class _Plain:
         )
 
 
-def _seconds(value: float | None) -> str:
-    """Seconds in a readable unit; ``-`` when there is no figure."""
+def _seconds(value: float | None, digits: int = 1) -> str:
+    """Seconds in a readable unit with ``digits`` decimals; ``-`` when there is no figure."""
     if value is None:
         return "-"
     if value < 1e-3:
-        return f"{value * 1e6:,.1f} µs"
+        return f"{value * 1e6:,.{digits}f} µs"
     if value < 1:
-        return f"{value * 1e3:,.1f} ms"
-    return f"{value:,.3f} s"
+        return f"{value * 1e3:,.{digits}f} ms"
+    return f"{value:,.{digits + 2}f} s"
