@@ -103,7 +103,11 @@ def test_installed_script_prints_the_table(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    rows = {line.split()[0]: number for number, line in enumerate(lines) if line[:3] == "  f"}
+    rows = {
+        line.split()[0]: number
+        for number, line in enumerate(lines)
+        if line.strip().startswith("fixture_")
+    }
     broken, serial = rows["fixture_broken"], rows["fixture_serial"]
     assert "futurist-fixture-plugins 1.0.0" in lines[serial]
     assert "futurist_fixture_plugins.serial.SerialExecutor" in lines[serial + 1]
