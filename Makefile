@@ -30,8 +30,12 @@ $(DEMO_STAMP): $(PY) $(SOURCES)
 	$(PY) -m pip install --quiet -e '.[cli]'
 	touch $@
 
+# The command on a fresh machine: installed kinds, the sample config's thread pool, a comparison.
 demo: $(DEMO_STAMP)
-	$(PY) examples/demo.py
+	$(BIN)/futurist executors
+	$(BIN)/futurist run --config-file etc/futurist.conf.sample --tasks 400 --work sleep:0.005
+	$(BIN)/futurist compare --kinds thread,thread_dynamic,process,synchronous --tasks 200 \
+		--work sleep:0.005
 
 lint: $(FIXTURE_STAMP)
 	$(BIN)/ruff check .

@@ -29,7 +29,7 @@ def eventlet_module() -> Any:
     try:
         import eventlet
     except ImportError as exc:
-        raise ImportError(MISSING_EVENTLET) from exc
+        raise ImportError(MISSING_EVENTLET, name="eventlet") from exc
     return eventlet
 
 

@@ -157,6 +157,16 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         self._shutdown_started = False
         _live_executors.add(self)
 
+    @classmethod
+    def check_available(cls) -> None:
+        """Raise ``ImportError`` if this kind cannot run here, saying what to install.
+
+        Kinds import their optional dependencies lazily, so the class loads without them; tools
+        such as ``futurist executors`` call this to tell. The error's ``name`` is the missing
+        module. A kind without optional dependencies is always available, as here.
+        """
+        return None
+
     @property
     def alive(self) -> bool:
         """True until shutdown starts."""

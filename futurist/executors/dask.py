@@ -58,7 +58,8 @@ def _import_distributed() -> Any:
     except ImportError as exc:
         raise ImportError(
             f"DaskExecutor needs the 'distributed' package, which is not importable ({exc}); "
-            f"{_INSTALL_HINT}"
+            f"{_INSTALL_HINT}",
+            name="distributed",
         ) from exc
     return distributed
 
@@ -387,6 +388,11 @@ class DaskExecutor(Executor):
         self._session = _Session(client, cluster, self._submit_lock, max_workers)
         # Let accepted work finish and the cluster close if this executor is simply dropped.
         weakref.finalize(self, self._session.close).atexit = False
+
+    @classmethod
+    def check_available(cls) -> None:
+        """Raise ``ImportError`` naming ``futurist[dask]`` if ``distributed`` is not installed."""
+        _import_distributed()
 
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:

@@ -87,6 +87,11 @@ class GreenThreadPoolExecutor(Executor):
         self._state = _GreenState(eventlet.GreenPool(max_workers))
 
     @classmethod
+    def check_available(cls) -> None:
+        """Raise ``ImportError`` naming ``futurist[eventlet]`` if eventlet is not installed."""
+        eventlet_module()
+
+    @classmethod
     def config_options(cls) -> list[Any]:
         """This kind has no options beyond the common ``max_workers`` and ``max_backlog``."""
         return []

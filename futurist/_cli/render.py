@@ -1,0 +1,210 @@
+"""How the ``futurist`` command shows things: rich tables, and progress live or as plain lines.
+
+The only module of the command that imports rich (the ``futurist[cli]`` extra).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from rich import box
+from rich.bar import Bar
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from futurist._cli.kinds import KindInfo
+from futurist._cli.runner import Outcome
+from futurist._cli.settings import OptionValue
+
+__all__ = [
+    "compare_table",
+    "config_table",
+    "executors_table",
+    "outcome_table",
+    "progress_reporter",
+]
+
+_PLAIN_INTERVAL = 0.5
+_BAR_WIDTH = 24
+_WIDE = 100
+
+
+def executors_table(kinds: Sequence[KindInfo]) -> Table:
+    """One row per installed kind: name, distribution and class, status, description."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("distribution / class", overflow="fold", ratio=4, min_width=20)
+    table.add_column("status", overflow="fold", ratio=2, min_width=12, max_width=40)
+    table.add_column("description", ratio=3, min_width=20)
+    for kind in kinds:
+        distribution = f"{kind.distribution or '?'} {kind.version or ''}".strip()
+        status = "[green]ok[/]" if kind.ok else f"[red]{escape(kind.status)}[/]"
+        origin = f"{escape(distribution)}\n[dim]{escape(kind.cls)}[/]"
+        table.add_row(kind.name, origin, status, escape(kind.description))
+    return table
+
+
+def config_table(path: str, group: str, kind: str, rows: Sequence[OptionValue]) -> Group:
+    """The options group ``group`` resolves to, with their values and sources."""
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("option", "value", "source"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        source = row.source if row.detail is None else f"{row.source} ({row.detail})"
+        if not row.read:
+            source += f"; ignored: kind {kind!r} does not read it"
+        value = "<unset>" if row.value is None else str(row.value) or '""'
+        table.add_row(row.name, escape(value), escape(source))
+    return _titled(f"[{group}] of {path}: executor kind {kind!r}", table)
+
+
+def outcome_table(outcome: Outcome, title: str) -> Group:
+    """The figures of one run, one per row, under ``title``."""
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    stats = outcome.statistics
+    rows: list[tuple[str, str]] = [
+        ("tasks", str(outcome.tasks)),
+        ("executed", str(stats.executed)),
+        ("failures", str(stats.failures)),
+        ("cancelled", str(stats.cancelled)),
+    ]
+    if outcome.not_submitted:
+        rows.append(("not submitted", str(outcome.not_submitted)))
+    rows += [
+        ("runtime", _seconds(stats.runtime)),
+        ("average runtime", _seconds(outcome.average_runtime)),
+        ("wall time", _seconds(outcome.wall_time)),
+        ("throughput", f"{outcome.throughput:,.1f} tasks/s"),
+        ("latency p50", _seconds(outcome.latency(50))),
+        ("latency p99", _seconds(outcome.latency(99))),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    return _titled(title, table)
+
+
+def compare_table(outcomes: Sequence[Outcome], work: str, width: int) -> Group:
+    """The kinds side by side, with a bar for each one's throughput against the best.
+
+    Below ``_WIDE`` columns the latencies are left out so that the bars still fit.
+    """
+    wide = width >= _WIDE
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("kind", no_wrap=True)
+    columns = ["executed", "failed", "cancelled", "wall", "p50", "p99", "tasks/s"]
+    for column in columns if wide else [c for c in columns if c not in {"p50", "p99"}]:
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("throughput", ratio=1, min_width=10, max_width=_BAR_WIDTH)
+    best = max((outcome.throughput for outcome in outcomes), default=0.0)
+    for outcome in outcomes:
+        stats = outcome.statistics
+        latencies = [_seconds(outcome.latency(50), 0), _seconds(outcome.latency(99), 0)]
+        table.add_row(
+            outcome.kind + (" (interrupted)" if outcome.interrupted else ""),
+            str(stats.executed),
+            str(stats.failures),
+            str(stats.cancelled),
+            _seconds(outcome.wall_time, 0),
+            *(latencies if wide else []),
+            f"{outcome.throughput:,.0f}",
+            Bar(size=best or 1.0, begin=0.0, end=outcome.throughput, color="cyan"),
+        )
+    tasks = outcomes[0].tasks if outcomes else 0
+    return _titled(f"compare: {tasks} x {work}", table)
+
+
+def _titled(title: str, table: Table) -> Group:
+    """``table`` under a heading that is not wrapped to the table's width."""
+    return Group(Text(title, style="bold"), table)
+
+
+@contextmanager
+def progress_reporter(
+    console: Console, stream: TextIO, description: str, total: int, enabled: bool
+) -> Iterator[Any]:
+    """A ``progress(done, failures)`` callable: a live rich bar on a terminal, else plain lines.
+
+    Plain lines go to ``stream`` at most every half second, plus one at the start and the end;
+    with ``enabled`` False nothing is shown at all (``--json``).
+    """
+    if not enabled:
+        yield _quiet
+    elif console.is_terminal:
+        with _live(console, description, total) as progress:
+            yield progress
+    else:
+        yield _Plain(stream, description, total)
+
+
+def _quiet(done: int, failures: int) -> None:
+    """Shows nothing: the ``--json`` output is the only output."""
+
+
+@contextmanager
+def _live(console: Console, description: str, total: int) -> Iterator[Any]:
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("{task.fields[failures]} failures"),
+        TimeElapsedColumn(),
+    )
+    started = time.perf_counter()
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(description, total=total, rate="", failures=0)
+
+        def progress(done: int, failures: int) -> None:
+            elapsed = time.perf_counter() - started
+            rate = f"{done / elapsed:,.0f}/s" if elapsed > 0 else ""
+            bar.update(task, completed=done, rate=rate, failures=failures)
+
+        yield progress
+
+
+class _Plain:
+    """Progress as one line per half second: done/total, rate and failures."""
+
+    def __init__(self, stream: TextIO, description: str, total: int) -> None:
+        self._stream = stream
+        self._description = description
+        self._total = total
+        self._started = self._last = time.perf_counter()
+        self._shown = -1
+        self._line(0, 0)
+
+    def __call__(self, done: int, failures: int) -> None:
+        now = time.perf_counter()
+        finished = done == self._total and done != self._shown
+        if now - self._last >= _PLAIN_INTERVAL or finished:
+            self._last = now
+            self._line(done, failures)
+
+    def _line(self, done: int, failures: int) -> None:
+        self._shown = done
+        elapsed = time.perf_counter() - self._started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        print(
+            f"{self._description}: {done}/{self._total} done, {rate:,.1f}/s, {failures} failures",
+            file=self._stream,
+            flush=True,
+        )
+
+
+def _seconds(value: float | None, digits: int = 1) -> str:
+    """Seconds in a readable unit with ``digits`` decimals; ``-`` when there is no figure."""
+    if value is None:
+        return "-"
+    if value < 1e-3:
+        return f"{value * 1e6:,.{digits}f} µs"
+    if value < 1:
+        return f"{value * 1e3:,.{digits}f} ms"
+    return f"{value:,.{digits + 2}f} s"

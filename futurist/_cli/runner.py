@@ -1,0 +1,194 @@
+"""Run N tasks of a workload on one executor, reporting progress, until done or interrupted.
+
+One loop in the caller's thread submits the tasks (waiting for the oldest one when
+``check_and_reject`` refuses a submission), then waits for them in submission order, with a
+short timeout so progress is reported and an interrupt is noticed. Completions are counted by
+done callbacks, whatever thread they run in. An interrupt stops submitting, cancels what has not
+started and waits for what is running. A rejection while nothing is pending would never
+clear, so it is raised.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from futurist import waiters
+from futurist._cli.workloads import Workload
+from futurist.exceptions import RejectedSubmission
+from futurist.executors.base import Executor
+from futurist.statistics import ExecutorStatistics
+
+__all__ = ["Interrupt", "Outcome", "Progress", "run_workload"]
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, failures)`` every tick and once at the end."""
+
+_TICK = 0.1
+
+
+class Interrupt:
+    """Set by the command's SIGINT handler; the loop checks it between waits."""
+
+    __slots__ = ("requested",)
+
+    def __init__(self) -> None:
+        self.requested = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run did: the executor's statistics plus the command's own measurements.
+
+    ``wall_time`` runs from the first submission until the last task ended; ``latencies`` are
+    the seconds from each task's submission to its end, for tasks that ran.
+    """
+
+    kind: str
+    work: str
+    tasks: int
+    submitted: int
+    statistics: ExecutorStatistics
+    wall_time: float
+    latencies: tuple[float, ...]
+    interrupted: bool
+
+    @property
+    def not_submitted(self) -> int:
+        """Tasks never submitted because the run was interrupted first."""
+        return self.tasks - self.submitted
+
+    @property
+    def throughput(self) -> float:
+        """Tasks executed per second of wall time."""
+        return self.statistics.executed / self.wall_time if self.wall_time > 0 else 0.0
+
+    @property
+    def average_runtime(self) -> float | None:
+        """Mean runtime of the executed tasks, or None when none executed."""
+        stats = self.statistics
+        return stats.average_runtime if stats.executed else None
+
+    def latency(self, percent: float) -> float | None:
+        """The ``percent`` percentile (nearest rank) of the latencies, None if none ran."""
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies)
+        rank = max(math.ceil(percent / 100 * len(ordered)), 1)
+        return ordered[rank - 1]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The outcome as plain JSON-ready values (seconds, tasks per second)."""
+        stats = self.statistics
+        return {
+            "kind": self.kind,
+            "work": self.work,
+            "tasks": self.tasks,
+            "submitted": self.submitted,
+            "not_submitted": self.not_submitted,
+            "executed": stats.executed,
+            "failures": stats.failures,
+            "cancelled": stats.cancelled,
+            "runtime": stats.runtime,
+            "average_runtime": self.average_runtime,
+            "wall_time": self.wall_time,
+            "throughput": self.throughput,
+            "latency_p50": self.latency(50),
+            "latency_p99": self.latency(99),
+            "interrupted": self.interrupted,
+        }
+
+
+class _Tally:
+    """Completions counted by done callbacks; ``list.append`` is atomic, so no lock."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.failures: list[int] = []
+
+    def watch(self, future: concurrent.futures.Future[Any], submitted: float) -> None:
+        def done(future: concurrent.futures.Future[Any]) -> None:
+            if future.cancelled():
+                return
+            self.latencies.append(time.perf_counter() - submitted)
+            if future.exception() is not None:
+                self.failures.append(1)
+
+        future.add_done_callback(done)
+
+
+def run_workload(
+    executor: Executor,
+    kind: str,
+    workload: Workload,
+    tasks: int,
+    *,
+    interrupt: Interrupt,
+    progress: Progress,
+    notice: Callable[[str], None],
+) -> Outcome:
+    """Run ``tasks`` tasks of ``workload`` on ``executor`` and shut it down; see the module.
+
+    ``notice`` receives a line to show when an interrupt is noticed.
+    """
+    tally = _Tally()
+    pending: collections.deque[concurrent.futures.Future[Any]] = collections.deque()
+    submitted = 0
+    started = last_report = time.perf_counter()
+    try:
+        while not interrupt.requested:
+            if submitted < tasks:
+                submit_time = time.perf_counter()
+                try:
+                    future = executor.submit(workload.task, submitted)
+                except RejectedSubmission:
+                    if not pending:
+                        raise
+                    _wait_oldest(pending)
+                else:
+                    tally.watch(future, submit_time)
+                    pending.append(future)
+                    submitted += 1
+            elif pending:
+                _wait_oldest(pending)
+            else:
+                break
+            now = time.perf_counter()
+            if now - last_report >= _TICK:
+                last_report = now
+                progress(len(tally.latencies), len(tally.failures))
+        if interrupt.requested:
+            notice(
+                f"interrupted: cancelling the tasks not started, waiting for those running "
+                f"({submitted} of {tasks} submitted); Ctrl-C again to stop waiting"
+            )
+            executor.shutdown(wait=False, cancel_futures=True)
+            while pending:
+                _wait_oldest(pending)
+        wall_time = time.perf_counter() - started
+    finally:
+        executor.shutdown(wait=True, cancel_futures=interrupt.requested)
+    progress(len(tally.latencies), len(tally.failures))
+    return Outcome(
+        kind=kind,
+        work=workload.spec,
+        tasks=tasks,
+        submitted=submitted,
+        statistics=executor.statistics,
+        wall_time=wall_time,
+        latencies=tuple(tally.latencies),
+        interrupted=interrupt.requested,
+    )
+
+
+def _wait_oldest(pending: collections.deque[concurrent.futures.Future[Any]]) -> None:
+    """Drop finished futures from the front, then wait a tick for the oldest still pending."""
+    while pending and pending[0].done():
+        pending.popleft()
+    if pending:
+        waiters.wait_for_any([pending[0]], timeout=_TICK)

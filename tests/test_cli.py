@@ -1,0 +1,353 @@
+"""The ``futurist`` command, run as a subprocess against real config files and installed plugins.
+
+The fixture distribution (tests/fixtures/futurist-fixture-plugins, installed by ``make test``)
+adds the kinds fixture_serial, fixture_plain and fixture_broken; a test adds one more plugin by
+writing a real ``.dist-info`` onto ``PYTHONPATH``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TIMEOUT = 60
+
+HIDE = "import sys; sys.modules.update(dict.fromkeys({modules!r})); from futurist.cli import main; sys.exit(main())"  # noqa: E501
+"""Runs the command with ``modules`` unimportable, as on a machine without them installed."""
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_FUTURIST")}
+    env.pop("COLUMNS", None)
+    env.update(extra)
+    return env
+
+
+def futurist(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    python: tuple[str, ...] = ("-m", "futurist"),
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *python, *args],
+        cwd=cwd,
+        env=env or environment(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def config_file(tmp_path: Path, text: str, name: str = "service.conf") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without the warning the broken fixture plugin causes whenever options load."""
+    return [line for line in stderr.splitlines() if not line.startswith("futurist: warning:")]
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_executors_json_lists_every_installed_kind(tmp_path: Path) -> None:
+    kinds = {
+        row["name"]: row
+        for row in as_json(futurist("executors", "--json", cwd=tmp_path))["executors"]
+    }
+    assert {"thread", "process", "synchronous", "thread_dynamic", "green", "dask"} <= set(kinds)
+    assert set(kinds["thread"]) == {
+        "name", "distribution", "version", "class", "status", "ok", "description"
+    }  # fmt: skip
+    thread = kinds["thread"]
+    assert thread["distribution"] == "futurist"
+    assert thread["class"] == "futurist.executors.thread.ThreadPoolExecutor"
+    assert (thread["status"], thread["ok"]) == ("ok", True)
+    assert thread["description"].startswith("Runs calls on a pool")
+    serial = kinds["fixture_serial"]
+    assert (serial["distribution"], serial["version"]) == ("futurist-fixture-plugins", "1.0.0")
+    assert serial["class"] == "futurist_fixture_plugins.serial.SerialExecutor"
+    assert kinds["fixture_plain"]["ok"] is True
+    broken = kinds["fixture_broken"]
+    assert broken["ok"] is False
+    assert broken["status"] == "missing dependency futurist_fixture_missing_dependency"
+    assert broken["class"] == "futurist_fixture_plugins.broken:BrokenExecutor"
+
+
+def test_installed_script_prints_the_table(tmp_path: Path) -> None:
+    script = shutil.which("futurist", path=os.path.dirname(sys.executable))
+    assert script is not None, "the futurist console script is not installed next to python"
+    result = subprocess.run(
+        [script, "executors"],
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    rows = {
+        line.split()[0]: number
+        for number, line in enumerate(lines)
+        if line.strip().startswith("fixture_")
+    }
+    broken, serial = rows["fixture_broken"], rows["fixture_serial"]
+    assert "futurist-fixture-plugins 1.0.0" in lines[serial]
+    assert "futurist_fixture_plugins.serial.SerialExecutor" in lines[serial + 1]
+    assert "missing dependency" in lines[broken]
+    assert "futurist.executors.thread.ThreadPoolExecutor" in result.stdout
+
+
+def test_missing_optional_dependency_is_a_status_and_a_one_line_error(tmp_path: Path) -> None:
+    hide_eventlet = ("-c", HIDE.format(modules=["eventlet", "distributed"]))
+    listed = futurist("executors", "--json", cwd=tmp_path, python=hide_eventlet)
+    kinds = {row["name"]: row for row in as_json(listed)["executors"]}
+    assert kinds["green"]["status"] == "missing dependency eventlet: pip install futurist[eventlet]"
+    assert kinds["dask"]["status"] == "missing dependency distributed: pip install futurist[dask]"
+    assert not kinds["green"]["ok"] and kinds["thread"]["ok"]
+    path = config_file(tmp_path, "[futurist]\nexecutor = green\n")
+    result = futurist("run", "--config-file", path, cwd=tmp_path, python=hide_eventlet)
+    assert result.returncode == 2
+    assert error_lines(result.stderr) == [
+        "futurist: executor kind 'green': missing dependency eventlet: "
+        "pip install futurist[eventlet]"
+    ]
+
+
+def test_without_rich_the_command_names_the_extra(tmp_path: Path) -> None:
+    result = futurist("executors", cwd=tmp_path, python=("-c", HIDE.format(modules=["rich"])))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "futurist: the futurist command needs rich, which is not installed; "
+        "install it with: pip install futurist[cli]"
+    ]
+
+
+def test_config_shows_values_and_where_they_came_from(tmp_path: Path) -> None:
+    path = config_file(
+        tmp_path,
+        "[futurist]\nexecutor = thread\nmax_workers = 3\n\n"
+        "[api_pool]\nexecutor = fixture_serial\nfixture_label = api\nmin_workers = 2\n",
+    )
+    env = environment(OS_API_POOL__MAX_BACKLOG="7")
+    document = as_json(
+        futurist(
+            "config", "--config-file", path, "--group", "api_pool", "--json", cwd=tmp_path, env=env
+        )
+    )
+    assert (document["group"], document["executor"], document["config_file"]) == (
+        "api_pool",
+        "fixture_serial",
+        path,
+    )
+    options = {row["name"]: row for row in document["options"]}
+    assert options["executor"] == {
+        "name": "executor", "value": "fixture_serial", "source": "file", "detail": path,
+        "read": True,
+    }  # fmt: skip
+    assert (options["fixture_label"]["value"], options["fixture_label"]["source"]) == (
+        "api",
+        "file",
+    )
+    assert options["max_backlog"] == {
+        "name": "max_backlog", "value": 7, "source": "environment",
+        "detail": "OS_API_POOL__MAX_BACKLOG", "read": True,
+    }  # fmt: skip
+    # Set in the file, but fixture_serial has no such option: listed as not read.
+    assert (options["min_workers"]["value"], options["min_workers"]["read"]) == (2, False)
+    # fixture_serial takes no max_workers, and nobody set it: not listed.
+    assert "max_workers" not in options
+
+    text = futurist("config", "--config-file", path, cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    rows = {line.split()[0]: line for line in text.stdout.splitlines()[1:] if line.strip()}
+    assert rows["max_workers"].split()[1:3] == ["3", "file"]
+    assert rows["max_backlog"].split()[1:3] == ["<unset>", "default"]
+
+
+def test_run_json_reports_every_figure(tmp_path: Path) -> None:
+    path = config_file(tmp_path, "[futurist]\nexecutor = fixture_serial\n")
+    result = futurist(
+        "run", "--config-file", path, "--tasks", "10", "--work", "fail:0.5", "--json", cwd=tmp_path
+    )
+    assert "done" not in result.stderr, "--json shows no progress"
+    document = as_json(result)
+    assert document["kind"] == "fixture_serial"
+    assert (document["tasks"], document["executed"], document["failures"]) == (10, 10, 5)
+    assert (document["cancelled"], document["not_submitted"]) == (0, 0)
+    assert document["interrupted"] is False
+    assert document["runtime"] >= 0 and document["average_runtime"] >= 0
+    assert document["wall_time"] > 0 and document["throughput"] > 0
+    assert 0 <= document["latency_p50"] <= document["latency_p99"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "work"),
+    [("process", "cpu:1000"), ("fixture_plain", "sleep:0.001"), ("thread_dynamic", "noop")],
+)
+def test_run_prints_progress_and_the_table(tmp_path: Path, kind: str, work: str) -> None:
+    path = config_file(tmp_path, f"[pool]\nexecutor = {kind}\nmax_workers = 2\n")
+    result = futurist(
+        "run",
+        "--config-file",
+        path,
+        "--group",
+        "pool",
+        "--tasks",
+        "30",
+        "--work",
+        work,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"^{kind} \(\w+\): 30/30 done, [\d,.]+/s, 0 failures$", result.stderr, re.M)
+    figures = dict(re.findall(r"^\s+(\w[\w ]*?)\s{2,}(\S.*?)\s*$", result.stdout, re.M))
+    assert (figures["executed"], figures["failures"], figures["cancelled"]) == ("30", "0", "0")
+    assert {"runtime", "average runtime", "wall time", "latency p50", "latency p99"} <= set(figures)
+    assert figures["throughput"].endswith("tasks/s")
+
+
+def test_sample_config_runs_a_thread_pool(tmp_path: Path) -> None:
+    sample = str(Path(__file__).parent.parent / "etc" / "futurist.conf.sample")
+    document = as_json(
+        futurist("run", "--config-file", sample, "--tasks", "5", "--json", cwd=tmp_path)
+    )
+    assert (document["kind"], document["executed"], document["work"]) == ("thread", 5, "sleep:0.01")
+
+
+def test_compare_shows_each_kind_side_by_side(tmp_path: Path) -> None:
+    result = futurist(
+        "compare", "--kinds", "thread,synchronous,fixture_serial", "--tasks", "20", "--work",
+        "noop", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if "█" in line}
+    assert set(rows) == {"thread", "synchronous", "fixture_serial"}
+    assert all(row[1:4] == ["20", "0", "0"] for row in rows.values())
+    assert any("█" * 24 in line for line in result.stdout.splitlines()), (
+        "the fastest has a full bar"
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "extra", "message"),
+    [
+        ("executor = thred", (), r"\[futurist\] executor = 'thred' is not an installed .*"
+         r"did you mean 'thread'\?"),
+        ("max_workers = zero", (), r"\[futurist\] max_workers = 'zero' \(file .*\) is not valid"),
+        ("executor = thread_dynamic\nmin_workers = 9\nmax_workers = 2", (),
+         "cannot build executor kind 'thread_dynamic': min_workers"),
+        ("executor = fixture_broken", (), "executor kind 'fixture_broken' .* failed to load: "
+         "ModuleNotFoundError"),
+        ("", ("--work", "sleep:soon"), r"futurist run: argument --work: workload 'sleep:soon': "
+         "SECONDS must be a number"),
+        ("", ("--work", "spin"), "unknown workload 'spin'; expected noop, sleep:SECONDS"),
+        ("", ("--tasks", "-3"), "argument --tasks: must be an integer >= 1, got '-3'"),
+        ("", ("--config-file", "nowhere.conf"), "--config-file nowhere.conf: no such file"),
+    ],
+)  # fmt: skip
+def test_bad_usage_or_configuration_is_one_line_and_exit_2(
+    tmp_path: Path, config: str, extra: tuple[str, ...], message: str
+) -> None:
+    path = config_file(tmp_path, f"[futurist]\n{config}\n")
+    result = futurist("run", "--config-file", path, "--tasks", "3", *extra, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert re.search(message, lines[0]), lines[0]
+
+
+def test_unknown_kind_in_compare_and_malformed_file_exit_2(tmp_path: Path) -> None:
+    compare = futurist("compare", "--kinds", "thread,bogus", cwd=tmp_path)
+    assert compare.returncode == 2
+    assert "executor kind 'bogus' is not an installed executor kind" in compare.stderr
+    assert "Traceback" not in compare.stderr
+    path = config_file(tmp_path, "[futurist\nexecutor thread\n")
+    malformed = futurist("config", "--config-file", path, cwd=tmp_path)
+    assert malformed.returncode == 2
+    assert error_lines(malformed.stderr)[0].startswith(f"futurist: --config-file {path}: ")
+
+
+def test_unexpected_failure_exits_1_with_the_traceback(tmp_path: Path) -> None:
+    """A third-party kind whose constructor raises: a bug to report, not a usage error."""
+    site = tmp_path / "site"
+    (site / "exploding_kind-1.0.dist-info").mkdir(parents=True)
+    (site / "exploding_kind-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: exploding-kind\nVersion: 1.0\n"
+    )
+    (site / "exploding_kind-1.0.dist-info" / "entry_points.txt").write_text(
+        "[futurist.executors]\nexploding = exploding_kind:ExplodingExecutor\n"
+    )
+    (site / "exploding_kind.py").write_text(
+        "from futurist import SynchronousExecutor\n\n"
+        "class ExplodingExecutor(SynchronousExecutor):\n"
+        "    def __init__(self, **kwargs):\n"
+        "        raise RuntimeError('exploding on purpose')\n"
+    )
+    env = environment(PYTHONPATH=str(site))
+    listed = as_json(futurist("executors", "--json", cwd=tmp_path, env=env))["executors"]
+    assert {"name": "exploding", "ok": True, "version": "1.0"}.items() <= next(
+        row for row in listed if row["name"] == "exploding"
+    ).items()
+    path = config_file(tmp_path, "[futurist]\nexecutor = exploding\n")
+    result = futurist("run", "--config-file", path, cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert error_lines(result.stderr)[-1] == (
+        "futurist: unexpected error: RuntimeError: exploding on purpose"
+    )
+
+
+def test_ctrl_c_cancels_what_waits_and_prints_what_happened(tmp_path: Path) -> None:
+    path = config_file(tmp_path, "[futurist]\nexecutor = thread\nmax_workers = 2\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "futurist", "run", "--config-file", path, "--tasks", "100",
+         "--work", "sleep:0.1"],
+        cwd=tmp_path, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        progress = re.compile(r"^thread \(ThreadPoolExecutor\): (\d+)/100 done")
+        seen = []
+        for line in process.stderr:
+            seen.append(line)
+            match = progress.match(line)
+            if match and int(match.group(1)) >= 1:
+                done_before = int(match.group(1))
+                break
+        else:
+            pytest.fail(f"no progress reported: {seen}")
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "futurist: interrupted: cancelling the tasks not started" in stderr
+    assert "(interrupted)" in stdout.splitlines()[0]
+    figures = dict(re.findall(r"^\s+(\w[\w ]*?)\s{2,}(\S.*?)\s*$", stdout, re.M))
+    executed, cancelled = int(figures["executed"]), int(figures["cancelled"])
+    not_submitted = int(figures.get("not submitted", "0"))
+    assert executed + cancelled + not_submitted == 100
+    assert done_before <= executed < 100
+    assert cancelled > 0
+    assert figures["failures"] == "0"
