@@ -14,7 +14,9 @@ def reject_when_reached(max_backlog: int) -> CheckAndReject:
     """Refuse a submission once ``max_backlog`` calls are already queued.
 
     Up to ``max_backlog`` calls may wait for a worker; the next submission raises
-    :class:`~futurist.RejectedSubmission`. ``0`` accepts work only while nothing is queued.
+    :class:`~futurist.RejectedSubmission`. With ``0`` every submission is refused, as in the
+    original futurist: ``backlog`` counts the calls already waiting, and the call being
+    submitted would wait too.
     """
     if isinstance(max_backlog, bool) or not isinstance(max_backlog, int):
         raise TypeError(f"max_backlog must be an integer, got {max_backlog!r}")

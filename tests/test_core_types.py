@@ -70,6 +70,11 @@ def test_reject_when_reached_refuses_at_max_backlog() -> None:
         rejection.reject_when_reached(3)(object(), 3)
 
 
+def test_reject_when_reached_zero_refuses_every_submission() -> None:
+    with pytest.raises(futurist.RejectedSubmission, match="max_backlog is 0"):
+        rejection.reject_when_reached(0)(object(), 0)
+
+
 @pytest.mark.parametrize(
     ("value", "error"), [(-1, ValueError), (1.0, TypeError), (None, TypeError)]
 )
