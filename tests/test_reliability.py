@@ -135,6 +135,11 @@ def append_line(path: str, number: int) -> None:
 
 
 def test_exiting_with_work_queued_runs_it_and_does_not_hang(kind: Kind, tmp_path: Path) -> None:
+    if kind.name == "dask" and sys.version_info[:2] == (3, 12):
+        pytest.xfail(
+            "Python 3.12 refuses new threads once the interpreter starts exiting, and the "
+            "in-process Dask scheduler of a LocalCluster needs them to run the queued calls"
+        )
     output = tmp_path / "ran.txt"
     run_script(EXIT_SCRIPT, kind.name, str(output))
     assert sorted(int(line) for line in output.read_text().split()) == list(range(20))

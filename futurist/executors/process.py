@@ -155,6 +155,8 @@ class _Pool:
         self.workers: set[_Worker] = set()
         self.broken: str | None = None
         self.stopping = False
+        self.cannot_grow = False
+        """Set when starting a worker failed while others run (an exiting interpreter)."""
         self.thread: threading.Thread | None = None
         self.wake_pending = False
         self._wake_lock = threading.Lock()
@@ -177,6 +179,12 @@ class _Pool:
             raise BrokenProcessPool(self.broken)
         self.pending.append(item)
         if self.thread is None:
+            # The first worker starts here, in the submitting thread: from Python 3.12 a process
+            # that is already exiting can no longer fork, so a program that submits and ends
+            # at once still gets a worker to run what it submitted.
+            self._selector = selectors.DefaultSelector()
+            self._selector.register(self._wake_read, selectors.EVENT_READ)
+            self._start_worker()
             self.thread = threading.Thread(name=f"{self.name}-manager", target=self.manage)
             self.thread.start()
         elif not self.wake_pending:
@@ -220,8 +228,7 @@ class _Pool:
 
     def manage(self) -> None:
         """The manager thread: feed workers, collect outcomes, replace the dead, then stop."""
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._wake_read, selectors.EVENT_READ)
+        assert self._selector is not None
         try:
             self._serve(self._selector)
         except BaseException as exc:
@@ -262,9 +269,24 @@ class _Pool:
         while pending and self.broken is None:
             worker = self._idle_worker()
             if worker is None:
-                if len(self.workers) >= self.max_workers:
+                if len(self.workers) >= self.max_workers or self.cannot_grow:
                     return
-                worker = self._start_worker()
+                try:
+                    worker = self._start_worker()
+                except RuntimeError as exc:
+                    if not self.workers:
+                        raise
+                    # An exiting interpreter (Python 3.12+) refuses to fork: the workers
+                    # already running finish the queued work.
+                    LOG.warning(
+                        "process pool %s cannot start another worker (%s); its %d running "
+                        "workers take the queued calls",
+                        self.name,
+                        exc,
+                        len(self.workers),
+                    )
+                    self.cannot_grow = True
+                    return
             item = pending.popleft()
             if item.start():
                 payload = self._pickle_call(item)
