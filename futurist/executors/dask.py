@@ -18,6 +18,7 @@ result that cannot be serialised fails only its own future, with a message sayin
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import os
 import pickle
@@ -154,6 +155,10 @@ class _Session:
         self.closing = False
         self.sentinel_sent = False
         self.released = False
+        # Task keys: one random prefix per session and a counter, unique on any scheduler
+        # without reading the system's random source for every call.
+        self.key_prefix = uuid.uuid4().hex
+        self.key_numbers = itertools.count()
         self.settled: queue.SimpleQueue[tuple[WorkItem, Any, Any] | None] = queue.SimpleQueue()
         self.collector = threading.Thread(
             target=self._collect, name=f"DaskExecutor-collector-{id(self):#x}"
@@ -193,7 +198,7 @@ class _Session:
                 item.fail(error, traceback=exc.__traceback__)
                 ended += 1
                 continue
-            keys.append(f"{_funcname(item.fn)}-{uuid.uuid4().hex}")
+            keys.append(f"{_funcname(item.fn)}-{self.key_prefix}-{next(self.key_numbers)}")
             sent.append(item)
         if sent:
             try:

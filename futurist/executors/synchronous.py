@@ -40,13 +40,13 @@ class SynchronousExecutor(Executor):
         self._run_work_func = run_work_func
         self._running: dict[int, int] = {}
         """How many calls run now, by the ident of the (green) thread running them."""
+        self._idle: Any = None
+        """Condition on the submit lock, made by the first shutdown that has calls to wait for."""
         if self._green:
             self._future_class = GreenFuture
             self._ident: Callable[[], int] = green_ident()
-            self._idle = green_condition(self._submit_lock)
         else:
             self._ident = get_ident
-            self._idle = threading.Condition(self._submit_lock)
 
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:
@@ -103,8 +103,9 @@ class SynchronousExecutor(Executor):
             else:
                 del running[thread]
             if self._shutdown_started:
-                with self._idle:
-                    self._idle.notify_all()
+                with self._submit_lock:
+                    if self._idle is not None:
+                        self._idle.notify_all()
 
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         if not wait:
@@ -113,5 +114,14 @@ class SynchronousExecutor(Executor):
         # waited for; every call running in another thread is.
         here = self._ident()
         running = self._running
-        with self._idle:
-            self._idle.wait_for(lambda: not running or list(running) == [here])
+
+        def idle() -> bool:
+            return not running or list(running) == [here]
+
+        with self._submit_lock:
+            if idle():
+                return
+            if self._idle is None:
+                condition = green_condition if self._green else threading.Condition
+                self._idle = condition(self._submit_lock)
+            self._idle.wait_for(idle)

@@ -113,6 +113,7 @@ class _Entry:
 
     __slots__ = (
         "active",
+        "call",
         "kind",
         "next_run",
         "run_immediately",
@@ -124,6 +125,9 @@ class _Entry:
 
     def __init__(self, watcher: Watcher, spacing: float, run_immediately: bool) -> None:
         self.watcher = watcher
+        work = watcher.work
+        # Bound once here: each run then makes one call, with nothing to look up.
+        self.call: Callable[[], Any] = functools.partial(work.callback, *work.args, **work.kwargs)
         self.spacing = spacing
         self.run_immediately = run_immediately
         self.kind = PERIODIC
@@ -211,6 +215,7 @@ class PeriodicWorker:
         self._stopping = False
         self._in_flight = 0
         self._lingering = 0
+        self._loop_parked = False
         self._generation = 0
         self._loop_ident = 0
         for item in callables:
@@ -280,7 +285,7 @@ class PeriodicWorker:
         with self._cond:
             self._entries.append(entry)
             if self._accepting and not self._stopping:
-                self._schedule_first(entry, self._now())
+                self._schedule_first((entry,), self._now())
                 self._cond.notify_all()
         return entry.watcher
 
@@ -379,9 +384,7 @@ class PeriodicWorker:
         with self._cond:
             now = self._now()
             self._heap.clear()
-            for entry in self._entries:
-                if not entry.stopped:
-                    self._schedule_first(entry, now)
+            self._schedule_first([entry for entry in self._entries if not entry.stopped], now)
             self._generation += 1
             self._accepting = True
         while True:
@@ -403,21 +406,25 @@ class PeriodicWorker:
             elif auto_stop and not heap and not self._in_flight:
                 return None
             else:
-                self._cond.wait()
+                # Nothing is due, or a runner lingers for what is: wait to be told.
+                self._loop_parked = True
+                try:
+                    self._cond.wait()
+                finally:
+                    self._loop_parked = False
         return None
 
-    def _schedule_first(self, entry: _Entry, now: float) -> None:
-        if entry.run_immediately:
-            self._schedule(entry, now, IMMEDIATE)
-        else:
-            self._schedule(entry, now + entry.spacing, PERIODIC)
+    def _schedule_first(self, entries: Iterable[_Entry], now: float) -> None:
+        for entry in entries:
+            if entry.run_immediately:
+                self._schedule(entry, now, IMMEDIATE)
+            else:
+                self._schedule(entry, now + entry.spacing, PERIODIC)
 
     def _schedule(self, entry: _Entry, when: float, kind: str) -> None:
         entry.next_run = when
         entry.kind = kind
         heapq.heappush(self._heap, (when, next(self._seq), entry))
-        if self._heap[0][2] is entry:
-            self._cond.notify_all()
 
     def _claim(self) -> _Entry:
         scheduled, _, entry = heapq.heappop(self._heap)
@@ -439,7 +446,8 @@ class PeriodicWorker:
             return
         finally:
             _SUBMITTING.reset(token)
-        future.add_done_callback(functools.partial(self._on_runner_done, runner))
+        if not runner.started:  # once started, the runner itself completes every entry
+            future.add_done_callback(functools.partial(self._on_runner_done, runner))
 
     def _on_runner_done(self, runner: _Runner, future: concurrent.futures.Future[None]) -> None:
         if runner.started:
@@ -466,10 +474,9 @@ class PeriodicWorker:
         runner.inline = _SUBMITTING.get() is runner and threading.get_ident() == self._loop_ident
         entry: _Entry | None = runner.entry
         while entry is not None:
-            work = entry.watcher.work
             started = self._now()
             try:
-                work.callback(*work.args, **work.kwargs)
+                entry.call()
             except NeverAgain:
                 entry = self._complete(entry, started, self._now(), never_again=True, runner=runner)
             except Exception as exc:
@@ -516,6 +523,8 @@ class PeriodicWorker:
                 entry.stopped = True
             elif self._accepting and not self._stopping:
                 self._schedule(entry, next_run, PERIODIC)
+                if self._heap[0][2] is entry:
+                    self._cond.notify_all()  # sleepers wait for a later run
             if not self._in_flight and (not self._accepting or not self._heap):
                 self._cond.notify_all()  # the drain in _end_run, or an auto stop
             if runner is None:
@@ -539,8 +548,8 @@ class PeriodicWorker:
                 self._cond.wait(wait)
             finally:
                 self._lingering -= 1
-                if not self._lingering:
-                    self._cond.notify_all()
+                if not self._lingering and self._loop_parked:
+                    self._cond.notify_all()  # the loop waits for lingering runners to end
         return None
 
     def _next_run(self, entry: _Entry, started: float, finished: float) -> float:
