@@ -41,6 +41,7 @@ lint: $(FIXTURE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/reno lint
 
 docs: $(TEST_STAMP)
 	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
