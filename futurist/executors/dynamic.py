@@ -23,9 +23,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures.thread import BrokenThreadPool
-from typing import Any
-
-from oslo_config import cfg
+from typing import TYPE_CHECKING, Any
 
 from futurist.executors.base import CheckAndReject, WorkItem, validate_max_workers
 from futurist.executors.thread import (
@@ -36,6 +34,9 @@ from futurist.executors.thread import (
     default_thread_count,
     run_initializer,
 )
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
 
 __all__ = ["DynamicThreadPoolExecutor"]
 
@@ -210,6 +211,8 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:
         """The options of this kind beyond ``max_workers`` and ``max_backlog``."""
+        from oslo_config import cfg
+
         return [
             cfg.IntOpt(
                 "min_workers",
