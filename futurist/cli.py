@@ -32,6 +32,7 @@ from futurist._cli.workloads import SPECS, Workload, WorkloadError, parse_worklo
 from futurist.exceptions import ExecutorPluginError, RejectedSubmission
 from futurist.executors.base import Executor
 from futurist.plugins.options import DEFAULT_GROUP
+from futurist.plugins.values import InvalidOptionValue
 
 __all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -291,6 +292,8 @@ def _built(kind: str, build: Callable[[], Executor]) -> Executor:
     """The executor ``build`` makes; a value it rejects is a configuration problem."""
     try:
         return build()
+    except InvalidOptionValue:
+        raise
     except ValueError as exc:
         raise ConfigProblem(f"cannot build executor kind {kind!r}: {exc}") from None
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import configparser
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +10,7 @@ from oslo_config import cfg
 
 from futurist import plugins
 from futurist.exceptions import UnknownExecutorKind
-from futurist.plugins import options, registry
+from futurist.plugins import options, registry, values
 
 __all__ = ["ConfigProblem", "OptionValue", "load_config", "resolve_group"]
 
@@ -57,7 +55,7 @@ _SOURCES = {
 
 
 def load_config(path: str, group: str) -> cfg.ConfigOpts:
-    """A ConfigOpts with ``group``'s executor options registered and ``path`` parsed.
+    """A ConfigOpts with ``group``'s common executor options registered and ``path`` parsed.
 
     Environment variables (``OS_<GROUP>__<OPTION>``) apply as oslo.config defines them.
     Raises :class:`ConfigProblem` for a missing, unreadable or malformed file.
@@ -67,7 +65,8 @@ def load_config(path: str, group: str) -> cfg.ConfigOpts:
     if not os.access(path, os.R_OK):
         raise ConfigProblem(f"--config-file {path}: not readable")
     conf = cfg.ConfigOpts()
-    plugins.register_opts(conf, group)
+    options.check_group(group)
+    conf.register_opts(options.runtime_common_options(), group=group)
     try:
         conf(args=[], prog="futurist", default_config_files=[path], default_config_dirs=[])
     except cfg.ConfigFileParseError as exc:
@@ -78,63 +77,27 @@ def load_config(path: str, group: str) -> cfg.ConfigOpts:
 def resolve_group(conf: cfg.ConfigOpts, group: str) -> tuple[str, list[OptionValue]]:
     """The kind ``group`` selects and its options: those the kind reads, then any set in vain.
 
-    Raises what :func:`futurist.plugins.load` raises for the kind (an unknown one named with
-    its group) and :class:`ConfigProblem` for a bad value.
+    Only the selected kind is loaded. Raises what :func:`futurist.plugins.load` raises for the
+    kind (an unknown one named with its group) and
+    :class:`~futurist.plugins.values.InvalidOptionValue` for a bad value.
     """
-    kind = _value(conf, group, "executor")
+    kind = values.read(conf, group, "executor")
     try:
-        cls = plugins.load(kind)
+        own = options.register_kind_opts(conf, group, kind)
     except UnknownExecutorKind as exc:
         raise registry.unknown_kind(kind, exc.installed, group) from None
-    own = [opt.dest for opt in options.declared_options(kind, cls)]
-    reads = options.options_read_by(cls, own)
+    reads = options.options_read_by(plugins.load(kind), [opt.dest for opt in own])
     rows = []
-    for opt in options.group_options():
-        read = opt.dest in reads
-        value, location = _located(conf, group, opt.dest)
+    for opt in [*options.runtime_common_options(), *own]:
+        if opt.dest not in reads:
+            continue
+        value = values.read(conf, group, opt.dest)
+        location = conf.get_location(opt.dest, group)
         set_by_user = location is not None and location.location.is_user_controlled
-        if read or set_by_user:
-            source = "default" if location is None else _SOURCES[location.location]
-            detail = None if location is None or not set_by_user else location.detail
-            rows.append(OptionValue(opt.name, value, source, detail, read))
+        source = "default" if location is None else _SOURCES[location.location]
+        detail = location.detail if set_by_user and location is not None else None
+        rows.append(OptionValue(opt.name, value, source, detail, read=True))
+    for dest, given in sorted(values.user_settings(conf, group).items()):
+        if dest not in reads:
+            rows.append(OptionValue(dest, given.raw, given.source, given.detail, read=False))
     return kind, rows
-
-
-def _value(conf: cfg.ConfigOpts, group: str, dest: str) -> Any:
-    """One option's value; a bad one is a ConfigProblem naming the group, option and source."""
-    return _located(conf, group, dest)[0]
-
-
-def _located(conf: cfg.ConfigOpts, group: str, dest: str) -> tuple[Any, cfg.LocationInfo | None]:
-    """One option's value and where it came from (reading either converts the value)."""
-    try:
-        return conf[group][dest], conf.get_location(dest, group)
-    except cfg.ConfigSourceValueError as exc:
-        reason = exc.__context__ or exc
-        source, detail = _where(exc)
-        raw = _raw(source, detail, group, dest)
-        value = "" if raw is None else f" = {raw!r}"
-        where = "" if detail is None else f" ({source} {detail})"
-        raise ConfigProblem(f"[{group}] {dest}{value}{where} is not valid: {reason}") from None
-
-
-def _where(exc: cfg.ConfigSourceValueError) -> tuple[str, str | None]:
-    """Where oslo.config found a bad value, from its message (it keeps no attribute for it)."""
-    match = re.search(r"LocationInfo\(location=<Locations\.(\w+).*?detail='([^']*)'", str(exc))
-    if match is None:
-        return "configuration", None
-    return _SOURCES[cfg.Locations[match.group(1)]], match.group(2)
-
-
-def _raw(source: str, detail: str | None, group: str, dest: str) -> str | None:
-    """The text a bad value was given as, to quote it in the error (None if not found)."""
-    if detail is None:
-        return None
-    if source == "environment":
-        return os.environ.get(detail)
-    parser = configparser.RawConfigParser(strict=False)
-    try:
-        parser.read(detail)
-        return parser.get(group, dest)
-    except (configparser.Error, OSError):
-        return None

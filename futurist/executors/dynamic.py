@@ -213,6 +213,8 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         """The options of this kind beyond ``max_workers`` and ``max_backlog``."""
         from oslo_config import cfg
 
+        from futurist.executors._option_types import Interval, positive_seconds
+
         return [
             cfg.IntOpt(
                 "min_workers",
@@ -220,26 +222,24 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
                 min=1,
                 help="Fewest threads the dynamic pool keeps; must be less than max_workers.",
             ),
-            cfg.FloatOpt(
+            cfg.Opt(
                 "grow_threshold",
+                type=Interval(0.0, 1.0, high_open=False),
                 default=0.8,
-                min=0.0,
-                max=1.0,
                 help="Share of busy threads, (running + queued) / threads, at which the pool "
                 "grows by a thread; 0 < value <= 1 and above shrink_threshold.",
             ),
-            cfg.FloatOpt(
+            cfg.Opt(
                 "shrink_threshold",
+                type=Interval(0.0, 1.0, low_open=False),
                 default=0.4,
-                min=0.0,
-                max=1.0,
                 help="Share of busy threads at or below which maintain() shrinks the pool; "
                 "0 <= value < 1 and below grow_threshold.",
             ),
-            cfg.FloatOpt(
+            cfg.Opt(
                 "idle_timeout",
+                type=positive_seconds(),
                 default=DEFAULT_IDLE_TIMEOUT,
-                min=0.0,
                 help="Seconds a thread waits without work before it retires (above "
                 "min_workers); must be > 0.",
             ),

@@ -10,6 +10,7 @@ so it too keeps statistics, ``check_and_reject``, ``alive`` and the shutdown con
 from __future__ import annotations
 
 import concurrent.futures
+import difflib
 import inspect
 import logging
 import threading
@@ -21,14 +22,13 @@ from oslo_config import cfg
 from futurist.exceptions import UnknownExecutorKind
 from futurist.executors.base import CheckAndReject, Executor
 from futurist.executors.wrapped import WrappedExecutor
-from futurist.plugins import registry
+from futurist.plugins import options, registry, values
 from futurist.plugins.options import (
     DEFAULT_GROUP,
     accepts,
-    declared_options,
-    group_options,
     list_opts,
     options_read_by,
+    register_kind_opts,
     register_opts,
 )
 from futurist.plugins.registry import NAMESPACE, load, names
@@ -63,67 +63,60 @@ def create(name: str, **kwargs: Any) -> Executor:
 def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     """Build the executor that config group ``group`` of ``conf`` describes.
 
-    Registers the group's options if needed, reads them (oslo.config reports bad values; the
-    error names the group), loads the kind and builds it; options set for the group that the
-    kind does not read are logged as warnings. ``max_workers`` is mutable: after
-    ``conf.mutate_config_files()`` an executor built here that can be resized takes the new size.
+    Registers the common options, reads ``executor``, then loads that kind alone and registers
+    its options: no other plugin is imported. A bad value, or one the kind's constructor
+    refuses, raises :class:`~futurist.plugins.values.InvalidOptionValue` (an oslo.config
+    ``ConfigFileValueError``) naming the group, the option, the value and where it came from.
+    Options set for the group that the kind does not read are logged as warnings.
+    ``max_workers`` is mutable: after ``conf.mutate_config_files()`` an executor built here
+    that can be resized takes the new size.
     """
-    register_opts(conf, group)
-    section = _section(conf, group)
-    kind = _read(section, group, "executor")
+    options.check_group(group)
+    conf.register_opts(options.runtime_common_options(), group=group)
+    kind = values.read(conf, group, "executor")
     try:
-        cls = load(kind)
+        own = register_kind_opts(conf, group, kind)
     except UnknownExecutorKind as exc:
         raise registry.unknown_kind(kind, exc.installed, group) from None
-    own = [opt.dest for opt in declared_options(kind, cls)]
-    values = {dest: _read(section, group, dest) for dest in own}
-    max_workers = _read(section, group, "max_workers")
-    max_backlog = _read(section, group, "max_backlog")
-    reads = options_read_by(cls, own)
+    cls = load(kind)
+    kind_values = {opt.dest: values.read(conf, group, opt.dest) for opt in own}
+    max_workers = values.read(conf, group, "max_workers")
+    max_backlog = values.read(conf, group, "max_backlog")
+    reads = options_read_by(cls, list(kind_values))
     _warn_unread(conf, group, kind, reads)
     check_and_reject = None if max_backlog is None else reject_when_reached(max_backlog)
-    executor = _build(cls, max_workers, check_and_reject, values)
+    try:
+        executor = _build(cls, max_workers, check_and_reject, kind_values)
+    except ValueError as exc:
+        reason = str(exc)
+        named = sorted((d for d in ("max_workers", *kind_values) if d in reason), key=reason.index)
+        raise values.invalid(
+            conf, group, named or ["executor"], f"executor kind {kind!r} refuses it: {exc}"
+        ) from exc
     if _resizable(executor):
         _resizer_for(conf).track(group, executor)
     return executor
 
 
-def _section(conf: cfg.ConfigOpts, group: str) -> Any:
-    return conf[group]
-
-
-def _read(section: Any, group: str, dest: str) -> Any:
-    """One option's value; a bad value is oslo.config's error, naming the group as well."""
-    try:
-        return section[dest]
-    except cfg.ConfigSourceValueError as exc:
-        raise type(exc)(f"[{group}] {exc}") from exc
-
-
 def _warn_unread(conf: cfg.ConfigOpts, group: str, kind: str, reads: set[str]) -> None:
-    """Warn about each option set for ``group`` (file, env, command line) the kind ignores."""
-    for opt in group_options():
-        if opt.dest in reads:
+    """Warn about each option a user set for ``group`` that the kind does not read.
+
+    Only the chosen kind is loaded, so an option is judged against what that kind reads; a
+    close match among those names is offered, for typos such as ``max_worker``.
+    """
+    for dest, given in sorted(values.user_settings(conf, group).items()):
+        if dest in reads:
             continue
-        location = conf.get_location(opt.dest, group)
-        if location is None or not location.location.is_user_controlled:
-            continue
+        close = difflib.get_close_matches(dest, sorted(reads), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         LOG.warning(
-            "[%s] %s is set %s but executor kind %r does not read it; it is ignored",
+            "[%s] %s is set (from %s) but executor kind %r does not read it; it is ignored%s",
             group,
-            opt.name,
-            _describe(location),
+            dest,
+            given.origin,
             kind,
+            hint,
         )
-
-
-def _describe(location: cfg.LocationInfo) -> str:
-    """Where a value came from, in words: the file, the variable or the command line."""
-    if location.location is cfg.Locations.environment:
-        return f"by environment variable {location.detail}"
-    if location.location is cfg.Locations.command_line:
-        return "on the command line"
-    return f"in {location.detail}"
 
 
 def _build(
@@ -180,7 +173,7 @@ class _Resizer:
             if (group, "max_workers") not in fresh:
                 continue
             try:
-                size = _read(_section(conf, group), group, "max_workers")
+                size = values.read(conf, group, "max_workers")
             except cfg.ConfigSourceValueError as exc:
                 LOG.error("not resizing the [%s] executors: %s", group, exc)
                 continue

@@ -1,10 +1,12 @@
 """The oslo.config options that describe an executor, and their sample for oslo-config-generator.
 
 A group (``[futurist]`` unless told otherwise) holds the common options -- ``executor``,
-``max_workers``, ``max_backlog`` -- and the options of every installed kind, each declared by
-the kind's class through a ``config_options()`` classmethod. The help of each kind's option says
-which kinds read it. :func:`list_opts` (the ``oslo.config.opts`` entry point) lists futurist's own
-kinds, so the generated sample does not depend on which third-party plugins are installed.
+``max_workers``, ``max_backlog`` -- and the options of its kind, declared by the kind's class
+through a ``config_options()`` classmethod. A service registers only what the kind it builds
+needs (:func:`register_kind_opts`); listings (the sample, ``futurist executors``) load every
+kind, and there the help of each option says which kinds read it. :func:`list_opts` (the
+``oslo.config.opts`` entry point) lists futurist's own kinds, so the generated sample does not
+depend on which third-party plugins are installed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import copy
 import functools
 import inspect
 import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from oslo_config import cfg
@@ -27,13 +31,16 @@ __all__ = [
     "DEFAULT_GROUP",
     "accepts",
     "builtin_kinds",
+    "check_group",
     "common_options",
     "declared_options",
-    "group_options",
     "kind_options",
     "list_opts",
     "options_read_by",
+    "register_kind_opts",
     "register_opts",
+    "runtime_common_options",
+    "runtime_kind_options",
 ]
 
 LOG = logging.getLogger(__name__)
@@ -47,12 +54,9 @@ COMMON_OPTION_NAMES = frozenset({"executor", "max_workers", "max_backlog"})
 _FUTURIST_DISTRIBUTION = "futurist"
 
 
-@functools.cache
-def common_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
-    """``executor``, ``max_workers`` and ``max_backlog``, their help naming which of ``kinds``
-    read them."""
+def _common(read_by: dict[str, str]) -> tuple[cfg.Opt, ...]:
+    """``executor``, ``max_workers`` and ``max_backlog``; ``read_by`` ends each one's help."""
     builtin = ", ".join(builtin_kinds()) or "none installed"
-    readers = _common_readers(kinds)
     return (
         cfg.StrOpt(
             "executor",
@@ -68,15 +72,28 @@ def common_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
             help="Most calls the executor runs at once (its threads, processes or "
             "greenthreads); unset means the kind's default. Mutable: on a config reload "
             "(mutate_config_files) a pool built by futurist.plugins.from_config that can "
-            "resize takes the new size, keeping queued work." + _read_by(readers["max_workers"]),
+            "resize takes the new size, keeping queued work." + read_by.get("max_workers", ""),
         ),
         cfg.IntOpt(
             "max_backlog",
             min=0,
             help="Most calls that may wait for a worker; one more submission raises "
-            "futurist.RejectedSubmission. Unset means no limit." + _read_by(readers["max_backlog"]),
+            "futurist.RejectedSubmission. Unset means no limit." + read_by.get("max_backlog", ""),
         ),
     )
+
+
+@functools.cache
+def runtime_common_options() -> tuple[cfg.Opt, ...]:
+    """The common options as a service registers them: no kind is loaded to describe them."""
+    return _common({})
+
+
+@functools.cache
+def common_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
+    """The common options for a listing of ``kinds``: each one's help names which read it."""
+    readers = _common_readers(kinds)
+    return _common({dest: _read_by(names) for dest, names in readers.items()})
 
 
 def _common_readers(kinds: tuple[str, ...]) -> dict[str, list[str]]:
@@ -179,12 +196,7 @@ def kind_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
     """
     first: dict[str, cfg.Opt] = {}
     readers: dict[str, list[str]] = {}
-    for kind in kinds:
-        try:
-            declared = declared_options(kind, registry.load(kind))
-        except ExecutorPluginError as exc:
-            LOG.warning("leaving out the options of executor kind %r: %s", kind, exc)
-            continue
+    for kind, declared in _each_loadable(kinds, declared_options):
         for opt in declared:
             taken = first.get(opt.dest)
             if taken is None:
@@ -193,15 +205,33 @@ def kind_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
             elif _alike(taken, opt):
                 readers[opt.dest].append(kind)
             else:
-                LOG.warning(
-                    "executor kind %r declares option %r unlike kind %r does; leaving out %r's "
-                    "declaration",
-                    kind,
-                    opt.name,
-                    readers[opt.dest][0],
-                    kind,
-                )
+                _warn_unlike(kind, opt, readers[opt.dest][0])
     return tuple(_annotated(opt, readers[dest]) for dest, opt in first.items())
+
+
+def _each_loadable(
+    kinds: Iterable[str],
+    declare: Callable[[str, type[concurrent.futures.Executor]], list[cfg.Opt]],
+) -> Iterator[tuple[str, list[cfg.Opt]]]:
+    """Each of ``kinds`` with the options ``declare`` gives it; one that fails to load is left
+    out with a warning, so one broken plugin does not hide the others' options."""
+    for kind in kinds:
+        try:
+            declared = declare(kind, registry.load(kind))
+        except ExecutorPluginError as exc:
+            LOG.warning("leaving out the options of executor kind %r: %s", kind, exc)
+            continue
+        yield kind, declared
+
+
+def _warn_unlike(kind: str, opt: cfg.Opt, first: str) -> None:
+    LOG.warning(
+        "executor kind %r declares option %r unlike kind %r does; leaving out %r's declaration",
+        kind,
+        opt.name,
+        first,
+        kind,
+    )
 
 
 def _alike(one: cfg.Opt, other: cfg.Opt) -> bool:
@@ -220,21 +250,61 @@ def _annotated(opt: cfg.Opt, kinds: list[str]) -> cfg.Opt:
     return annotated
 
 
-def group_options() -> list[cfg.Opt]:
-    """Every option a group has at run time: the common ones and every installed kind's."""
-    kinds = tuple(registry.names())
-    return [*common_options(kinds), *kind_options(kinds)]
+_runtime: dict[str, cfg.Opt] = {}
+"""The one ``cfg.Opt`` object registered for each kind option's dest, shared by alike kinds."""
+_runtime_lock = threading.Lock()
+
+
+def runtime_kind_options(kind: str, cls: type[concurrent.futures.Executor]) -> list[cfg.Opt]:
+    """The options kind ``kind`` declares, as a service registers them.
+
+    Kinds that declare an option alike (same type, name and default) share one ``cfg.Opt``, so
+    registering several kinds in one group never clashes; a kind declaring it otherwise keeps
+    its own. Raises :class:`PluginLoadError` if the declaration is wrong.
+    """
+    with _runtime_lock:
+        shared = []
+        for opt in declared_options(kind, cls):
+            taken = _runtime.setdefault(opt.dest, opt)
+            shared.append(taken if _alike(taken, opt) else opt)
+        return shared
+
+
+def register_kind_opts(conf: cfg.ConfigOpts, group: str, kind: str) -> list[cfg.Opt]:
+    """Register in ``conf``'s ``group`` the common options and kind ``kind``'s, loading only it.
+
+    Returns the kind's own options. Raises what :func:`registry.load` raises for the kind.
+    """
+    check_group(group)
+    own = runtime_kind_options(kind, registry.load(kind))
+    conf.register_opts([*runtime_common_options(), *own], group=group)
+    return own
 
 
 def register_opts(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> None:
     """Register in ``conf`` the options of an executor group named ``group``.
 
     Registers the common options and those of every installed kind (a kind that fails to
-    load is left out with a warning). Registering the same group again is harmless.
+    load, or declares an option unlike a kind registered before it, is left out with a
+    warning). Registering the same group again is harmless. To register only what one kind
+    needs, :func:`futurist.plugins.from_config` loads just the kind the group names.
     """
+    check_group(group)
+    conf.register_opts(runtime_common_options(), group=group)
+    registered: dict[str, tuple[str, cfg.Opt]] = {}
+    for kind, declared in _each_loadable(registry.names(), runtime_kind_options):
+        for opt in declared:
+            first = registered.setdefault(opt.dest, (kind, opt))
+            if first[1] is opt:
+                conf.register_opt(opt, group=group)
+            else:
+                _warn_unlike(kind, opt, first[0])
+
+
+def check_group(group: object) -> None:
+    """Raise ``ValueError`` unless ``group`` can name a config group (a non-empty str)."""
     if not isinstance(group, str) or not group:
         raise ValueError(f"group must be a non-empty str, got {group!r}")
-    conf.register_opts(group_options(), group=group)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -77,8 +77,7 @@ def distribution_name(name: str, value: str) -> str | None:
 
 def distribution_of(name: str, value: str) -> str:
     """``"distribution version"`` declaring entry point ``name = value``, for messages."""
-    dist = _distribution(name, value)
-    return "an unknown distribution" if dist is None else f"{dist.name} {dist.version}"
+    return _describe_distribution(_distribution(name, value))
 
 
 def unknown_kind(kind: object, installed: list[str], group: str | None = None) -> Exception:
@@ -108,10 +107,36 @@ def load(name: str) -> type[concurrent.futures.Executor]:
     if cached is not None:
         return cached
     ep = entry_point(name)
+    _check_one_declaration(name)
     with _load_lock:
         if name not in _loaded:
             _loaded[name] = _import(ep)
         return _loaded[name]
+
+
+def _check_one_declaration(name: str) -> None:
+    """Raise :class:`PluginLoadError` naming them all if several distributions declare ``name``.
+
+    Which one stevedore would pick depends on the order of ``sys.path``; refusing to guess is
+    the only answer that cannot silently run the wrong code.
+    """
+    declarations = sorted(
+        {
+            (_describe_distribution(ep.dist), ep.value)
+            for ep in importlib.metadata.entry_points(group=NAMESPACE)
+            if ep.name == name
+        }
+    )
+    if len(declarations) > 1:
+        listed = " and ".join(f"{dist} ({name} = {value})" for dist, value in declarations)
+        raise PluginLoadError(
+            f"executor kind {name!r} is declared by {len(declarations)} distributions: "
+            f"{listed}; uninstall all but one of them, or give the kinds different names"
+        )
+
+
+def _describe_distribution(dist: importlib.metadata.Distribution | None) -> str:
+    return "an unknown distribution" if dist is None else f"{dist.name} {dist.version}"
 
 
 def _import(ep: importlib.metadata.EntryPoint) -> type[concurrent.futures.Executor]:
