@@ -12,10 +12,8 @@ from tests.executors.kinds import KINDS, Kind, shared_dask_cluster, shared_manag
 
 @pytest.fixture(params=KINDS, ids=lambda kind: kind.name)
 def kind(request: pytest.FixtureRequest) -> Kind:
-    """Each executor kind in turn, with the marks that kind needs."""
+    """Each executor kind in turn."""
     chosen: Kind = request.param
-    for mark in chosen.marks:
-        request.applymarker(mark)
     return chosen
 
 

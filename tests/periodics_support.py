@@ -25,8 +25,6 @@ import futurist
 import futurist.futures
 from futurist import RejectedSubmission
 
-_GREEN_POOL = "GreenThreadPoolExecutor"
-
 __all__ = ["CONCURRENT_FLAVORS", "FLAVORS", "Flavor", "SimCondition", "SimExecutor", "Simulation"]
 
 
@@ -163,14 +161,9 @@ def _spawn_green(fn: Callable[[], object]) -> Callable[[], None]:
 def _green_flavors() -> list[Any]:
     import pytest
 
-    missing_pool = not hasattr(futurist, _GREEN_POOL)
-    missing_future = not hasattr(futurist.futures, "GreenFuture")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            from eventlet.green import threading as green_threading
-    except ImportError:
-        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from eventlet.green import threading as green_threading
     primitives = Flavor(
         "green-primitives",
         futurist.SynchronousExecutor,
@@ -180,7 +173,7 @@ def _green_flavors() -> list[Any]:
     )
     pool = Flavor(
         "green",
-        lambda: getattr(futurist, _GREEN_POOL)(max_workers=4),
+        lambda: futurist.GreenThreadPoolExecutor(max_workers=4),
         green_threading.Condition,
         green_threading.Event,
         _spawn_green,
@@ -192,19 +185,7 @@ def _green_flavors() -> list[Any]:
         green_threading.Event,
         _spawn_green,
     )
-    return [
-        pytest.param(primitives, id="green-primitives"),
-        pytest.param(
-            pool,
-            id="green",
-            marks=pytest.mark.skipif(missing_pool, reason="no futurist.GreenThreadPoolExecutor"),
-        ),
-        pytest.param(
-            synchronous,
-            id="green-synchronous",
-            marks=pytest.mark.skipif(missing_future, reason="no futurist.futures.GreenFuture"),
-        ),
-    ]
+    return [pytest.param(flavor, id=flavor.name) for flavor in (primitives, pool, synchronous)]
 
 
 def _native_flavors() -> list[Any]:

@@ -7,7 +7,7 @@ import multiprocessing
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -79,7 +79,6 @@ class Kind:
     """The fewest workers it can be built with (a call queues once that many are busy)."""
     largest_pool: int | None = None
     """The most workers it can run at once, whatever it is asked for (None: no such limit)."""
-    marks: tuple[Any, ...] = field(default=())
 
     @property
     def threaded(self) -> bool:

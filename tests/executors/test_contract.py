@@ -281,7 +281,10 @@ def test_a_raising_done_callback_is_logged_and_others_still_run(
     with caplog.at_level(logging.ERROR):
         assert ran.wait(WAIT)
         assert executor.submit(identity, 2).result(WAIT) == 2
-    assert "callback" in caplog.text
+    failures = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    assert len(failures) == 1
+    assert failures[0].levelno == logging.ERROR
+    assert str(failures[0].exc_info[1]) == "callback failed"  # type: ignore[index]
 
 
 def test_standard_wait_and_as_completed_work_on_its_futures(kind: Kind, executor: Executor) -> None:

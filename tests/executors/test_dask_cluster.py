@@ -143,8 +143,9 @@ def test_killed_worker_loses_no_task(
 def test_config_file_selects_dask_by_address(
     scheduler_address: str, workers: list[subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
-    plugins = pytest.importorskip("futurist.plugins")
     from oslo_config import cfg
+
+    from futurist import plugins
 
     config_file = tmp_path / "service.conf"
     config_file.write_text(

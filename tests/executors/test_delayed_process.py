@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import pickle
-from typing import Any
 
 import pytest
 
-from futurist import DelayedExecutorMixin
+from futurist import DelayedExecutorMixin, ProcessPoolExecutor
 
-process = pytest.importorskip("futurist.executors.process")
 
-# Built at run time, so this module type-checks with or without the process pool module.
-DelayedProcessPool: Any = type(
-    "DelayedProcessPool", (DelayedExecutorMixin, process.ProcessPoolExecutor), {}
-)
+class DelayedProcessPool(DelayedExecutorMixin, ProcessPoolExecutor):
+    """The process pool with ``submit_after``."""
 
 
 def _fail(message: str) -> None:
