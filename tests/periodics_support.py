@@ -216,7 +216,7 @@ def _native_flavors() -> list[Any]:
 
 
 FLAVORS = _native_flavors() + _green_flavors()
-"""Every flavour, as pytest params (the green ones skip until the green executors exist)."""
+"""Every flavour, as pytest params: native threads, then eventlet's green ones."""
 
 CONCURRENT_FLAVORS = [param for param in FLAVORS if param.id in {"thread", "green"}]
 """The flavours whose executor runs several callbacks at once."""
