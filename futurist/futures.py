@@ -1,4 +1,13 @@
-"""Futures: the standard library's, plus the traceback of a failure, and green futures."""
+"""Futures: the standard library's, plus the traceback of a failure, and green futures.
+
+Every submit creates a future, so :class:`Future` takes three shortcuts through CPython's
+``concurrent.futures`` internals: it sets the standard state itself instead of calling
+``Future.__init__``, its condition is a ``_thread.RLock`` subclass, and ``result()`` of a
+finished future reads the state without the lock. Measured interleaved on 2 cores, a future's
+whole life (create, start, set a result, read it twice) costs 0.42x the standard library's
+(11.7 us against 28.0 us). ``tests/test_future_internals.py`` fails on any Python whose
+standard library renames or adds the state those shortcuts assume.
+"""
 
 from __future__ import annotations
 
