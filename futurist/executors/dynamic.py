@@ -163,7 +163,7 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         shrink_threshold: float = 0.4,
         *,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-        thread_name_prefix: str = "",
+        thread_name_prefix: str | None = "",
         initializer: Callable[..., object] | None = None,
         initargs: tuple[Any, ...] = (),
     ) -> None:
