@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import inspect
 import math
+import os
 import re
 import sys
 import threading
@@ -80,6 +81,11 @@ def no_polling() -> None:
     # futurist 3.5 capped every wait at 30 s (MAX_LOOP_IDLE): it woke up to look around.
     assert _first_wait_of_the_periodic_loop([]) is None
     assert _first_wait_of_the_periodic_loop([(hourly, (), {})]) == 3600.0
+    assert not hasattr(PeriodicWorker, "MAX_LOOP_IDLE")
+
+
+def strategy_functions() -> None:
+    assert PeriodicWorker.BUILT_IN_STRATEGIES["last_started"](2.0, 10.0, 10.5) == 12.0
 
 
 def runtime_excludes_queue() -> None:
@@ -148,6 +154,11 @@ def strict_arguments() -> None:
     # The standard library takes a float.
     with concurrent.futures.ThreadPoolExecutor(max_workers=2.0) as standard:  # type: ignore[call-overload]
         assert standard.submit(abs, -1).result(WAIT) == 1
+
+
+def default_max_workers() -> None:
+    with futurist.ThreadPoolExecutor() as executor:
+        assert executor.max_workers == 5 * (os.cpu_count() or 1)
 
 
 def future_class() -> None:
@@ -241,11 +252,13 @@ CHECKS: dict[str, Callable[[], None]] = {
     "cancel-futures": cancel_futures,
     "mixed-waiters": mixed_waiters,
     "strict-arguments": strict_arguments,
+    "default-max-workers": default_max_workers,
     "future-class": future_class,
     "process-pool-class": process_pool_class,
     "statistics-value": statistics_value,
     "dynamic-retire": dynamic_retire,
     "periodic-same-function": periodic_same_function,
+    "strategy-functions": strategy_functions,
     "periodic-refused-run": periodic_refused_run,
     "periodic-reset-running": periodic_reset_running,
     "pformat-table": pformat_table,

@@ -182,3 +182,15 @@ def test_a_callable_marked_by_hand_is_periodic_and_disabled_by_its_mark() -> Non
     assert worker.add(by_hand) is None
     by_hand._is_periodic = True  # type: ignore[attr-defined]
     assert worker.add(by_hand) is not None
+
+
+def test_the_worker_names_its_strategies_and_jitter_as_futurist_3_5_did() -> None:
+    assert sorted(PeriodicWorker.BUILT_IN_STRATEGIES) == [
+        "aligned_last_finished",
+        "aligned_last_finished_jitter",
+        "last_finished",
+        "last_finished_jitter",
+        "last_started",
+        "last_started_jitter",
+    ]
+    assert PeriodicWorker.DEFAULT_JITTER == 0.05

@@ -40,7 +40,13 @@ from typing import Any, Protocol
 from futurist.periodics.decorator import NeverAgain, is_enabled, is_periodic, validate_spacing
 from futurist.periodics.discovery import describe, periodic_members
 from futurist.periodics.factories import SynchronousExecutorFactory
-from futurist.periodics.strategies import STRATEGIES, last_finished, resolve_strategy
+from futurist.periodics.strategies import (
+    DEFAULT_JITTER,
+    STRATEGIES,
+    Strategy,
+    last_finished,
+    resolve_strategy,
+)
 from futurist.periodics.table import render_table
 from futurist.periodics.work import IMMEDIATE, PERIODIC, Watcher, Work, callable_name
 
@@ -166,6 +172,12 @@ class PeriodicWorker:
     failure goes to ``on_failure`` (or the log). ``cond_cls``, ``event_cls`` and ``now_func``
     are how the worker waits and tells the time: eventlet's green ones make it run under eventlet.
     """
+
+    BUILT_IN_STRATEGIES: Mapping[str, Strategy] = STRATEGIES
+    """The strategies ``schedule_strategy`` may name (the original futurist's names)."""
+
+    DEFAULT_JITTER: float = DEFAULT_JITTER
+    """Largest fraction of the spacing the ``_jitter`` strategies add (the original's name)."""
 
     def __init__(  # noqa: PLR0917 (positional order kept from the original futurist)
         self,
