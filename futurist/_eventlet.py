@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = [
     "MISSING_EVENTLET",
+    "EventletMissing",
     "eventlet_module",
     "green_condition",
     "green_ident",
@@ -23,13 +24,17 @@ MISSING_EVENTLET = (
 )
 
 
+class EventletMissing(ImportError, RuntimeError):
+    """eventlet is not installed: an ``ImportError``, and the ``RuntimeError`` of futurist 3.5."""
+
+
 @functools.cache
 def eventlet_module() -> Any:
-    """Import and return eventlet, or raise ``ImportError`` saying which extra to install."""
+    """Import and return eventlet, or raise :class:`EventletMissing` saying what to install."""
     try:
         import eventlet
     except ImportError as exc:
-        raise ImportError(MISSING_EVENTLET, name="eventlet") from exc
+        raise EventletMissing(MISSING_EVENTLET, name="eventlet") from exc
     return eventlet
 
 

@@ -401,8 +401,8 @@ class AsyncExecutor(Generic[_E]):
     def _check_open(self, method: str) -> None:
         if self._shut_down:
             raise RuntimeError(
-                f"cannot {method}() on AsyncExecutor wrapping {type(self._executor).__name__}: "
-                "it has been shut down"
+                f"cannot schedule new futures after shutdown: cannot {method}() on AsyncExecutor "
+                f"wrapping {type(self._executor).__name__}, it has been shut down"
             )
 
 

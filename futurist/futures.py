@@ -136,7 +136,8 @@ class GreenFuture(Future[_T]):
 
     Waiting on a plain future from a green thread blocks the whole hub, so nothing else runs;
     a green future waits on a green condition instead. Creating one without eventlet installed
-    raises ``ImportError`` saying ``pip install futurist[eventlet]``.
+    raises ``ImportError`` (a ``RuntimeError`` too, as in futurist 3.5) saying
+    ``pip install futurist[eventlet]``.
     """
 
     def __init__(self) -> None:

@@ -25,9 +25,11 @@ def reject_when_reached(max_backlog: int) -> CheckAndReject:
 
     def _rejector(executor: Any, backlog: int) -> None:
         if backlog >= max_backlog:
+            # The original futurist's words first: logs and alerts search for them.
             raise RejectedSubmission(
-                f"{type(executor).__name__} backlog is full: {backlog} calls queued, "
-                f"max_backlog is {max_backlog}"
+                f"Current backlog {backlog} is not allowed to go beyond {max_backlog}: "
+                f"{type(executor).__name__} already has {backlog} calls queued and max_backlog "
+                f"is {max_backlog}"
             )
 
     return _rejector

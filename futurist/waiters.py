@@ -3,9 +3,9 @@
 Native futures are waited for with :func:`concurrent.futures.wait`. Green futures
 (:class:`~futurist.GreenFuture`) are waited for with a green event, so other green threads keep
 running meanwhile. A list mixing both kinds is waited for greenly after ``eventlet.monkey_patch()``
-(threads are then green too); otherwise it is refused with ``TypeError``: a native wait would
-block the eventlet hub that has to finish the green futures, and a green wait cannot be woken by
-a native thread, so either way the wait could hang.
+(threads are then green too); otherwise it is refused with ``RuntimeError``, as in futurist 3.5:
+a native wait would block the eventlet hub that has to finish the green futures, and a green
+wait cannot be woken by a native thread, so either way the wait could hang.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def wait_for_any(
     """Wait until at least one of ``fs`` is done (or ``timeout`` seconds pass).
 
     A future listed twice is counted once. Green futures are waited for greenly; mixing green
-    and native futures raises ``TypeError`` unless eventlet has monkey patched threads.
+    and native futures raises ``RuntimeError`` unless eventlet has monkey patched threads.
     """
     return _wait(fs, timeout, concurrent.futures.FIRST_COMPLETED)
 
@@ -47,7 +47,7 @@ def wait_for_all(
     """Wait until every one of ``fs`` is done (or ``timeout`` seconds pass).
 
     A future listed twice is counted once. Green futures are waited for greenly; mixing green
-    and native futures raises ``TypeError`` unless eventlet has monkey patched threads.
+    and native futures raises ``RuntimeError`` unless eventlet has monkey patched threads.
     """
     return _wait(fs, timeout, concurrent.futures.ALL_COMPLETED)
 
@@ -61,7 +61,7 @@ def _wait(
         done, not_done = concurrent.futures.wait(futures, timeout=timeout, return_when=return_when)
         return DoneAndNotDoneFutures(done, not_done)
     if green < len(futures) and not _threads_are_green():
-        raise TypeError(
+        raise RuntimeError(
             f"cannot wait for green and native futures together ({green} green, "
             f"{len(futures) - green} native): a native wait would block the eventlet hub and a "
             "green wait cannot be woken by native threads; wait for each kind separately"

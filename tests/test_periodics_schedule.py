@@ -375,7 +375,7 @@ def test_pformat_shows_the_schedule_and_statistics() -> None:
         [cell.strip() for cell in line.split("|")[1:-1]] for line in worker.pformat().splitlines()
     ]
     assert full[1] == list(periodics.COLUMNS)
-    assert full[3] == [idle_name, "No", "2", "-", "0", "0", "0", "No", "0.0000", "0.0000"]
+    assert full[3] == [idle_name, "No", "2", "-", "0", "0", "0", "No", "-", "-"]
     assert full[4] == [busy_name, "No", "0.5", "-", "1", "0", "1", "No", "0.2500", "0.0000"]
 
 

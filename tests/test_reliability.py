@@ -101,8 +101,11 @@ def test_a_task_raising_a_base_exception_fails_only_its_future(kind: Kind, error
     assert executor.statistics.failures == 1
 
 
-def run_script(script: str, *arguments: str) -> None:
-    """Run ``script`` in a fresh interpreter from the project root; it must exit with 0."""
+def run_script(script: str, *arguments: str) -> str:
+    """Run ``script`` in a fresh interpreter from the project root; it must exit with 0.
+
+    Returns what it printed.
+    """
     finished = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", script, *arguments],
         cwd=ROOT,
@@ -112,6 +115,7 @@ def run_script(script: str, *arguments: str) -> None:
         check=False,
     )
     assert finished.returncode == 0, finished.stderr
+    return finished.stdout
 
 
 EXIT_SCRIPT = textwrap.dedent(

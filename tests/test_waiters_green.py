@@ -71,7 +71,9 @@ def test_native_futures_wait_natively() -> None:
 def test_mixing_green_and_native_futures_is_refused_clearly() -> None:
     green: GreenFuture[int] = GreenFuture()
     native: Future[int] = Future()
-    with pytest.raises(TypeError, match=r"green and native futures together \(1 green, 1 native\)"):
+    with pytest.raises(
+        RuntimeError, match=r"green and native futures together \(1 green, 1 native\)"
+    ):
         wait_for_any([green, native])
-    with pytest.raises(TypeError, match="wait for each kind separately"):
+    with pytest.raises(RuntimeError, match="wait for each kind separately"):
         wait_for_all([native, green], timeout=0)

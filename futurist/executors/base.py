@@ -37,6 +37,7 @@ __all__ = [
     "Executor",
     "WorkItem",
     "validate_check_and_reject",
+    "validate_initializer",
     "validate_max_workers",
 ]
 
@@ -128,7 +129,8 @@ def validate_max_workers(value: object, default: int, name: str = "max_workers")
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     if value <= 0:
-        raise ValueError(f"{name} must be at least 1, got {value}")
+        # The standard library's words first: logs and tools search for them.
+        raise ValueError(f"{name} must be greater than 0, got {value}")
     return value
 
 
@@ -139,6 +141,13 @@ def validate_check_and_reject(value: object) -> CheckAndReject | None:
             "check_and_reject must be a callable taking (executor, backlog) or None, "
             f"got {type(value).__name__} {value!r}"
         )
+    return value
+
+
+def validate_initializer(value: object) -> Callable[..., object] | None:
+    """Return ``value`` if it is None or callable, else raise ``TypeError`` as the stdlib does."""
+    if value is not None and not callable(value):
+        raise TypeError(f"initializer must be a callable (or None), got {value!r}")
     return value
 
 
@@ -201,12 +210,13 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         """
         if self._shutdown_started:
             raise RuntimeError(
-                f"cannot submit {_name_of(fn)} to {type(self).__name__}: it has been shut down"
+                f"cannot schedule new futures after shutdown: {type(self).__name__} has been "
+                f"shut down, so {_name_of(fn)} was not accepted"
             )
         if _interpreter_exiting:
             raise RuntimeError(
-                f"cannot submit {_name_of(fn)} to {type(self).__name__}: "
-                "the interpreter is shutting down"
+                "cannot schedule new futures after interpreter shutdown: the interpreter is "
+                f"exiting, so {type(self).__name__} did not accept {_name_of(fn)}"
             )
         if self._check_and_reject is not None:
             self._check_and_reject(self, self._backlog())
@@ -245,7 +255,7 @@ class Executor(concurrent.futures.Executor, abc.ABC):
                     f"buffersize must be an integer or None, got {type(buffersize).__name__}"
                 )
             if buffersize < 1:
-                raise ValueError(f"buffersize must be None or >= 1, got {buffersize}")
+                raise ValueError(f"buffersize must be None or > 0, got {buffersize}")
         deadline = None if timeout is None else time.monotonic() + timeout
         arguments = zip(*iterables, strict=False)
         if chunksize > 1 and self._chunked_map:

@@ -164,7 +164,7 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         shrink_threshold: float = 0.4,
         *,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-        thread_name_prefix: str = "",
+        thread_name_prefix: str | None = "",
         initializer: Callable[..., object] | None = None,
         initargs: tuple[Any, ...] = (),
     ) -> None:
@@ -179,12 +179,10 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
             )
         grow = _check_number("grow_threshold", grow_threshold)
         if not 0 < grow <= 1:
-            raise ValueError(f"grow_threshold must be in (0, 1] (0 < x <= 1), got {grow_threshold}")
+            raise ValueError(f"grow_threshold must be within (0, 1], got {grow_threshold}")
         shrink = _check_number("shrink_threshold", shrink_threshold)
         if not 0 <= shrink < 1:
-            raise ValueError(
-                f"shrink_threshold must be in [0, 1) (0 <= x < 1), got {shrink_threshold}"
-            )
+            raise ValueError(f"shrink_threshold must be within [0, 1), got {shrink_threshold}")
         if shrink >= grow:
             raise ValueError(
                 "shrink_threshold must be less than grow_threshold, got "

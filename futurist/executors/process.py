@@ -49,7 +49,13 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from futurist.exceptions import WorkerCrashed
 from futurist.executors import _process_worker
 from futurist.executors._process_worker import describe_callable
-from futurist.executors.base import CheckAndReject, Executor, WorkItem, validate_max_workers
+from futurist.executors.base import (
+    CheckAndReject,
+    Executor,
+    WorkItem,
+    validate_initializer,
+    validate_max_workers,
+)
 from futurist.futures import Future
 
 if TYPE_CHECKING:
@@ -545,7 +551,7 @@ def _choose_context(mp_context: object, max_tasks_per_child: int | None) -> Base
         )
     if max_tasks_per_child is not None and mp_context.get_start_method() == "fork":
         raise ValueError(
-            "max_tasks_per_child is incompatible with the 'fork' start method; "
+            "max_tasks_per_child is incompatible with the 'fork' multiprocessing start method; "
             "pass mp_context=multiprocessing.get_context('spawn') or 'forkserver'"
         )
     return mp_context
@@ -575,8 +581,7 @@ class ProcessPoolExecutor(Executor):
         task_timeout: float | None = None,
     ) -> None:
         max_workers = validate_max_workers(max_workers, os.cpu_count() or 1)
-        if initializer is not None and not callable(initializer):
-            raise TypeError(f"initializer must be callable or None, got {initializer!r}")
+        validate_initializer(initializer)
         max_tasks_per_child = _validate_max_tasks_per_child(max_tasks_per_child)
         task_timeout = _validate_task_timeout(task_timeout)
         context = _choose_context(mp_context, max_tasks_per_child)

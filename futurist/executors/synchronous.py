@@ -34,7 +34,8 @@ class SynchronousExecutor(Executor):
         check_and_reject: CheckAndReject | None = None,
     ) -> None:
         if not callable(run_work_func):
-            raise TypeError(f"run_work_func must be callable, got {run_work_func!r}")
+            # ValueError, as in the original futurist.
+            raise ValueError(f"run_work_func must be callable, got {run_work_func!r}")
         self._green = bool(green)
         super().__init__(check_and_reject)
         self._run_work_func = run_work_func

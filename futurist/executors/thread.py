@@ -26,7 +26,13 @@ from collections.abc import Callable
 from concurrent.futures.thread import BrokenThreadPool
 from typing import TYPE_CHECKING, Any
 
-from futurist.executors.base import CheckAndReject, Executor, WorkItem, validate_max_workers
+from futurist.executors.base import (
+    CheckAndReject,
+    Executor,
+    WorkItem,
+    validate_initializer,
+    validate_max_workers,
+)
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -164,15 +170,16 @@ class ThreadPoolExecutor(Executor):
         max_workers: int | None = None,
         check_and_reject: CheckAndReject | None = None,
         *,
-        thread_name_prefix: str = "",
+        thread_name_prefix: str | None = "",
         initializer: Callable[..., object] | None = None,
         initargs: tuple[Any, ...] = (),
     ) -> None:
         max_workers = validate_max_workers(max_workers, default_thread_count())
-        if initializer is not None and not callable(initializer):
-            raise TypeError(f"initializer must be callable or None, got {initializer!r}")
-        if not isinstance(thread_name_prefix, str):
-            raise TypeError(f"thread_name_prefix must be a str, got {thread_name_prefix!r}")
+        validate_initializer(initializer)
+        if thread_name_prefix is not None and not isinstance(thread_name_prefix, str):
+            raise TypeError(
+                f"thread_name_prefix must be a str (or None), got {thread_name_prefix!r}"
+            )
         super().__init__(check_and_reject)
         self._max_workers = max_workers
         self._state = _PoolState(initializer, tuple(initargs))

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from futurist.periodics.decorator import is_periodic
+from futurist.periodics.decorator import is_enabled, is_periodic
 from futurist.periodics.work import callable_name
 
 __all__ = ["describe", "periodic_members"]
@@ -29,7 +29,7 @@ def periodic_members(obj: object, exclude_hidden: bool) -> Iterator[Callable[...
         except AttributeError:
             continue
         target = raw.__func__ if isinstance(raw, staticmethod | classmethod) else raw
-        if is_periodic(target) and getattr(target, "_periodic_enabled", True):
+        if is_periodic(target) and is_enabled(target):
             yield getattr(obj, name)
 
 

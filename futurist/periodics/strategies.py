@@ -98,7 +98,8 @@ def resolve_strategy(strategy: object) -> Strategy:
             ) from None
     if callable(strategy):
         return strategy
-    raise TypeError(
+    # ValueError, as in the original futurist (which looked every value up by name).
+    raise ValueError(
         f"schedule_strategy must be a strategy name or a function "
         f"(spacing, started_at, finished_at) -> next_run, got {strategy!r}"
     )

@@ -103,15 +103,15 @@ class Watcher:
 
     @property
     def average_elapsed(self) -> float:
-        """Mean seconds per run (0.0 before the first run)."""
+        """Mean seconds per run; ``ZeroDivisionError`` before the first run (compatibility)."""
         runs, _, _, elapsed, _, _ = self._metrics
-        return elapsed / runs if runs else 0.0
+        return elapsed / runs
 
     @property
     def average_elapsed_waiting(self) -> float:
-        """Mean seconds each run waited after it was due (0.0 before the first run)."""
+        """Mean seconds each run waited after it was due; ``ZeroDivisionError`` before any run."""
         runs, _, _, _, waiting, _ = self._metrics
-        return waiting / runs if runs else 0.0
+        return waiting / runs
 
     @property
     def requested_stop(self) -> bool:

@@ -37,10 +37,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol
 
-from futurist.periodics.decorator import NeverAgain, is_periodic, validate_spacing
+from futurist.periodics.decorator import NeverAgain, is_enabled, is_periodic, validate_spacing
 from futurist.periodics.discovery import describe, periodic_members
 from futurist.periodics.factories import SynchronousExecutorFactory
-from futurist.periodics.strategies import STRATEGIES, last_finished, resolve_strategy
+from futurist.periodics.strategies import (
+    DEFAULT_JITTER,
+    STRATEGIES,
+    Strategy,
+    last_finished,
+    resolve_strategy,
+)
 from futurist.periodics.table import render_table
 from futurist.periodics.work import IMMEDIATE, PERIODIC, Watcher, Work, callable_name
 
@@ -167,6 +173,12 @@ class PeriodicWorker:
     are how the worker waits and tells the time: eventlet's green ones make it run under eventlet.
     """
 
+    BUILT_IN_STRATEGIES: Mapping[str, Strategy] = STRATEGIES
+    """The strategies ``schedule_strategy`` may name (the original futurist's names)."""
+
+    DEFAULT_JITTER: float = DEFAULT_JITTER
+    """Largest fraction of the spacing the ``_jitter`` strategies add (the original's name)."""
+
     def __init__(  # noqa: PLR0917 (positional order kept from the original futurist)
         self,
         callables: Iterable[
@@ -180,13 +192,11 @@ class PeriodicWorker:
         now_func: Callable[[], float] = time.monotonic,
         on_failure: OnFailure | None = None,
     ) -> None:
-        optional: tuple[tuple[str, object], ...] = (
-            ("executor_factory", executor_factory),
-            ("on_failure", on_failure),
-        )
-        for name, value in optional:
-            if value is not None and not callable(value):
-                raise TypeError(f"{name} must be callable or None, got {value!r}")
+        if executor_factory is not None and not callable(executor_factory):
+            raise TypeError(f"executor_factory must be callable or None, got {executor_factory!r}")
+        if on_failure is not None and not callable(on_failure):
+            # ValueError, as in the original futurist.
+            raise ValueError(f"on_failure must be callable or None, got {on_failure!r}")
         required: tuple[tuple[str, object], ...] = (
             ("cond_cls", cond_cls),
             ("event_cls", event_cls),
@@ -221,8 +231,9 @@ class PeriodicWorker:
         for item in callables:
             try:
                 callback, args, kwargs = item
-            except (TypeError, ValueError):
-                raise TypeError(
+            except (TypeError, ValueError) as exc:
+                # The same error type as unpacking raised, as in the original futurist.
+                raise type(exc)(
                     f"callables must hold (callback, args, kwargs) triples, got {item!r}"
                 ) from None
             self._add(callback, args, kwargs)
@@ -275,7 +286,7 @@ class PeriodicWorker:
                 f"{describe(cb)} is not a periodic callable; decorate it with @periodic(spacing)"
             )
         assert callable(cb)
-        if not getattr(cb, "_periodic_enabled", True):
+        if not is_enabled(cb):
             return None
         spacing = validate_spacing(getattr(cb, "_periodic_spacing", None))
         work = Work(callable_name(cb), cb, tuple(args or ()), dict(kwargs or {}))
@@ -362,9 +373,18 @@ class PeriodicWorker:
             return len(self._entries)
 
     def pformat(self, columns: Sequence[str] = COLUMNS) -> str:
-        """An aligned text table of every callable's state and statistics."""
+        """An aligned text table of every callable's state and statistics.
+
+        ``columns`` names at least one of :data:`COLUMNS`; anything else is a ``ValueError``,
+        as in the original futurist.
+        """
         if isinstance(columns, str):
-            raise TypeError(f"columns must be a sequence of column names, got {columns!r}")
+            raise ValueError(f"columns must be a sequence of column names, got {columns!r}")
+        columns = list(columns)
+        if not columns:
+            raise ValueError(
+                f"pformat needs at least one column; valid columns: {', '.join(COLUMNS)}"
+            )
         unknown = [column for column in columns if column not in COLUMNS]
         if unknown:
             raise ValueError(
@@ -374,7 +394,7 @@ class PeriodicWorker:
         with self._cond:
             rows = [_row(entry, now) for entry in self._entries]
         return render_table(
-            list(columns), [[row[column] for column in columns] for row in rows], _RIGHT_ALIGNED
+            columns, [[row[column] for column in columns] for row in rows], _RIGHT_ALIGNED
         )
 
     # The schedule loop, in start()'s thread.
@@ -607,6 +627,10 @@ class PeriodicWorker:
 def _row(entry: _Entry, now: float) -> dict[str, str]:
     watcher = entry.watcher
     runs_in = "-" if entry.next_run is None else f"{max(0.0, entry.next_run - now):.3f}s"
+    elapsed, waiting = "-", "-"  # the averages are undefined before the first run
+    if watcher.runs:
+        elapsed = f"{watcher.average_elapsed:.4f}"
+        waiting = f"{watcher.average_elapsed_waiting:.4f}"
     return {
         "Name": watcher.work.name,
         "Active": "Yes" if entry.active else "No",
@@ -616,6 +640,6 @@ def _row(entry: _Entry, now: float) -> dict[str, str]:
         "Failures": str(watcher.failures),
         "Successes": str(watcher.successes),
         "Stop Requested": "Yes" if watcher.requested_stop else "No",
-        "Average elapsed": f"{watcher.average_elapsed:.4f}",
-        "Average elapsed waiting": f"{watcher.average_elapsed_waiting:.4f}",
+        "Average elapsed": elapsed,
+        "Average elapsed waiting": waiting,
     }

@@ -260,11 +260,11 @@ def test_unreachable_scheduler_gives_a_clear_error() -> None:
     [
         ({"scheduler_address": "tcp://127.0.0.1:1", "n_workers": 2}, "n_workers=2 applies only"),
         ({"scheduler_address": ""}, "scheduler_address must be a non-empty string"),
-        ({"n_workers": 0}, "n_workers must be at least 1"),
-        ({"threads_per_worker": -1}, "threads_per_worker must be at least 1"),
+        ({"n_workers": 0}, "n_workers must be greater than 0"),
+        ({"threads_per_worker": -1}, "threads_per_worker must be greater than 0"),
         ({"connect_timeout": 0}, "connect_timeout must be a number of seconds > 0"),
         ({"tls_cert_file": "/nonexistent.pem"}, "needs both tls_ca_file and tls_cert_file"),
-        ({"max_workers": 0}, "max_workers must be at least 1"),
+        ({"max_workers": 0}, "max_workers must be greater than 0"),
     ],
 )
 def test_bad_options_are_named(kwargs: dict[str, Any], match: str) -> None:

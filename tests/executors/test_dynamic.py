@@ -188,17 +188,17 @@ def test_initializer_runs_in_each_thread_and_a_failing_one_breaks_the_pool() -> 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"min_workers": 0}, "min_workers must be at least 1, got 0"),
+        ({"min_workers": 0}, "min_workers must be greater than 0, got 0"),
         ({"min_workers": 4, "max_workers": 4}, "min_workers must be less than max_workers"),
-        ({"grow_threshold": 0}, r"grow_threshold must be in \(0, 1\]"),
-        ({"grow_threshold": 1.5}, r"grow_threshold must be in \(0, 1\]"),
-        ({"shrink_threshold": -0.1}, r"shrink_threshold must be in \[0, 1\)"),
-        ({"shrink_threshold": 1.0}, r"shrink_threshold must be in \[0, 1\)"),
+        ({"grow_threshold": 0}, r"^grow_threshold must be within \(0, 1\], got "),
+        ({"grow_threshold": 1.5}, r"^grow_threshold must be within \(0, 1\], got "),
+        ({"shrink_threshold": -0.1}, r"^shrink_threshold must be within \[0, 1\), got "),
+        ({"shrink_threshold": 1.0}, r"^shrink_threshold must be within \[0, 1\), got "),
         ({"grow_threshold": 0.5, "shrink_threshold": 0.5}, "less than grow_threshold"),
         ({"grow_threshold": math.nan}, "grow_threshold must be a number"),
         ({"idle_timeout": 0}, "idle_timeout must be a finite number of seconds > 0"),
         ({"idle_timeout": math.inf}, "idle_timeout must be a finite"),
-        ({"max_workers": 0}, "max_workers must be at least 1"),
+        ({"max_workers": 0}, "max_workers must be greater than 0"),
     ],
 )
 def test_out_of_range_values_name_the_parameter(kwargs: dict[str, Any], message: str) -> None:

@@ -143,17 +143,17 @@ def refuse_to_start() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"max_workers": 0}, ValueError, "max_workers must be at least 1, got 0"),
+        ({"max_workers": 0}, ValueError, "max_workers must be greater than 0, got 0"),
         ({"max_workers": "2"}, TypeError, "max_workers must be an integer"),
         ({"task_timeout": 0}, ValueError, "task_timeout must be a positive, finite"),
         ({"task_timeout": -1.5}, ValueError, "task_timeout must be a positive, finite"),
         ({"task_timeout": float("nan")}, ValueError, "task_timeout must be a positive"),
         ({"task_timeout": float("inf")}, ValueError, "positive, finite number"),
         ({"task_timeout": "5"}, TypeError, "task_timeout must be a number of seconds"),
-        ({"max_tasks_per_child": 0}, ValueError, "max_tasks_per_child must be at least 1"),
+        ({"max_tasks_per_child": 0}, ValueError, "max_tasks_per_child must be greater than 0"),
         ({"max_tasks_per_child": 1.5}, TypeError, "max_tasks_per_child must be an integer"),
         ({"mp_context": "spawn"}, TypeError, "mp_context must be a multiprocessing context"),
-        ({"initializer": 3}, TypeError, "initializer must be callable"),
+        ({"initializer": 3}, TypeError, "initializer must be a callable"),
         ({"check_and_reject": 3}, TypeError, "check_and_reject must be a callable"),
     ],
 )
@@ -165,7 +165,9 @@ def test_bad_arguments_are_refused_with_clear_errors(
 
 
 def test_max_tasks_per_child_is_refused_with_fork() -> None:
-    with pytest.raises(ValueError, match="incompatible with the 'fork' start method"):
+    with pytest.raises(
+        ValueError, match="incompatible with the 'fork' multiprocessing start method"
+    ):
         make("fork", max_tasks_per_child=3)
 
 
@@ -480,5 +482,7 @@ def test_from_options_turns_start_method_into_a_context(children_checked: None) 
     )
     with executor:
         assert executor.submit(identity, "configured").result(WAIT) == "configured"
-    with pytest.raises(ValueError, match="incompatible with the 'fork' start method"):
+    with pytest.raises(
+        ValueError, match="incompatible with the 'fork' multiprocessing start method"
+    ):
         futurist.ProcessPoolExecutor.from_options(start_method="fork", max_tasks_per_child=1)

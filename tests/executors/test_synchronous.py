@@ -87,5 +87,5 @@ def test_shutdown_waits_for_calls_running_in_other_threads() -> None:
 
 
 def test_run_work_func_must_be_callable() -> None:
-    with pytest.raises(TypeError, match="run_work_func"):
+    with pytest.raises(ValueError, match="run_work_func must be callable"):
         futurist.SynchronousExecutor(run_work_func=None)  # type: ignore[arg-type]

@@ -128,7 +128,7 @@ def test_a_collected_pool_lets_its_threads_exit() -> None:
 @pytest.mark.parametrize(
     ("value", "error", "match"),
     [
-        (0, ValueError, "max_workers must be at least 1, got 0"),
+        (0, ValueError, "max_workers must be greater than 0, got 0"),
         (-3, ValueError, "max_workers"),
         (2.5, TypeError, "max_workers must be an integer"),
         ("4", TypeError, "max_workers"),
