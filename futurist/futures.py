@@ -106,7 +106,7 @@ class Future(_StdFuture[_T]):
     def exception_info(
         self, timeout: float | None = None
     ) -> tuple[BaseException | None, TracebackType | None]:
-        """Wait like :meth:`exception` and return ``(exception, traceback)``.
+        """Wait like ``exception()`` and return ``(exception, traceback)``.
 
         Both are ``None`` when the call succeeded. Raises ``CancelledError`` if the future was
         cancelled and ``TimeoutError`` if it is not done within ``timeout`` seconds.
@@ -127,7 +127,7 @@ class GreenFuture(Future[_T]):
 
     Waiting on a plain future from a green thread blocks the whole hub, so nothing else runs;
     a green future waits on a green condition instead. Creating one without eventlet installed
-    raises ``ImportError`` saying ``pip install futurist[eventlet]``.
+    raises ``ImportError`` saying ``pip install eventlet``.
     """
 
     def __init__(self) -> None:
