@@ -141,7 +141,7 @@ def builtin_kinds() -> list[str]:
 def declared_options(kind: str, cls: type[concurrent.futures.Executor]) -> list[cfg.Opt]:
     """The options kind ``kind`` declares through ``cls.config_options()`` (none if absent).
 
-    Raises :class:`~futurist.PluginLoadError` if the declaration fails or is not a list of ``cfg.Opt``.
+    Raises :class:`PluginLoadError` if the declaration fails or is not a list of ``cfg.Opt``.
     """
     declare = getattr(cls, "config_options", None)
     if declare is None:
