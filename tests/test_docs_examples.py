@@ -161,7 +161,7 @@ def outcomes(
 ) -> dict[str, concurrent.futures.Future[subprocess.CompletedProcess[str]]]:
     """Start every selected example at once; each test then waits for its own."""
     selected = {
-        item.callspec.params["example"].where
+        item.callspec.id
         for item in request.session.items
         if isinstance(item, pytest.Function)
         and item.originalname == "test_example_runs"
