@@ -17,10 +17,14 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from futurist import periodics
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 90
@@ -113,7 +117,7 @@ def all_examples() -> list[Example]:
 EXAMPLES = all_examples()
 
 
-def run(example: Example, directory: Path) -> subprocess.CompletedProcess[str]:
+def run(example: Example, directory: Path, packages: Packages) -> subprocess.CompletedProcess[str]:
     """Run ``example`` as a script file (so spawned processes can import it) in ``directory``."""
     directory.mkdir()
     (directory / "etc").symlink_to(ROOT / "etc")
@@ -121,7 +125,7 @@ def run(example: Example, directory: Path) -> subprocess.CompletedProcess[str]:
         (directory / name).write_text(text)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     if example.package:
-        install_package(directory, env)
+        env["PYTHONPATH"] = str(packages.site(example.files))
     script = directory / "example.py"
     script.write_text(example.code)
     return subprocess.run(
@@ -135,24 +139,35 @@ def run(example: Example, directory: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def install_package(directory: Path, env: dict[str, str]) -> None:
-    """Install the page's package as a reader would (``pip install .``), into ``site/``.
+class Packages:
+    """The packages pages show, each installed once as a reader would (``pip install .``)."""
 
-    The examples then find it, entry points included, through ``PYTHONPATH``; its dependencies
-    are the test environment's own.
-    """
-    site = directory / "site"
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
-    subprocess.run(
-        [*pip, "--target", str(site), str(directory)],
-        cwd=directory,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=True,
-    )
-    env["PYTHONPATH"] = str(site)
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._lock = threading.Lock()
+        self._sites: dict[frozenset[tuple[str, str]], Path] = {}
+
+    def site(self, files: dict[str, str]) -> Path:
+        """Where the package made of ``files`` is installed; its dependencies are the test
+        environment's own, and examples find it, entry points included, on ``PYTHONPATH``."""
+        key = frozenset(files.items())
+        with self._lock:
+            if key not in self._sites:
+                source = self._directory / str(len(self._sites))
+                source.mkdir(parents=True)
+                for name, text in files.items():
+                    (source / name).write_text(text)
+                pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
+                subprocess.run(
+                    [*pip, "--no-build-isolation", "--target", str(source / "site"), str(source)],
+                    cwd=source,
+                    capture_output=True,
+                    text=True,
+                    timeout=TIMEOUT,
+                    check=True,
+                )
+                self._sites[key] = source / "site"
+            return self._sites[key]
 
 
 @pytest.fixture(scope="module")
@@ -168,10 +183,11 @@ def outcomes(
         and hasattr(item, "callspec")
     }
     directory = tmp_path_factory.mktemp("examples")
+    packages = Packages(tmp_path_factory.mktemp("packages"))
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=PARALLEL)
     request.addfinalizer(pool.shutdown)
     return {
-        example.where: pool.submit(run, example, directory / str(number))
+        example.where: pool.submit(run, example, directory / str(number), packages)
         for number, example in enumerate(EXAMPLES)
         if example.where in selected
     }
@@ -193,3 +209,38 @@ def test_example_runs(
     assert result.returncode == 0, (
         f"{example.where} failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
     )
+
+
+def test_plugin_page_shows_the_fixture_package_s_pyproject() -> None:
+    """docs/plugins.rst shows the fixture's pyproject.toml, less its deliberately broken kind."""
+    shown = next(
+        block
+        for block in rst_code_blocks(ROOT / "docs" / "plugins.rst")
+        if block.options.get("caption") == "pyproject.toml"
+    )
+    fixture = ROOT / "tests" / "fixtures" / "futurist-fixture-plugins" / "pyproject.toml"
+    real = tomllib.loads(fixture.read_text())
+    del real["project"]["entry-points"]["futurist.executors"]["fixture_broken"]
+    assert tomllib.loads(shown.text) == real
+
+
+def test_periodics_page_shows_the_columns_pformat_prints() -> None:
+    shown = next(
+        block.text.splitlines()
+        for block in rst_code_blocks(ROOT / "docs" / "periodics.rst")
+        if "| Name" in block.text
+    )
+
+    @periodics.periodic(60)
+    def sync_state() -> None:
+        """A job that never runs here: only the table's shape matters."""
+
+    printed = periodics.PeriodicWorker([(sync_state, (), {})]).pformat().splitlines()
+
+    def cells(line: str) -> list[str]:
+        return [cell.strip() for cell in line.strip("|").split("|")]
+
+    assert cells(shown[1]) == cells(printed[1]) == list(periodics.COLUMNS)
+    assert [len(line) for line in shown[:3]] == [len(shown[0])] * 3
+    assert re.fullmatch(r"[+-]+", shown[0]) and shown[0] == shown[2] == shown[-1]
+    assert len(shown) == len(printed) + 1  # one more job on the page
