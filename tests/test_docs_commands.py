@@ -24,15 +24,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_cli import HIDE
 from tests.test_docs_examples import ROOT, rst_code_blocks
 
 TIMEOUT = 60
 WIDTH = "118"
 SHOWN_DIRECTORY = "/home/ops"
-HIDE = (
-    "import sys; sys.modules.update(dict.fromkeys({modules!r})); "
-    "from futurist.cli import main; sys.exit(main())"
-)
 # The pages show `futurist executors` on a machine with only the cli extra installed.
 HIDDEN_FOR = {"executors": ["eventlet", "distributed"]}
 
