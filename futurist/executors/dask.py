@@ -396,7 +396,7 @@ class DaskExecutor(Executor):
 
     @classmethod
     def check_available(cls) -> None:
-        """Raise ``ImportError`` naming ``futurist[dask]`` if ``distributed`` is not installed."""
+        """Raise ``ImportError`` naming the package to install if ``distributed`` is missing."""
         _import_distributed()
 
     @classmethod

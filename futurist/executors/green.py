@@ -88,7 +88,7 @@ class GreenThreadPoolExecutor(Executor):
 
     @classmethod
     def check_available(cls) -> None:
-        """Raise ``ImportError`` naming ``futurist[eventlet]`` if eventlet is not installed."""
+        """Raise ``ImportError`` naming the package to install if eventlet is not installed."""
         eventlet_module()
 
     @classmethod
