@@ -23,7 +23,7 @@ def collect(rounds: int) -> list[Figure]:
     try:
         import distributed
     except ImportError:
-        print("bench_dask: skipped, distributed is not installed (pip install futurist[dask])")
+        print("bench_dask: skipped, distributed is not installed (pip install distributed)")
         return []
     from futurist.executors.dask import DaskExecutor
 

@@ -20,7 +20,7 @@ __all__ = [
 
 MISSING_EVENTLET = (
     "green futures and executors need eventlet, which is not installed; "
-    "install it with: pip install futurist[eventlet]"
+    "install it with: pip install eventlet (futurist's eventlet extra)"
 )
 
 

@@ -178,7 +178,7 @@ def _require_trio() -> None:
     except ImportError as exc:
         raise ImportError(
             "backend='trio' needs the trio library, which is not installed; "
-            "install it with: pip install futurist[trio]"
+            "install it with: pip install trio (futurist's trio extra)"
         ) from exc
 
 

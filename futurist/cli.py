@@ -43,7 +43,7 @@ EXIT_INTERRUPTED = 130
 
 MISSING_RICH = (
     "the futurist command needs rich, which is not installed; "
-    "install it with: pip install futurist[cli]"
+    "install it with: pip install rich (futurist's cli extra)"
 )
 
 _PIPE_WIDTH = 160

@@ -115,7 +115,7 @@ class Future(_StdFuture[_T]):
     def exception_info(
         self, timeout: float | None = None
     ) -> tuple[BaseException | None, TracebackType | None]:
-        """Wait like :meth:`exception` and return ``(exception, traceback)``.
+        """Wait like ``exception()`` and return ``(exception, traceback)``.
 
         Both are ``None`` when the call succeeded. Raises ``CancelledError`` if the future was
         cancelled and ``TimeoutError`` if it is not done within ``timeout`` seconds.
@@ -137,7 +137,7 @@ class GreenFuture(Future[_T]):
     Waiting on a plain future from a green thread blocks the whole hub, so nothing else runs;
     a green future waits on a green condition instead. Creating one without eventlet installed
     raises ``ImportError`` (a ``RuntimeError`` too, as in futurist 3.5) saying
-    ``pip install futurist[eventlet]``.
+    ``pip install eventlet``.
     """
 
     def __init__(self) -> None:

@@ -558,9 +558,9 @@ def test_unknown_backend_lists_the_valid_ones() -> None:
 
 def test_trio_backend_without_trio_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "trio", None)
-    with pytest.raises(ImportError, match=r"pip install futurist\[trio\]"):
+    with pytest.raises(ImportError, match=r"pip install trio"):
         AsyncExecutor(futurist.SynchronousExecutor(), "trio")
-    with pytest.raises(ImportError, match=r"pip install futurist\[trio\]"):
+    with pytest.raises(ImportError, match=r"pip install trio"):
         asyncio.run(unwrap_future(concurrent.futures.Future(), "trio"))
 
 

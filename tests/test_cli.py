@@ -119,15 +119,14 @@ def test_missing_optional_dependency_is_a_status_and_a_one_line_error(tmp_path: 
     hide_eventlet = ("-c", HIDE.format(modules=["eventlet", "distributed"]))
     listed = futurist("executors", "--json", cwd=tmp_path, python=hide_eventlet)
     kinds = {row["name"]: row for row in as_json(listed)["executors"]}
-    assert kinds["green"]["status"] == "missing dependency eventlet: pip install futurist[eventlet]"
-    assert kinds["dask"]["status"] == "missing dependency distributed: pip install futurist[dask]"
+    assert kinds["green"]["status"] == "missing dependency eventlet: pip install eventlet"
+    assert kinds["dask"]["status"] == "missing dependency distributed: pip install distributed"
     assert not kinds["green"]["ok"] and kinds["thread"]["ok"]
     path = config_file(tmp_path, "[futurist]\nexecutor = green\n")
     result = futurist("run", "--config-file", path, cwd=tmp_path, python=hide_eventlet)
     assert result.returncode == 2
     assert error_lines(result.stderr) == [
-        "futurist: executor kind 'green': missing dependency eventlet: "
-        "pip install futurist[eventlet]"
+        "futurist: executor kind 'green': missing dependency eventlet: pip install eventlet"
     ]
 
 
@@ -137,7 +136,7 @@ def test_without_rich_the_command_names_the_extra(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         "futurist: the futurist command needs rich, which is not installed; "
-        "install it with: pip install futurist[cli]"
+        "install it with: pip install rich (futurist's cli extra)"
     ]
 
 
@@ -290,6 +289,34 @@ def test_unknown_kind_in_compare_and_malformed_file_exit_2(tmp_path: Path) -> No
     malformed = futurist("config", "--config-file", path, cwd=tmp_path)
     assert malformed.returncode == 2
     assert error_lines(malformed.stderr)[0].startswith(f"futurist: --config-file {path}: ")
+
+
+def test_a_plugin_missing_its_own_module_is_not_a_missing_dependency(tmp_path: Path) -> None:
+    """A package whose entry point names a module it does not ship is broken, not incomplete."""
+    site = tmp_path / "site"
+    (site / "halfway_kinds-1.0.dist-info").mkdir(parents=True)
+    (site / "halfway_kinds-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: halfway-kinds\nVersion: 1.0\n"
+    )
+    (site / "halfway_kinds-1.0.dist-info" / "entry_points.txt").write_text(
+        "[futurist.executors]\n"
+        "halfway_plain = halfway_kinds.plain:PlainExecutor\n"
+        "halfway_gone = halfway_gone.plain:PlainExecutor\n"
+        "halfway_dep = halfway_kinds.needs:NeedyExecutor\n"
+    )
+    (site / "halfway_kinds").mkdir()
+    (site / "halfway_kinds" / "__init__.py").write_text("")
+    (site / "halfway_kinds" / "needs.py").write_text("import halfway_missing_dependency\n")
+    env = environment(PYTHONPATH=str(site))
+    listed = as_json(futurist("executors", "--json", cwd=tmp_path, env=env))["executors"]
+    status = {row["name"]: row["status"] for row in listed if row["name"].startswith("halfway")}
+    assert status == {
+        "halfway_plain": "cannot import the plugin's module halfway_kinds.plain: "
+        "No module named 'halfway_kinds.plain'",
+        "halfway_gone": "cannot import the plugin's module halfway_gone.plain: "
+        "No module named 'halfway_gone'",
+        "halfway_dep": "missing dependency halfway_missing_dependency",
+    }
 
 
 def test_unexpected_failure_exits_1_with_the_traceback(tmp_path: Path) -> None:

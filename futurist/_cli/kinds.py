@@ -52,7 +52,8 @@ def _describe(name: str, ep: importlib.metadata.EntryPoint) -> KindInfo:
     try:
         cls = plugins.load(name)
     except PluginLoadError as exc:
-        return KindInfo(name, distribution, version, ep.value, unavailable_reason(exc), "")
+        reason = unavailable_reason(exc, plugin_module=ep.module)
+        return KindInfo(name, distribution, version, ep.value, reason, "")
     status = "ok"
     check = getattr(cls, "check_available", None)
     if check is not None:
@@ -66,19 +67,23 @@ def _describe(name: str, ep: importlib.metadata.EntryPoint) -> KindInfo:
     )
 
 
-def unavailable_reason(exc: BaseException) -> str:
+def unavailable_reason(exc: BaseException, *, plugin_module: str | None = None) -> str:
     """Why a kind cannot run, in one line: the missing module and how to install it if known.
 
     Walks ``exc`` and its causes for an ``ImportError`` naming the missing module and for a
-    ``pip install ...`` hint; anything else is reported as the innermost error.
+    ``pip install ...`` hint; anything else is reported as the innermost error. When the missing
+    module is ``plugin_module`` (the entry point's own module) or a package containing it, the
+    plugin itself is incomplete: that is not a dependency to install.
     """
     chain = _chain(exc)
-    missing = next((e.name for e in chain if isinstance(e, ImportError) and e.name), None)
+    missing = next((e for e in chain if isinstance(e, ImportError) and e.name), None)
     if missing is None:
         root = chain[-1]
         return f"cannot load: {type(root).__name__}: {root}"
+    if plugin_module is not None and f"{plugin_module}.".startswith(f"{missing.name}."):
+        return f"cannot import the plugin's module {plugin_module}: {missing}"
     hint = next((m.group() for e in chain if (m := _INSTALL_HINT.search(str(e)))), None)
-    return f"missing dependency {missing}" + (f": {hint}" if hint else "")
+    return f"missing dependency {missing.name}" + (f": {hint}" if hint else "")
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -10,7 +10,7 @@ Data flow::
 
 At most ``max_workers`` calls are on the cluster at once; the rest wait in our backlog, which is
 what ``check_and_reject`` sees and what ``shutdown(cancel_futures=True)`` cancels. Each call runs
-inside :func:`_run_call` on the worker, which times it there and pickles the result itself, so a
+inside ``_run_call`` on the worker, which times it there and pickles the result itself, so a
 result that cannot be serialised fails only its own future, with a message saying so.
 ``distributed`` is imported only when an executor is built, so ``import futurist`` works without it.
 """
@@ -49,7 +49,7 @@ LOG = logging.getLogger(__name__)
 _RUNTIME_ATTRIBUTE = "_futurist_runtime"
 _CALLS_PER_THREAD = 64
 """Default calls in flight per cluster thread: enough that workers never wait for a refill."""
-_INSTALL_HINT = "install it with: pip install futurist[dask]"
+_INSTALL_HINT = "install it with: pip install distributed (futurist's dask extra)"
 
 
 def _import_distributed() -> Any:
@@ -396,7 +396,7 @@ class DaskExecutor(Executor):
 
     @classmethod
     def check_available(cls) -> None:
-        """Raise ``ImportError`` naming ``futurist[dask]`` if ``distributed`` is not installed."""
+        """Raise ``ImportError`` naming the package to install if ``distributed`` is missing."""
         _import_distributed()
 
     @classmethod

@@ -11,7 +11,7 @@ Data flow::
 
 Everything here runs in the thread of the eventlet hub (or, after ``eventlet.monkey_patch()``,
 in green threads that look like threads), so submission never yields and no lock is held across a
-switch. Workers hold the shared :class:`_GreenState`, never the executor.
+switch. Workers hold the shared ``_GreenState``, never the executor.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class GreenThreadPoolExecutor(Executor):
 
     Submitted calls beyond ``max_workers`` wait in a backlog, which is what ``check_and_reject``
     sees. Futures are :class:`~futurist.GreenFuture`, so waiting on them yields to the hub.
-    Needs eventlet (``pip install futurist[eventlet]``); works with or without
+    Needs eventlet (``pip install eventlet``, the ``eventlet`` extra); works with or without
     ``eventlet.monkey_patch()``. Submit from the hub's thread (any green thread), as with every
     eventlet object.
     """
@@ -88,7 +88,7 @@ class GreenThreadPoolExecutor(Executor):
 
     @classmethod
     def check_available(cls) -> None:
-        """Raise ``ImportError`` naming ``futurist[eventlet]`` if eventlet is not installed."""
+        """Raise ``ImportError`` naming the package to install if eventlet is not installed."""
         eventlet_module()
 
     @classmethod

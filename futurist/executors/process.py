@@ -21,7 +21,7 @@ Data flow::
 A worker holds one call at a time, so the parent always knows which call a dead worker was
 running, a crash fails only that call, ``cancel()`` works on everything not yet running, and
 ``pending`` is exactly the backlog ``check_and_reject`` sees. The manager holds the shared
-:class:`_Pool`, never the executor, so an executor collected without ``shutdown()`` still lets
+``_Pool``, never the executor, so an executor collected without ``shutdown()`` still lets
 its accepted work finish. POSIX only: the manager waits on pipes and process sentinels.
 """
 
@@ -642,7 +642,7 @@ class ProcessPoolExecutor(Executor):
         return self._max_workers
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
-        """Schedule ``fn(*args, **kwargs)`` in a worker process; see :meth:`Executor.submit`.
+        """Schedule ``fn(*args, **kwargs)`` in a worker process, as ``Executor.submit`` does.
 
         Only the process that created the pool may submit: a forked copy (a worker included)
         gets ``RuntimeError`` before touching any lock the fork may have copied while held.

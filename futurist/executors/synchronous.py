@@ -59,7 +59,7 @@ class SynchronousExecutor(Executor):
                 "green",
                 default=False,
                 help="Return green futures, whose waiting yields to the eventlet hub; "
-                "needs futurist[eventlet].",
+                "needs eventlet (futurist's eventlet extra).",
             )
         ]
 

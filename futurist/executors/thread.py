@@ -10,7 +10,7 @@ Data flow::
     max_workers = n --> more threads for queued work, or one retire token per surplus thread:
                         whichever worker takes a token (when it is next idle) exits
 
-Workers hold the shared :class:`_PoolState`, never the executor, so an executor that is
+Workers hold the shared ``_PoolState``, never the executor, so an executor that is
 garbage-collected without ``shutdown()`` still lets its threads drain the queue and exit.
 """
 

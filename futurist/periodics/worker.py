@@ -168,7 +168,7 @@ class PeriodicWorker:
     schedule until ``stop()``; run it in a thread (or green thread). Callbacks run on the
     executor ``executor_factory()`` returns (default: a synchronous executor, so one at a time
     in the thread running ``start``). ``schedule_strategy`` names how the next run is computed
-    (see :mod:`futurist.periodics.strategies`). A failing callback keeps its schedule; each
+    (the strategies of :mod:`futurist.periodics`). A failing callback keeps its schedule; each
     failure goes to ``on_failure`` (or the log). ``cond_cls``, ``event_cls`` and ``now_func``
     are how the worker waits and tells the time: eventlet's green ones make it run under eventlet.
     """

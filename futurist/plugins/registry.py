@@ -54,7 +54,7 @@ def names() -> list[str]:
 
 
 def entry_point(name: str) -> importlib.metadata.EntryPoint:
-    """The entry point of kind ``name``; raises :class:`UnknownExecutorKind` if none."""
+    """The entry point of kind ``name``; raises :class:`~futurist.UnknownExecutorKind` if none."""
     found = entry_points()
     if name not in found:
         raise unknown_kind(name, sorted(found))
@@ -98,8 +98,8 @@ def unknown_kind(kind: object, installed: list[str], group: str | None = None) -
 def load(name: str) -> type[concurrent.futures.Executor]:
     """The executor class of kind ``name``, importing its module on first use.
 
-    Raises :class:`UnknownExecutorKind` if no plugin has that name and
-    :class:`PluginLoadError` (caused by the real error) if importing it fails.
+    Raises :class:`~futurist.UnknownExecutorKind` if no plugin has that name and
+    :class:`~futurist.PluginLoadError` (caused by the real error) if importing it fails.
     """
     if not isinstance(name, str):
         raise TypeError(f"executor kind must be a str, got {type(name).__name__} {name!r}")

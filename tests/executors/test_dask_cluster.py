@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 distributed = pytest.importorskip(
-    "distributed", reason="distributed is not installed (pip install futurist[dask])"
+    "distributed", reason="distributed is not installed (pip install distributed)"
 )
 
 from futurist.executors.base import Executor  # noqa: E402

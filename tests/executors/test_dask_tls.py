@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 distributed = pytest.importorskip(
-    "distributed", reason="distributed is not installed (pip install futurist[dask])"
+    "distributed", reason="distributed is not installed (pip install distributed)"
 )
 x509 = pytest.importorskip("cryptography.x509")
 
