@@ -71,7 +71,7 @@ COLUMNS = (
     "Average elapsed",
     "Average elapsed waiting",
 )
-"""The columns :meth:`PeriodicWorker.pformat` can show (all of them by default)."""
+"""The columns :meth:`~futurist.periodics.PeriodicWorker.pformat` can show (all by default)."""
 
 _RIGHT_ALIGNED = frozenset(COLUMNS[2:7] + COLUMNS[8:])
 
@@ -375,8 +375,8 @@ class PeriodicWorker:
     def pformat(self, columns: Sequence[str] = COLUMNS) -> str:
         """An aligned text table of every callable's state and statistics.
 
-        ``columns`` names at least one of :data:`COLUMNS`; anything else is a ``ValueError``,
-        as in the original futurist.
+        ``columns`` names at least one of :data:`~futurist.periodics.worker.COLUMNS`; anything
+        else is a ``ValueError``, as in the original futurist.
         """
         if isinstance(columns, str):
             raise ValueError(f"columns must be a sequence of column names, got {columns!r}")

@@ -7,7 +7,7 @@ constructor refuses, a new size a reload asks for -- becomes the same sentence::
 
 raised as :class:`InvalidOptionValue`, a subclass of oslo.config's ``ConfigFileValueError``, so
 code that catches oslo.config's errors (or ``ValueError``) keeps working. Where a value came
-from is also what tells which options a user set: :func:`user_settings` lists them, known or not.
+from is also what tells which options a user set: ``user_settings()`` lists them, known or not.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def user_settings(conf: cfg.ConfigOpts, group: str) -> dict[str, Setting]:
         except (OSError, cfg.ParseError):
             continue
         for key, values in sections.get(group, {}).items():
-            found[_dest(key)] = Setting(values[-1], "file", path)
+            found[_dest(key)] = Setting(values[-1], "file", os.path.abspath(path))
     prefix = f"OS_{group.upper()}__"
     for variable, raw in os.environ.items():
         if variable.startswith(prefix) and len(variable) > len(prefix):
