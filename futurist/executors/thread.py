@@ -9,6 +9,9 @@ Data flow::
     shutdown --> one None sentinel; each worker passes it on and exits once the queue is drained
     max_workers = n --> more threads for queued work, or one retire token per surplus thread:
                         whichever worker takes a token (when it is next idle) exits
+    first prioritized submit --> queued items move to a priority heap (the lane); from then on
+                        every item goes to the lane and a pick token to the queue: the worker
+                        taking a token runs the lane's best item
 
 Workers hold the shared :class:`_PoolState`, never the executor, so an executor that is
 garbage-collected without ``shutdown()`` still lets its threads drain the queue and exit.
@@ -21,11 +24,13 @@ import logging
 import os
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures.thread import BrokenThreadPool
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from futurist.executors._flow import PriorityBacklog
 from futurist.executors.base import CheckAndReject, Executor, WorkItem, validate_max_workers
 
 if TYPE_CHECKING:
@@ -47,6 +52,24 @@ class _Retire:
 _RETIRE = _Retire()
 
 
+class _Pick:
+    """The token telling the worker that takes it to run the lane's best item."""
+
+    __slots__ = ()
+
+
+_PICK = _Pick()
+
+
+class Slot:
+    """What one worker runs now (None between items), so ``drain`` can name it."""
+
+    __slots__ = ("item",)
+
+    def __init__(self) -> None:
+        self.item: WorkItem | None = None
+
+
 def default_thread_count() -> int:
     """Default ``max_workers`` of thread pools: five threads per CPU."""
     return 5 * (os.cpu_count() or 1)
@@ -55,12 +78,25 @@ def default_thread_count() -> int:
 class _PoolState:
     """What the worker threads share: the queue, the idle count and whether the pool broke."""
 
-    __slots__ = ("broken", "idle", "initargs", "initializer", "lock", "queue", "retiring")
+    __slots__ = (
+        "broken",
+        "idle",
+        "initargs",
+        "initializer",
+        "lane",
+        "lock",
+        "queue",
+        "retiring",
+        "slots",
+    )
 
     def __init__(
         self, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
     ) -> None:
-        self.queue: queue.SimpleQueue[WorkItem | _Retire | None] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[WorkItem | _Retire | _Pick | None] = queue.SimpleQueue()
+        self.lane: PriorityBacklog | None = None
+        """Queued items in priority order, once a priority was used (guarded by ``lock``)."""
+        self.slots: set[Slot] = set()
         self.idle = 0
         self.initializer = initializer
         self.initargs = initargs
@@ -89,6 +125,35 @@ class _PoolState:
                 return True
             return False
 
+    def use_priorities(self) -> None:
+        """Move the queued items to the lane, in order; from now on items go there."""
+        if self.lane is not None:
+            return
+        items = self.drain()
+        with self.lock:
+            self.lane = PriorityBacklog(items)
+        for _ in items:
+            self.queue.put(_PICK)
+
+    def put_ranked(self, item: WorkItem) -> None:
+        """Queue ``item`` in the lane, and a pick token for a worker."""
+        lane = self.lane
+        assert lane is not None
+        with self.lock:
+            lane.append(item)
+        self.queue.put(_PICK)
+
+    def take_ranked(self) -> WorkItem:
+        """The lane's best item, for a worker that took a pick token."""
+        lane = self.lane
+        assert lane is not None
+        with self.lock:
+            return lane.popleft()
+
+    def running(self) -> list[WorkItem]:
+        """The items the workers run now."""
+        return [item for slot in list(self.slots) if (item := slot.item) is not None]
+
     def drain(self) -> list[WorkItem]:
         """Take every queued item out of the queue (sentinels and retire tokens stay)."""
         items: list[WorkItem] = []
@@ -98,9 +163,11 @@ class _PoolState:
                 item = self.queue.get_nowait()
             except queue.Empty:
                 break
-            if isinstance(item, WorkItem):
+            if item is _PICK:
+                items.append(self.take_ranked())
+            elif isinstance(item, WorkItem):
                 items.append(item)
-            else:
+            elif not isinstance(item, _Pick):
                 tokens.append(item)
         for token in tokens:
             self.queue.put(token)
@@ -135,20 +202,28 @@ def _work(state: _PoolState) -> None:
         return
     get = state.queue.get
     became_idle = state.became_idle
-    while True:
-        item = get()
-        if item is None:
-            state.queue.put(None)
-            return
-        if isinstance(item, _Retire):
-            with state.lock:
-                state.retiring -= 1
-            # Take back the idle credit this thread gave after its last item, if still there.
-            state.take_idle()
-            return
-        item.run()
-        del item
-        became_idle()
+    slot = Slot()
+    state.slots.add(slot)
+    try:
+        while True:
+            item = get()
+            if item is None:
+                state.queue.put(None)
+                return
+            if isinstance(item, _Retire):
+                with state.lock:
+                    state.retiring -= 1
+                # Take back the idle credit this thread gave after its last item, if still there.
+                state.take_idle()
+                return
+            if item is _PICK:
+                item = state.take_ranked()
+            slot.item = item
+            item.run()
+            slot.item = item = None
+            became_idle()
+    finally:
+        state.slots.discard(slot)
 
 
 class ThreadPoolExecutor(Executor):
@@ -156,8 +231,11 @@ class ThreadPoolExecutor(Executor):
 
     Idle threads are reused before a new one starts, so sequential work runs on one thread.
     ``thread_name_prefix``, ``initializer`` and ``initargs`` mean what they mean in
-    :class:`concurrent.futures.ThreadPoolExecutor`.
+    :class:`concurrent.futures.ThreadPoolExecutor`. Honours priorities; cannot stop a running
+    call (``stop``, ``terminate_workers`` and ``kill_workers`` raise ``StopNotSupported``).
     """
+
+    _tracks_items: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -247,7 +325,10 @@ class ThreadPoolExecutor(Executor):
         state = self._state
         if state.broken is not None:
             raise BrokenThreadPool(state.broken)
-        state.queue.put(item)
+        if state.lane is None:
+            state.queue.put(item)
+        else:
+            state.put_ranked(item)
         if not state.take_idle() and self._worker_count < self._max_workers:
             self._start_thread()
         return False
@@ -265,11 +346,31 @@ class ThreadPoolExecutor(Executor):
         self._threads.add(thread)
         self._worker_count += 1
 
+    def _use_priorities(self) -> None:
+        self._state.use_priorities()
+
+    def _in_own_worker(self) -> bool:
+        return threading.current_thread() in self._threads
+
+    def _running_items(self) -> list[WorkItem]:
+        return self._state.running()
+
+    def _cancel_queued(self) -> list[WorkItem]:
+        items = self._state.drain()
+        return [item for item in items if item.cancel()]
+
+    def _wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        current = threading.current_thread()
+        for thread in list(self._threads):
+            if thread is not current:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return not self._state.running() and not self._backlog()
+
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         state = self._state
         if cancel_futures:
-            for item in state.drain():
-                item.cancel()
+            self._cancel_queued()
         with self._submit_lock:
             if not self._sentinel_sent:
                 self._sentinel_sent = True

@@ -32,7 +32,7 @@ from futurist.plugins.options import (
     register_opts,
 )
 from futurist.plugins.registry import NAMESPACE, load, names
-from futurist.rejection import reject_when_reached
+from futurist.rejection import reject_when_reached, wait_when_reached
 
 __all__ = [
     "NAMESPACE",
@@ -78,14 +78,29 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     own = [opt.dest for opt in declared_options(kind, cls)]
     values = {dest: _read(section, group, dest) for dest in own}
     max_workers = _read(section, group, "max_workers")
-    max_backlog = _read(section, group, "max_backlog")
     reads = options_read_by(cls, own)
     _warn_unread(conf, group, kind, reads)
-    check_and_reject = None if max_backlog is None else reject_when_reached(max_backlog)
+    check_and_reject = _backlog_policy(section, group)
     executor = _build(cls, max_workers, check_and_reject, values)
     if _resizable(executor):
         _resizer_for(conf).track(group, executor)
     return executor
+
+
+def _backlog_policy(section: Any, group: str) -> CheckAndReject | None:
+    """The ``check_and_reject`` that ``max_backlog``, ``backlog_policy`` and
+    ``backlog_timeout`` describe (None without a limit)."""
+    max_backlog = _read(section, group, "max_backlog")
+    policy = _read(section, group, "backlog_policy")
+    timeout = _read(section, group, "backlog_timeout")
+    if policy == "wait":
+        if max_backlog is None:
+            raise ValueError(
+                f"[{group}] backlog_policy = wait needs max_backlog (the backlog to wait "
+                "below), which is unset; set max_backlog >= 1 or backlog_policy = reject"
+            )
+        return wait_when_reached(max_backlog, timeout)
+    return None if max_backlog is None else reject_when_reached(max_backlog)
 
 
 def _section(conf: cfg.ConfigOpts, group: str) -> Any:

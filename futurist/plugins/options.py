@@ -1,7 +1,7 @@
 """The oslo.config options that describe an executor, and their sample for oslo-config-generator.
 
 A group (``[futurist]`` unless told otherwise) holds the common options -- ``executor``,
-``max_workers``, ``max_backlog`` -- and the options of every installed kind, each declared by
+``max_workers``, ``max_backlog`` (with ``backlog_policy`` and ``backlog_timeout``) -- and the options of every installed kind, each declared by
 the kind's class through a ``config_options()`` classmethod. The help of each kind's option says
 which kinds read it. :func:`list_opts` (the ``oslo.config.opts`` entry point) lists futurist's own
 kinds, so the generated sample does not depend on which third-party plugins are installed.
@@ -41,7 +41,9 @@ LOG = logging.getLogger(__name__)
 DEFAULT_GROUP = "futurist"
 """The group an executor's options live in unless the service names another."""
 
-COMMON_OPTION_NAMES = frozenset({"executor", "max_workers", "max_backlog"})
+COMMON_OPTION_NAMES = frozenset(
+    {"executor", "max_workers", "max_backlog", "backlog_policy", "backlog_timeout"}
+)
 """Options every group has, whatever its kind."""
 
 _FUTURIST_DISTRIBUTION = "futurist"
@@ -49,8 +51,8 @@ _FUTURIST_DISTRIBUTION = "futurist"
 
 @functools.cache
 def common_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
-    """``executor``, ``max_workers`` and ``max_backlog``, their help naming which of ``kinds``
-    read them."""
+    """``executor``, ``max_workers``, ``max_backlog`` and its policy, their help naming which
+    of ``kinds`` read them."""
     builtin = ", ".join(builtin_kinds()) or "none installed"
     readers = _common_readers(kinds)
     return (
@@ -74,7 +76,25 @@ def common_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
             "max_backlog",
             min=0,
             help="Most calls that may wait for a worker; one more submission raises "
-            "futurist.RejectedSubmission. Unset means no limit." + _read_by(readers["max_backlog"]),
+            "futurist.RejectedSubmission (or waits, see backlog_policy). Unset means no limit."
+            + _read_by(readers["max_backlog"]),
+        ),
+        cfg.StrOpt(
+            "backlog_policy",
+            default="reject",
+            choices=[
+                ("reject", "a submission past max_backlog raises futurist.RejectedSubmission"),
+                ("wait", "a submission past max_backlog waits until a queued call starts"),
+            ],
+            help="What a submission does when max_backlog calls are already queued; 'wait' "
+            "needs max_backlog." + _read_by(readers["max_backlog"]),
+        ),
+        cfg.FloatOpt(
+            "backlog_timeout",
+            min=0.0,
+            help="With backlog_policy = wait: most seconds a submission waits for room before "
+            "it raises futurist.RejectedSubmission. Unset means no limit."
+            + _read_by(readers["max_backlog"]),
         ),
     )
 
@@ -121,11 +141,11 @@ def options_read_by(cls: type[concurrent.futures.Executor], own: list[str]) -> s
     """
     reads = {"executor", *own}
     if hasattr(cls, "from_options"):
-        return reads | {"max_workers", "max_backlog"}
+        return reads | COMMON_OPTION_NAMES
     if accepts(cls, "max_workers"):
         reads.add("max_workers")
     if not issubclass(cls, Executor) or accepts(cls, "check_and_reject"):
-        reads.add("max_backlog")
+        reads |= {"max_backlog", "backlog_policy", "backlog_timeout"}
     return reads
 
 
