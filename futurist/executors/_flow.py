@@ -133,9 +133,12 @@ class FlowWorkItem(WorkItem):
     def run(self) -> None:
         flow = self.flow
         flow.left()
+        local = flow.local
+        local.depth = getattr(local, "depth", 0) + 1
         try:
             super().run()
         finally:
+            local.depth -= 1
             flow.ended(self)
 
     def start(self) -> bool:
@@ -173,7 +176,7 @@ class Flow:
     items report to it from any worker without touching the submit lock.
     """
 
-    __slots__ = ("_condition", "_generation", "_waiters", "tracked")
+    __slots__ = ("_condition", "_generation", "_waiters", "local", "tracked")
 
     def __init__(self, lock: Any, *, track: bool) -> None:
         native = isinstance(lock, _thread.LockType)
@@ -182,6 +185,12 @@ class Flow:
         self._waiters = 0
         self.tracked: set[FlowWorkItem] | None = set() if track else None
         """The accepted items not ended yet, for kinds that do not track their own."""
+        self.local = threading.local()
+        """``depth``: how many of this executor's calls the current thread is running."""
+
+    def running_here(self) -> bool:
+        """Whether the current thread is running one of this executor's calls."""
+        return getattr(self.local, "depth", 0) > 0
 
     def adopt(self, item: WorkItem, priority: int = 0) -> FlowWorkItem:
         """Turn an accepted item into one that reports to this flow."""

@@ -372,8 +372,8 @@ class Executor(concurrent.futures.Executor, abc.ABC):
 
     def _in_own_worker(self) -> bool:
         """Whether the caller runs in one of this executor's workers (waiting there for room
-        could deadlock); kinds whose calls run in other processes keep the default, False."""
-        return False
+        could deadlock); by default, whether this thread runs one of its calls now."""
+        return self._flow is not None and self._flow.running_here()
 
     def _running_items(self) -> list[WorkItem]:
         """The items running now (``drain`` reports them); by default from the base's tracking."""
