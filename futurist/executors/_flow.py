@@ -25,7 +25,7 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -90,7 +90,7 @@ class PriorityBacklog:
 
     __slots__ = ("_heap", "_order")
 
-    def __init__(self, items: Iterator[WorkItem] | list[WorkItem] = ()) -> None:
+    def __init__(self, items: Iterable[WorkItem] = ()) -> None:
         self._heap: list[tuple[int, int, WorkItem]] = []
         self._order = itertools.count()
         for item in items:

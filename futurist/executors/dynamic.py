@@ -29,12 +29,12 @@ from oslo_config import cfg
 
 from futurist.executors.base import CheckAndReject, WorkItem, validate_max_workers
 from futurist.executors.thread import (
-    _PICK,
     _RETIRE,
     Slot,
     ThreadPoolExecutor,
+    _Pick,
     _PoolState,
-    _Retire,
+    _Token,
     default_thread_count,
     run_initializer,
 )
@@ -131,11 +131,12 @@ def _work(state: _PoolState, sizing: _Sizing) -> None:
                 sizing.leave()
                 state.queue.put(None)
                 return
-            if isinstance(item, _Retire):
-                sizing.leave_retiring()
-                return
-            if item is _PICK:
-                item = state.take_ranked()
+            if isinstance(item, _Token):
+                if isinstance(item, _Pick):
+                    item = state.take_ranked()
+                else:
+                    sizing.leave_retiring()
+                    return
             slot.item = item
             item.run()
             slot.item = item = None

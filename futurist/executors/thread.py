@@ -43,7 +43,13 @@ LOG = logging.getLogger(__name__)
 _pool_numbers = itertools.count()
 
 
-class _Retire:
+class _Token:
+    """A queue entry that is not work: one ``isinstance`` check tells them all apart."""
+
+    __slots__ = ()
+
+
+class _Retire(_Token):
     """The token telling the worker that takes it to exit (the pool was made smaller)."""
 
     __slots__ = ()
@@ -52,7 +58,7 @@ class _Retire:
 _RETIRE = _Retire()
 
 
-class _Pick:
+class _Pick(_Token):
     """The token telling the worker that takes it to run the lane's best item."""
 
     __slots__ = ()
@@ -93,7 +99,7 @@ class _PoolState:
     def __init__(
         self, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
     ) -> None:
-        self.queue: queue.SimpleQueue[WorkItem | _Retire | _Pick | None] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[WorkItem | _Token | None] = queue.SimpleQueue()
         self.lane: PriorityBacklog | None = None
         """Queued items in priority order, once a priority was used (guarded by ``lock``)."""
         self.slots: set[Slot] = set()
@@ -157,17 +163,17 @@ class _PoolState:
     def drain(self) -> list[WorkItem]:
         """Take every queued item out of the queue (sentinels and retire tokens stay)."""
         items: list[WorkItem] = []
-        tokens: list[_Retire | None] = []
+        tokens: list[_Token | None] = []
         while True:
             try:
                 item = self.queue.get_nowait()
             except queue.Empty:
                 break
-            if item is _PICK:
+            if isinstance(item, _Pick):
                 items.append(self.take_ranked())
             elif isinstance(item, WorkItem):
                 items.append(item)
-            elif not isinstance(item, _Pick):
+            else:
                 tokens.append(item)
         for token in tokens:
             self.queue.put(token)
@@ -210,14 +216,15 @@ def _work(state: _PoolState) -> None:
             if item is None:
                 state.queue.put(None)
                 return
-            if isinstance(item, _Retire):
-                with state.lock:
-                    state.retiring -= 1
-                # Take back the idle credit this thread gave after its last item, if still there.
-                state.take_idle()
-                return
-            if item is _PICK:
-                item = state.take_ranked()
+            if isinstance(item, _Token):
+                if isinstance(item, _Pick):
+                    item = state.take_ranked()
+                else:
+                    with state.lock:
+                        state.retiring -= 1
+                    # Take back the idle credit this thread gave after its last item, if any.
+                    state.take_idle()
+                    return
             slot.item = item
             item.run()
             slot.item = item = None

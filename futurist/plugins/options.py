@@ -1,10 +1,11 @@
 """The oslo.config options that describe an executor, and their sample for oslo-config-generator.
 
 A group (``[futurist]`` unless told otherwise) holds the common options -- ``executor``,
-``max_workers``, ``max_backlog`` (with ``backlog_policy`` and ``backlog_timeout``) -- and the options of every installed kind, each declared by
-the kind's class through a ``config_options()`` classmethod. The help of each kind's option says
-which kinds read it. :func:`list_opts` (the ``oslo.config.opts`` entry point) lists futurist's own
-kinds, so the generated sample does not depend on which third-party plugins are installed.
+``max_workers``, ``max_backlog`` (with ``backlog_policy`` and ``backlog_timeout``) -- and the
+options of every installed kind, each declared by the kind's class through a ``config_options()``
+classmethod. The help of each kind's option says which kinds read it. :func:`list_opts` (the
+``oslo.config.opts`` entry point) lists futurist's own kinds, so the generated sample does not
+depend on which third-party plugins are installed.
 """
 
 from __future__ import annotations

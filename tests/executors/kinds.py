@@ -210,9 +210,7 @@ KINDS: list[Kind] = [
     Kind("process-fork", _process("fork"), crosses_processes=True, flow_pending=_PROCESS_FLOW),
     Kind("process-spawn", _process("spawn"), crosses_processes=True, flow_pending=_PROCESS_FLOW),
     # Third-party kinds from tests/fixtures/futurist-fixture-plugins, chosen by config file.
-    Kind(
-        "fixture_serial", _from_config_file("fixture_serial"), largest_pool=1, priorities=False
-    ),
+    Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1, priorities=False),
     Kind("fixture_plain", _from_config_file("fixture_plain"), priorities=False),
 ]
 

@@ -376,7 +376,9 @@ def flow_ready(kind: Kind) -> None:
 
 
 def test_prioritized_submit_keeps_the_calls_own_priority_keyword(executor: Executor) -> None:
-    future = executor.prioritized(3).submit(dict, priority=7)
+    future: concurrent.futures.Future[dict[str, int]] = executor.prioritized(3).submit(
+        dict, priority=7
+    )
     assert future.result(WAIT) == {"priority": 7}
     assert executor.statistics.executed == 1
 
@@ -406,7 +408,7 @@ def test_queued_calls_start_highest_priority_first(kind: Kind, manager: Any) -> 
             ("plain again", None),
         ]:
             submitter = executor if priority is None else executor.prioritized(priority)
-            future = submitter.submit(identity, label)
+            future: concurrent.futures.Future[Any] = submitter.submit(identity, label)
             future.add_done_callback(lambda done: order.append(done.result()))
             futures.append(future)
         release.set()
@@ -553,7 +555,7 @@ def test_wait_when_reached_gives_up_after_its_timeout(kind: Kind, manager: Any) 
 def test_shutdown_wakes_a_submitter_waiting_for_room(kind: Kind, manager: Any) -> None:
     needs_queue(kind)
     executor = kind.make(max_workers=1, check_and_reject=rejection.wait_when_reached(1))
-    release, blockers = block_all_workers(kind, executor, manager)
+    release, _ = block_all_workers(kind, executor, manager)
     executor.submit(identity, "queued")
     outcome: list[BaseException] = []
 
