@@ -125,9 +125,7 @@ def test_synchronous_drain_reports_a_call_still_running_in_another_thread() -> N
     started, release = threading.Event(), threading.Event()
     futures: list[concurrent.futures.Future[Any]] = []
     caller = threading.Thread(
-        target=lambda: futures.append(
-            executor.submit(wait_then_return, started, release, "slow")
-        )
+        target=lambda: futures.append(executor.submit(wait_then_return, started, release, "slow"))
     )
     caller.start()
     assert started.wait(WAIT)
@@ -178,7 +176,7 @@ def test_backlog_policy_wait_from_a_config_file_waits_then_times_out(tmp_path: P
     try:
         release, _ = occupy(executor)
         queued = executor.submit(identity, "queued")
-        with pytest.raises(futurist.RejectedSubmission, match="0.0 s backlog timeout"):
+        with pytest.raises(futurist.RejectedSubmission, match=r"0\.0 s backlog timeout"):
             executor.submit(identity, "refused")
         release.set()
         assert queued.result(WAIT) == "queued"

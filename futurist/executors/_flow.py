@@ -19,6 +19,7 @@ priority start in submission order.
 from __future__ import annotations
 
 import _thread
+import collections
 import concurrent.futures
 import heapq
 import itertools
@@ -35,31 +36,18 @@ from futurist.executors.base import WorkItem
 
 if TYPE_CHECKING:
     from futurist.executors.base import Executor
-    from futurist.futures import Future
 
 __all__ = [
     "Flow",
     "FlowWorkItem",
-    "PrioritizedSubmitter",
     "PriorityBacklog",
     "drain",
     "priority_of",
-    "validate_priority",
     "validate_timeout",
     "wait_for_room",
 ]
 
 _T = TypeVar("_T")
-
-
-def validate_priority(priority: object) -> int:
-    """Return ``priority`` if it is an integer (bool excluded), else raise ``TypeError``."""
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        raise TypeError(
-            f"priority must be an integer (higher runs first, default 0), got "
-            f"{type(priority).__name__} {priority!r}"
-        )
-    return priority
 
 
 def validate_timeout(name: str, value: object, *, optional: bool = False) -> float | None:
@@ -84,46 +72,67 @@ class PriorityBacklog:
 
     ``append`` and ``popleft`` keep the deque's names, so a kind swaps its deque for one of
     these on the first prioritized submission and changes nothing else; higher priorities come
-    out first, and items of one priority in the order they went in. Not thread-safe by itself:
-    the kind guards it as it guarded its deque.
+    out first, and items of one priority in the order they went in. One FIFO deque per
+    priority and a heap of the priorities in use make both operations O(1) for the usual few
+    levels, however long the backlog. Not thread-safe by itself: the kind guards it as it
+    guarded its deque.
     """
 
-    __slots__ = ("_heap", "_order")
+    __slots__ = ("_buckets", "_keys", "_size")
 
     def __init__(self, items: Iterable[WorkItem] = ()) -> None:
-        self._heap: list[tuple[int, int, WorkItem]] = []
-        self._order = itertools.count()
+        self._buckets: dict[int, collections.deque[WorkItem]] = {}
+        self._keys: list[int] = []
+        """The priorities in use, negated, as a heap: the first is the highest priority."""
+        self._size = 0
         for item in items:
             self.append(item)
 
     def append(self, item: WorkItem) -> None:
         """Queue ``item`` behind every item of its priority or higher."""
-        heapq.heappush(self._heap, (-priority_of(item), next(self._order), item))
+        key = -priority_of(item)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = collections.deque()
+            heapq.heappush(self._keys, key)
+        bucket.append(item)
+        self._size += 1
 
     def popleft(self) -> WorkItem:
         """Take the item to start next; ``IndexError`` when empty, as a deque's."""
-        if not self._heap:
+        if not self._size:
             raise IndexError("pop from an empty backlog")
-        return heapq.heappop(self._heap)[2]
+        key = self._keys[0]
+        bucket = self._buckets[key]
+        item = bucket.popleft()
+        if not bucket:
+            heapq.heappop(self._keys)
+            del self._buckets[key]
+        self._size -= 1
+        return item
 
     def clear(self) -> None:
         """Forget every item."""
-        self._heap.clear()
+        self._buckets.clear()
+        self._keys.clear()
+        self._size = 0
 
     def __iter__(self) -> Iterator[WorkItem]:
-        return (entry[2] for entry in list(self._heap))
+        """The items in the order they would be taken."""
+        return itertools.chain.from_iterable(list(self._buckets[key]) for key in sorted(self._keys))
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return self._size
 
     def __bool__(self) -> bool:
-        return bool(self._heap)
+        return self._size > 0
 
 
 class FlowWorkItem(WorkItem):
-    """A work item that carries a priority and reports to its executor's :class:`Flow`."""
+    """A work item that reports to its executor's :class:`Flow`: when it leaves the backlog
+    (a waiting submitter may take its place) and when it ends."""
 
-    __slots__ = ("flow", "priority")
+    __slots__ = ("flow",)
 
     def __init__(self, item: WorkItem, priority: int, flow: Flow) -> None:
         super().__init__(item.future, item.fn, item.args, item.kwargs, item.recorder)
@@ -133,10 +142,13 @@ class FlowWorkItem(WorkItem):
     def run(self) -> None:
         flow = self.flow
         flow.left()
+        if flow.tracked is None:
+            WorkItem.run(self)
+            return
         local = flow.local
         local.depth = getattr(local, "depth", 0) + 1
         try:
-            super().run()
+            WorkItem.run(self)
         finally:
             local.depth -= 1
             flow.ended(self)
@@ -176,9 +188,9 @@ class Flow:
     items report to it from any worker without touching the submit lock.
     """
 
-    __slots__ = ("_condition", "_generation", "_waiters", "local", "tracked")
+    __slots__ = ("_condition", "_generation", "_waiters", "local", "ranked", "reports", "tracked")
 
-    def __init__(self, lock: Any, *, track: bool) -> None:
+    def __init__(self, lock: Any, *, track: bool, waits: bool) -> None:
         native = isinstance(lock, _thread.LockType)
         self._condition: Any = threading.Condition(lock) if native else green_condition(lock)
         self._generation = 0
@@ -187,13 +199,19 @@ class Flow:
         """The accepted items not ended yet, for kinds that do not track their own."""
         self.local = threading.local()
         """``depth``: how many of this executor's calls the current thread is running."""
+        self.reports = track or waits
+        """Whether items report to this flow (else a flow only gives them priorities)."""
+        self.ranked = False
+        """Whether the kind was told to order its queue by priority (``_use_priorities``)."""
 
     def running_here(self) -> bool:
         """Whether the current thread is running one of this executor's calls."""
         return getattr(self.local, "depth", 0) > 0
 
-    def adopt(self, item: WorkItem, priority: int = 0) -> FlowWorkItem:
-        """Turn an accepted item into one that reports to this flow."""
+    def adopt(self, item: WorkItem, priority: int = 0) -> WorkItem:
+        """The accepted ``item`` with its priority, reporting to this flow if it must."""
+        if not self.reports:
+            return item
         flowing = FlowWorkItem(item, priority, self)
         if self.tracked is not None:
             with self._condition:
@@ -293,27 +311,6 @@ def _remaining(deadline: float | None) -> float:
     if deadline is None:
         return threading.TIMEOUT_MAX
     return max(0.0, deadline - time.monotonic())
-
-
-class PrioritizedSubmitter:
-    """What ``executor.prioritized(priority)`` returns: ``submit`` with that priority.
-
-    Higher priorities start first; calls of one priority start in submission order. Kinds that
-    run calls in the caller (synchronous) or in another executor (wrapped) accept and ignore it.
-    """
-
-    __slots__ = ("executor", "priority")
-
-    def __init__(self, executor: Executor, priority: int) -> None:
-        self.executor = executor
-        self.priority = validate_priority(priority)
-
-    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
-        """Schedule ``fn(*args, **kwargs)`` with this priority, as ``executor.submit`` would."""
-        return self.executor._submit_prioritized(self.priority, fn, args, kwargs)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} priority={self.priority} of {self.executor!r}>"
 
 
 def stopped_error(item: WorkItem, why: str) -> CallStopped:

@@ -33,11 +33,12 @@ from futurist.futures import Future
 from futurist.statistics import ExecutorStatistics, StatisticsRecorder
 
 if TYPE_CHECKING:
-    from futurist.executors._flow import Flow, PrioritizedSubmitter
+    from futurist.executors._flow import Flow
 
 __all__ = [
     "CheckAndReject",
     "Executor",
+    "PrioritizedSubmitter",
     "WorkItem",
     "validate_check_and_reject",
     "validate_max_workers",
@@ -56,7 +57,10 @@ class WorkItem:
     accepted future reaches exactly one terminal state and is counted exactly once.
     """
 
-    __slots__ = ("args", "fn", "future", "kwargs", "recorder")
+    __slots__ = ("args", "fn", "future", "kwargs", "priority", "recorder")
+
+    priority: int
+    """Set only by a prioritized submission: read it as ``getattr(item, "priority", 0)``."""
 
     def __init__(
         self,
@@ -210,8 +214,6 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         within one priority: ``executor.prioritized(10).submit(fn, *args, **kwargs)``. Kinds
         that run calls in the caller or in another executor accept the priority and ignore it.
         """
-        from futurist.executors._flow import PrioritizedSubmitter
-
         return PrioritizedSubmitter(self, priority)
 
     def drain(self, timeout: float) -> set[concurrent.futures.Future[Any]]:
@@ -265,7 +267,8 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         if not callable(fn):
             raise TypeError(f"submit() needs a callable, got {type(fn).__name__} {fn!r}")
         with self._submit_lock:
-            item = self._adopt_prioritized(self._accept(fn, args, kwargs), priority)
+            item = self._accept(fn, args, kwargs)
+            item = self._adopt_prioritized(item, priority)
             run_here = self._dispatch(item)
         if run_here:
             self._run_here(item)
@@ -273,14 +276,21 @@ class Executor(concurrent.futures.Executor, abc.ABC):
 
     def _adopt_prioritized(self, item: WorkItem, priority: int) -> WorkItem:
         """Give an accepted item its priority (with the submit lock held)."""
-        flow = self._flow or self._start_flow()
-        self._use_priorities()
-        return flow.adopt(item, priority)
+        flow = self._flow
+        if flow is None or not flow.ranked:
+            flow = flow or self._start_flow()
+            flow.ranked = True
+            self._use_priorities()
+        if flow.reports:
+            return flow.adopt(item, priority)
+        item.priority = priority
+        return item
 
     def _start_flow(self) -> Flow:
         from futurist.executors._flow import Flow
 
-        self._flow = Flow(self._new_lock(), track=not self._tracks_items)
+        waits = getattr(self._check_and_reject, "waits_for_room", False)
+        self._flow = Flow(self._new_lock(), track=not self._tracks_items, waits=waits)
         return self._flow
 
     def _accept(
@@ -363,11 +373,12 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         """Finish a shutdown once the base has stopped accepting work; must be idempotent."""
 
     def _use_priorities(self) -> None:
-        """Called with the submit lock held before each prioritized item is dispatched.
+        """Called once, with the submit lock held, before the first prioritized item is
+        dispatched.
 
-        A kind that queues calls switches its queue to priority order here (the first time)
-        and then orders items by ``priority_of(item)``; by default calls run in the kind's own
-        order (the kind ignores priorities).
+        A kind that queues calls switches its queue to priority order here and from then on
+        orders items by ``priority_of(item)``; by default calls run in the kind's own order
+        (the kind ignores priorities).
         """
 
     def _in_own_worker(self) -> bool:
@@ -430,6 +441,35 @@ class Executor(concurrent.futures.Executor, abc.ABC):
     def __repr__(self) -> str:
         state = "alive" if self.alive else "shut down"
         return f"<{type(self).__name__} {state} at {id(self):#x}>"
+
+
+class PrioritizedSubmitter:
+    """What ``executor.prioritized(priority)`` returns: ``submit`` with that priority.
+
+    Higher priorities start first; calls of one priority start in submission order. Kinds that
+    run calls in the caller (synchronous) or in another executor (wrapped) accept and ignore it.
+    Make one per priority level and keep it, or make one per call: both are cheap.
+    """
+
+    __slots__ = ("executor", "priority")
+
+    def __init__(self, executor: Executor, priority: int) -> None:
+        if type(priority) is not int and (
+            isinstance(priority, bool) or not isinstance(priority, int)
+        ):
+            raise TypeError(
+                f"priority must be an integer (higher runs first, default 0), got "
+                f"{type(priority).__name__} {priority!r}"
+            )
+        self.executor = executor
+        self.priority = priority
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        """Schedule ``fn(*args, **kwargs)`` with this priority, as ``executor.submit`` would."""
+        return self.executor._submit_prioritized(self.priority, fn, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} priority={self.priority} of {self.executor!r}>"
 
 
 def _name_of(fn: Callable[..., Any]) -> str:

@@ -30,8 +30,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from futurist._eventlet import eventlet_module, green_condition
-from futurist.executors._flow import PrioritizedSubmitter
-from futurist.executors.base import Executor, WorkItem
+from futurist.executors.base import Executor, PrioritizedSubmitter, WorkItem
 from futurist.futures import Future
 
 __all__ = ["DelayedExecutorMixin", "DelayedExecutorMixinBase", "GreenDelayedExecutorMixin"]

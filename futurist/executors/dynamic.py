@@ -29,10 +29,10 @@ from oslo_config import cfg
 
 from futurist.executors.base import CheckAndReject, WorkItem, validate_max_workers
 from futurist.executors.thread import (
+    _PICK,
     _RETIRE,
     Slot,
     ThreadPoolExecutor,
-    _Pick,
     _PoolState,
     _Token,
     default_thread_count,
@@ -132,8 +132,8 @@ def _work(state: _PoolState, sizing: _Sizing) -> None:
                 state.queue.put(None)
                 return
             if isinstance(item, _Token):
-                if isinstance(item, _Pick):
-                    item = state.take_ranked()
+                if item is _PICK:
+                    item = state.lane.pop()  # type: ignore[union-attr]
                 else:
                     sizing.leave_retiring()
                     return

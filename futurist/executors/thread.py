@@ -19,6 +19,7 @@ garbage-collected without ``shutdown()`` still lets its threads drain the queue 
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import os
@@ -30,7 +31,7 @@ from collections.abc import Callable
 from concurrent.futures.thread import BrokenThreadPool
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from futurist.executors._flow import PriorityBacklog
+from futurist.executors._flow import priority_of
 from futurist.executors.base import CheckAndReject, Executor, WorkItem, validate_max_workers
 
 if TYPE_CHECKING:
@@ -67,6 +68,47 @@ class _Pick(_Token):
 _PICK = _Pick()
 
 
+class _Lanes:
+    """The queued items of a pool that uses priorities: one FIFO deque per priority.
+
+    Submissions append (under the submit lock); workers holding a pick token take from the
+    highest non-empty lane without a lock: ``deque.append`` and ``popleft`` are atomic, and
+    ``levels`` is replaced, never changed in place. Each token stands for one item appended
+    before it, so a worker with a token always finds one (if another worker took the one it
+    saw, it looks again). Empty lanes are dropped when a new priority appears, so priorities
+    used once do not pile up.
+    """
+
+    __slots__ = ("by_priority", "levels")
+
+    def __init__(self) -> None:
+        self.by_priority: dict[int, collections.deque[WorkItem]] = {}
+        self.levels: list[collections.deque[WorkItem]] = []
+        """The lanes, highest priority first."""
+
+    def push(self, item: WorkItem) -> None:
+        """Queue ``item`` behind the others of its priority (with the submit lock held)."""
+        priority = priority_of(item)
+        lane = self.by_priority.get(priority)
+        if lane is None:
+            lane = collections.deque()
+            kept = {key: old for key, old in self.by_priority.items() if old}
+            kept[priority] = lane
+            self.by_priority = kept
+            self.levels = [kept[key] for key in sorted(kept, reverse=True)]
+        lane.append(item)
+
+    def pop(self) -> WorkItem:
+        """Take the first item of the highest lane that has one (the caller holds a token)."""
+        while True:
+            for lane in self.levels:
+                if lane:
+                    try:
+                        return lane.popleft()
+                    except IndexError:
+                        continue
+
+
 class Slot:
     """What one worker runs now (None between items), so ``drain`` can name it."""
 
@@ -100,8 +142,8 @@ class _PoolState:
         self, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
     ) -> None:
         self.queue: queue.SimpleQueue[WorkItem | _Token | None] = queue.SimpleQueue()
-        self.lane: PriorityBacklog | None = None
-        """Queued items in priority order, once a priority was used (guarded by ``lock``)."""
+        self.lane: _Lanes | None = None
+        """Queued items in priority order, once a priority was used."""
         self.slots: set[Slot] = set()
         self.idle = 0
         self.initializer = initializer
@@ -136,25 +178,21 @@ class _PoolState:
         if self.lane is not None:
             return
         items = self.drain()
-        with self.lock:
-            self.lane = PriorityBacklog(items)
+        lanes = _Lanes()
+        for item in items:
+            lanes.push(item)
+        self.lane = lanes
         for _ in items:
             self.queue.put(_PICK)
 
     def put_ranked(self, item: WorkItem) -> None:
-        """Queue ``item`` in the lane, and a pick token for a worker."""
-        lane = self.lane
-        assert lane is not None
-        with self.lock:
-            lane.append(item)
+        """Queue ``item`` in its lane, and a pick token for a worker."""
+        self.lane.push(item)  # type: ignore[union-attr]
         self.queue.put(_PICK)
 
     def take_ranked(self) -> WorkItem:
-        """The lane's best item, for a worker that took a pick token."""
-        lane = self.lane
-        assert lane is not None
-        with self.lock:
-            return lane.popleft()
+        """The best queued item, for a worker that took a pick token."""
+        return self.lane.pop()  # type: ignore[union-attr]
 
     def running(self) -> list[WorkItem]:
         """The items the workers run now."""
@@ -217,8 +255,8 @@ def _work(state: _PoolState) -> None:
                 state.queue.put(None)
                 return
             if isinstance(item, _Token):
-                if isinstance(item, _Pick):
-                    item = state.take_ranked()
+                if item is _PICK:
+                    item = state.lane.pop()  # type: ignore[union-attr]
                 else:
                     with state.lock:
                         state.retiring -= 1
