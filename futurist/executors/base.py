@@ -6,6 +6,13 @@ items wait for a worker) and ``_stop`` (finish the shutdown the base has started
 else -- argument checks, the shutdown flag, ``check_and_reject``, statistics, ``map`` with
 ``buffersize``, interpreter exit -- lives here.
 
+Flow control (``prioritized``, ``drain``, ``stop``, ``terminate_workers``/``kill_workers``; the
+machinery is in :mod:`futurist.executors._flow`) works on every kind through optional hooks:
+``_use_priorities`` (order the queue by ``priority_of(item)``), ``_in_own_worker``,
+``_running_items``/``_cancel_queued``/``_wait_idle`` (with ``_tracks_items = True``; without
+them the base tracks items itself), ``_stop_call`` and ``_end_workers`` (default: the kind
+cannot stop running calls and says so).
+
 How a submission flows::
 
     submit(fn)  --checks-->  [submit lock: alive? check_and_reject(backlog)]
