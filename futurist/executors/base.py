@@ -455,7 +455,8 @@ class PrioritizedSubmitter:
 
     Higher priorities start first; calls of one priority start in submission order. Kinds that
     run calls in the caller (synchronous) or in another executor (wrapped) accept and ignore it.
-    Make one per priority level and keep it, or make one per call: both are cheap.
+    A service that submits at a few fixed levels can keep one per level (``urgent =
+    executor.prioritized(10)``) rather than make one per call.
     """
 
     __slots__ = ("executor", "priority")
