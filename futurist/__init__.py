@@ -3,9 +3,11 @@
 from futurist import rejection, waiters
 from futurist.exceptions import (
     BrokenExecutor,
+    CallStopped,
     ExecutorPluginError,
     PluginLoadError,
     RejectedSubmission,
+    StopNotSupported,
     UnknownExecutorKind,
     WorkerCrashed,
 )
@@ -25,6 +27,7 @@ from futurist.statistics import ExecutorStatistics
 
 __all__ = [
     "BrokenExecutor",
+    "CallStopped",
     "CancelledError",
     "DaskExecutor",
     "DelayedExecutorMixin",
@@ -39,6 +42,7 @@ __all__ = [
     "PluginLoadError",
     "ProcessPoolExecutor",
     "RejectedSubmission",
+    "StopNotSupported",
     "SynchronousExecutor",
     "ThreadPoolExecutor",
     "TimeoutError",

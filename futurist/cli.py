@@ -26,6 +26,7 @@ from oslo_config import cfg
 
 from futurist import plugins
 from futurist._cli.kinds import describe_kinds, unavailable_reason
+from futurist._cli.priorities import MIX_SPEC, PriorityMixError, parse_priority_mix
 from futurist._cli.runner import Interrupt, Outcome, run_workload
 from futurist._cli.settings import ConfigProblem, load_config, resolve_group
 from futurist._cli.workloads import SPECS, Workload, WorkloadError, parse_workload
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a workload on the executor a config file selects")
     _add_config(run)
     _add_workload(run)
+    _add_flow(run)
     _add_json(run)
     run.set_defaults(command=_run)
 
@@ -177,14 +179,62 @@ def _add_workload(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _tasks(text: str) -> int:
+def _add_flow(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--priorities",
+        type=_priority_mix,
+        default=(),
+        metavar="MIX",
+        help=f"submit the tasks with this priority mix: {MIX_SPEC}",
+    )
+    parser.add_argument(
+        "--backlog-policy",
+        choices=["reject", "wait"],
+        help="override the group's backlog_policy: refuse or wait once max_backlog calls queue",
+    )
+    parser.add_argument(
+        "--max-backlog",
+        type=functools.partial(_count, low=0),
+        metavar="N",
+        help="override the group's max_backlog (most calls waiting for a worker)",
+    )
+    parser.add_argument(
+        "--backlog-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="override the group's backlog_timeout (most seconds a submission waits for room)",
+    )
+
+
+def _priority_mix(text: str) -> tuple[int, ...]:
+    try:
+        return parse_priority_mix(text)
+    except PriorityMixError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _count(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+        value = low - 1
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
     return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def _tasks(text: str) -> int:
+    return _count(text, low=1)
 
 
 def _workload(text: str) -> Workload:
@@ -246,6 +296,10 @@ def _run(arguments: argparse.Namespace) -> int:
 
     group = arguments.group
     conf = load_config(arguments.config_file, group)
+    for option in ("backlog_policy", "max_backlog", "backlog_timeout"):
+        value = getattr(arguments, option)
+        if value is not None:
+            conf.set_override(option, value, group)
     kind, _ = resolve_group(conf, group)
     _check_available(kind)
     executor = _built(kind, lambda: plugins.from_config(conf, group))
@@ -320,11 +374,12 @@ def _measure(
                 interrupt=interrupt,
                 progress=progress,
                 notice=_notice,
+                priorities=getattr(arguments, "priorities", ()),
             )
         except RejectedSubmission as exc:
             raise ConfigProblem(
                 f"executor kind {kind!r} rejected a task while none was pending, so it can "
-                f"never accept one: {exc} (check max_backlog)"
+                f"never accept one: {exc} (check max_backlog and backlog_timeout)"
             ) from None
 
 

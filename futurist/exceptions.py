@@ -6,9 +6,11 @@ from concurrent.futures import BrokenExecutor
 
 __all__ = [
     "BrokenExecutor",
+    "CallStopped",
     "ExecutorPluginError",
     "PluginLoadError",
     "RejectedSubmission",
+    "StopNotSupported",
     "UnknownExecutorKind",
     "WorkerCrashed",
 ]
@@ -19,6 +21,24 @@ class RejectedSubmission(Exception):
 
     Nothing was queued and nothing was recorded in the executor's statistics.
     """
+
+
+class StopNotSupported(Exception):
+    """This executor kind cannot stop a call that is already running.
+
+    Raised by ``stop()``, ``terminate_workers()`` and ``kill_workers()`` of kinds whose workers
+    are threads or green threads of this process, which cannot be interrupted safely. The
+    message names the kind and what it can do instead. ``kind`` is the executor's class name.
+    """
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class CallStopped(Exception):
+    """The call was stopped while it ran: ``stop()``, ``drain()`` past its deadline, or
+    ``terminate_workers()``/``kill_workers()``. Its future fails with this error."""
 
 
 class WorkerCrashed(BrokenExecutor):

@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from futurist.exceptions import RejectedSubmission
+from futurist.executors._flow import validate_timeout, wait_for_room
 from futurist.executors.base import CheckAndReject
 
-__all__ = ["reject_when_reached"]
+__all__ = ["WaitWhenReached", "reject_when_reached", "wait_when_reached"]
+
+
+def _check_max_backlog(max_backlog: object) -> int:
+    if isinstance(max_backlog, bool) or not isinstance(max_backlog, int):
+        raise TypeError(f"max_backlog must be an integer, got {max_backlog!r}")
+    if max_backlog < 0:
+        raise ValueError(f"max_backlog must be >= 0, got {max_backlog}")
+    return max_backlog
 
 
 def reject_when_reached(max_backlog: int) -> CheckAndReject:
@@ -18,10 +27,7 @@ def reject_when_reached(max_backlog: int) -> CheckAndReject:
     original futurist: ``backlog`` counts the calls already waiting, and the call being
     submitted would wait too.
     """
-    if isinstance(max_backlog, bool) or not isinstance(max_backlog, int):
-        raise TypeError(f"max_backlog must be an integer, got {max_backlog!r}")
-    if max_backlog < 0:
-        raise ValueError(f"max_backlog must be >= 0, got {max_backlog}")
+    _check_max_backlog(max_backlog)
 
     def _rejector(executor: Any, backlog: int) -> None:
         if backlog >= max_backlog:
@@ -33,3 +39,44 @@ def reject_when_reached(max_backlog: int) -> CheckAndReject:
             )
 
     return _rejector
+
+
+class WaitWhenReached:
+    """The ``check_and_reject`` policy :func:`wait_when_reached` returns.
+
+    Give it to an executor when the executor is built: the executor then tracks when calls
+    leave its backlog, so a waiting submitter wakes as soon as one does.
+    """
+
+    waits_for_room = True
+    """Tells the executor, as it is built, to track its backlog for waiting submitters."""
+
+    __slots__ = ("max_backlog", "timeout")
+
+    def __init__(self, max_backlog: int, timeout: float | None) -> None:
+        self.max_backlog = _check_max_backlog(max_backlog)
+        if max_backlog == 0:
+            raise ValueError(
+                "max_backlog must be >= 1 to wait for room (with 0 no call may ever queue, so "
+                "every submission would wait for nothing); use reject_when_reached(0) to refuse"
+            )
+        self.timeout = validate_timeout("timeout", timeout, optional=True)
+
+    def __call__(self, executor: Any, backlog: int) -> None:
+        if backlog >= self.max_backlog:
+            wait_for_room(executor, self.max_backlog, self.timeout)
+
+    def __repr__(self) -> str:
+        return f"wait_when_reached({self.max_backlog}, timeout={self.timeout})"
+
+
+def wait_when_reached(max_backlog: int, timeout: float | None = None) -> WaitWhenReached:
+    """Make a submission wait while ``max_backlog`` calls are already queued.
+
+    The submitter waits (greenly on green kinds) until a queued call starts, then submits. With
+    ``timeout`` (seconds) it gives up after that long with
+    :class:`~futurist.RejectedSubmission`; a submission from one of the executor's own workers
+    is refused at once (it could otherwise wait for itself), and a shutdown wakes every waiting
+    submitter with ``RuntimeError``. Pass it as ``check_and_reject`` when building the executor.
+    """
+    return WaitWhenReached(max_backlog, timeout)

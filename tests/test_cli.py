@@ -383,3 +383,51 @@ def test_ctrl_c_cancels_what_waits_and_prints_what_happened(tmp_path: Path) -> N
     assert done_before <= executed < 100
     assert cancelled > 0
     assert figures["failures"] == "0"
+
+
+def test_run_with_a_priority_mix_and_the_wait_policy(tmp_path: Path) -> None:
+    path = config_file(tmp_path, "[futurist]\nexecutor = thread\nmax_workers = 1\n")
+    document = as_json(
+        futurist(
+            "run",
+            "--config-file",
+            path,
+            "--tasks",
+            "40",
+            "--work",
+            "noop",
+            "--priorities",
+            "0:3,5:1",
+            "--backlog-policy",
+            "wait",
+            "--max-backlog",
+            "4",
+            "--json",
+            cwd=tmp_path,
+        )
+    )
+    assert (document["executed"], document["failures"], document["cancelled"]) == (40, 0, 0)
+    by_priority = document["priorities"]
+    assert list(by_priority) == ["5", "0"]
+    assert (by_priority["5"]["executed"], by_priority["0"]["executed"]) == (10, 30)
+    for figures in by_priority.values():
+        assert 0 <= figures["latency_p50"] <= figures["latency_p99"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (("--priorities", "5"), "'5' must be PRIORITY:WEIGHT"),
+        (("--priorities", "1:1,1:2"), "priority 1 is given twice"),
+        (("--max-backlog", "-1"), "must be an integer >= 0"),
+        (("--backlog-timeout", "-2"), "must be a number of seconds >= 0"),
+        (("--backlog-policy", "wait"), "backlog_policy = wait needs max_backlog"),
+    ],
+)
+def test_run_refuses_bad_flow_options(
+    tmp_path: Path, arguments: tuple[str, ...], words: str
+) -> None:
+    path = config_file(tmp_path, "[futurist]\nexecutor = thread\n")
+    result = futurist("run", "--config-file", path, "--tasks", "1", *arguments, cwd=tmp_path)
+    assert result.returncode == 2
+    assert words in result.stderr

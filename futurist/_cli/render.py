@@ -86,6 +86,10 @@ def outcome_table(outcome: Outcome, title: str) -> Group:
         ("latency p50", _seconds(outcome.latency(50))),
         ("latency p99", _seconds(outcome.latency(99))),
     ]
+    for priority in sorted(outcome.priority_latencies, reverse=True):
+        p50 = _seconds(outcome.latency(50, priority))
+        p99 = _seconds(outcome.latency(99, priority))
+        rows.append((f"priority {priority} latency p50/p99", f"{p50} / {p99}"))
     for row in rows:
         table.add_row(*row)
     return _titled(title, table)

@@ -5,7 +5,8 @@ One loop in the caller's thread submits the tasks (waiting for the oldest one wh
 short timeout so progress is reported and an interrupt is noticed. Completions are counted by
 done callbacks, whatever thread they run in. An interrupt stops submitting, cancels what has not
 started and waits for what is running. A rejection while nothing is pending would never
-clear, so it is raised.
+clear, so it is raised. With a priority mix each task is submitted with the next priority of the
+mix, and the latencies are kept per priority too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import concurrent.futures
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from futurist import waiters
@@ -57,6 +58,8 @@ class Outcome:
     wall_time: float
     latencies: tuple[float, ...]
     interrupted: bool
+    priority_latencies: dict[int, tuple[float, ...]] = field(default_factory=dict)
+    """With a priority mix: the latencies of the tasks of each priority."""
 
     @property
     def not_submitted(self) -> int:
@@ -74,11 +77,13 @@ class Outcome:
         stats = self.statistics
         return stats.average_runtime if stats.executed else None
 
-    def latency(self, percent: float) -> float | None:
-        """The ``percent`` percentile (nearest rank) of the latencies, None if none ran."""
-        if not self.latencies:
+    def latency(self, percent: float, priority: int | None = None) -> float | None:
+        """The ``percent`` percentile (nearest rank) of the latencies (of one ``priority``'s
+        tasks if given), None if none ran."""
+        latencies = self.latencies if priority is None else self.priority_latencies[priority]
+        if not latencies:
             return None
-        ordered = sorted(self.latencies)
+        ordered = sorted(latencies)
         rank = max(math.ceil(percent / 100 * len(ordered)), 1)
         return ordered[rank - 1]
 
@@ -101,21 +106,35 @@ class Outcome:
             "latency_p50": self.latency(50),
             "latency_p99": self.latency(99),
             "interrupted": self.interrupted,
+            "priorities": {
+                str(priority): {
+                    "executed": len(latencies),
+                    "latency_p50": self.latency(50, priority),
+                    "latency_p99": self.latency(99, priority),
+                }
+                for priority, latencies in sorted(self.priority_latencies.items(), reverse=True)
+            },
         }
 
 
 class _Tally:
     """Completions counted by done callbacks; ``list.append`` is atomic, so no lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, priorities: tuple[int, ...]) -> None:
         self.latencies: list[float] = []
         self.failures: list[int] = []
+        self.by_priority: dict[int, list[float]] = {priority: [] for priority in priorities}
 
-    def watch(self, future: concurrent.futures.Future[Any], submitted: float) -> None:
+    def watch(
+        self, future: concurrent.futures.Future[Any], submitted: float, priority: int | None
+    ) -> None:
         def done(future: concurrent.futures.Future[Any]) -> None:
             if future.cancelled():
                 return
-            self.latencies.append(time.perf_counter() - submitted)
+            latency = time.perf_counter() - submitted
+            self.latencies.append(latency)
+            if priority is not None:
+                self.by_priority[priority].append(latency)
             if future.exception() is not None:
                 self.failures.append(1)
 
@@ -131,27 +150,31 @@ def run_workload(
     interrupt: Interrupt,
     progress: Progress,
     notice: Callable[[str], None],
+    priorities: tuple[int, ...] = (),
 ) -> Outcome:
     """Run ``tasks`` tasks of ``workload`` on ``executor`` and shut it down; see the module.
 
-    ``notice`` receives a line to show when an interrupt is noticed.
+    ``notice`` receives a line to show when an interrupt is noticed; ``priorities`` is one turn
+    of a priority mix (empty: plain submissions).
     """
-    tally = _Tally()
+    tally = _Tally(priorities)
     pending: collections.deque[concurrent.futures.Future[Any]] = collections.deque()
     submitted = 0
     started = last_report = time.perf_counter()
     try:
         while not interrupt.requested:
             if submitted < tasks:
+                priority = priorities[submitted % len(priorities)] if priorities else None
+                submitter = executor if priority is None else executor.prioritized(priority)
                 submit_time = time.perf_counter()
                 try:
-                    future = executor.submit(workload.task, submitted)
+                    future = submitter.submit(workload.task, submitted)
                 except RejectedSubmission:
                     if not pending:
                         raise
                     _wait_oldest(pending)
                 else:
-                    tally.watch(future, submit_time)
+                    tally.watch(future, submit_time, priority)
                     pending.append(future)
                     submitted += 1
             elif pending:
@@ -183,6 +206,7 @@ def run_workload(
         wall_time=wall_time,
         latencies=tuple(tally.latencies),
         interrupted=interrupt.requested,
+        priority_latencies={key: tuple(values) for key, values in tally.by_priority.items()},
     )
 
 

@@ -6,6 +6,13 @@ items wait for a worker) and ``_stop`` (finish the shutdown the base has started
 else -- argument checks, the shutdown flag, ``check_and_reject``, statistics, ``map`` with
 ``buffersize``, interpreter exit -- lives here.
 
+Flow control (``prioritized``, ``drain``, ``stop``, ``terminate_workers``/``kill_workers``; the
+machinery is in :mod:`futurist.executors._flow`) works on every kind through optional hooks:
+``_use_priorities`` (order the queue by ``priority_of(item)``), ``_in_own_worker``,
+``_running_items``/``_cancel_queued``/``_wait_idle`` (with ``_tracks_items = True``; without
+them the base tracks items itself), ``_stop_call`` and ``_end_workers`` (default: the kind
+cannot stop running calls and says so).
+
 How a submission flows::
 
     submit(fn)  --checks-->  [submit lock: alive? check_and_reject(backlog)]
@@ -27,14 +34,18 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from time import perf_counter
 from types import TracebackType
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from futurist.futures import Future
 from futurist.statistics import ExecutorStatistics, StatisticsRecorder
 
+if TYPE_CHECKING:
+    from futurist.executors._flow import Flow
+
 __all__ = [
     "CheckAndReject",
     "Executor",
+    "PrioritizedSubmitter",
     "WorkItem",
     "validate_check_and_reject",
     "validate_initializer",
@@ -54,7 +65,10 @@ class WorkItem:
     accepted future reaches exactly one terminal state and is counted exactly once.
     """
 
-    __slots__ = ("args", "fn", "future", "kwargs", "recorder")
+    __slots__ = ("args", "fn", "future", "kwargs", "priority", "recorder")
+
+    priority: int
+    """Set only by a prioritized submission: read it as ``getattr(item, "priority", 0)``."""
 
     def __init__(
         self,
@@ -158,12 +172,18 @@ class Executor(concurrent.futures.Executor, abc.ABC):
     """The future class ``submit`` returns (an instance may choose, e.g. green futures)."""
     _chunked_map: ClassVar[bool] = False
     """Whether ``map(chunksize > 1)`` batches calls (worth it where a call crosses a boundary)."""
+    _tracks_items: ClassVar[bool] = False
+    """Whether the kind implements ``_running_items``, ``_cancel_queued`` and ``_wait_idle``;
+    if not, the base tracks every accepted item for ``drain`` (at some cost per call)."""
 
     def __init__(self, check_and_reject: CheckAndReject | None = None) -> None:
         self._check_and_reject = validate_check_and_reject(check_and_reject)
         self._recorder = StatisticsRecorder()
         self._submit_lock = self._new_lock()
         self._shutdown_started = False
+        self._flow: Flow | None = None
+        if not self._tracks_items or getattr(check_and_reject, "waits_for_room", False):
+            self._start_flow()
         _live_executors.add(self)
 
     @classmethod
@@ -196,10 +216,98 @@ class Executor(concurrent.futures.Executor, abc.ABC):
             raise TypeError(f"submit() needs a callable, got {type(fn).__name__} {fn!r}")
         with self._submit_lock:
             item = self._accept(fn, args, kwargs)
+            if self._flow is not None:
+                item = self._flow.adopt(item)
             run_here = self._dispatch(item)
         if run_here:
             self._run_here(item)
         return item.future
+
+    def prioritized(self, priority: int) -> PrioritizedSubmitter:
+        """A submitter whose ``submit`` gives its calls ``priority`` (an integer, default 0).
+
+        Queued calls start highest priority first (Dask's convention), in submission order
+        within one priority: ``executor.prioritized(10).submit(fn, *args, **kwargs)``. Kinds
+        that run calls in the caller or in another executor accept the priority and ignore it.
+        """
+        return PrioritizedSubmitter(self, priority)
+
+    def drain(self, timeout: float) -> set[concurrent.futures.Future[Any]]:
+        """Shut down, waiting at most ``timeout`` seconds for the accepted calls to finish.
+
+        Past the deadline, queued calls are cancelled and running ones stopped where the kind
+        can (their futures fail with :class:`~futurist.CallStopped`); elsewhere they run on.
+        Returns the futures not finished at the deadline (empty if everything finished).
+        """
+        from futurist.executors._flow import drain
+
+        return drain(self, timeout)
+
+    def stop(self, future: concurrent.futures.Future[Any]) -> None:
+        """Stop the call of ``future``, which this executor accepted and has not finished.
+
+        A queued call is cancelled; a running one is stopped where the kind can (its future
+        fails with :class:`~futurist.CallStopped`). Raises ``TypeError`` for a non-future,
+        ``ValueError`` for a finished future or another executor's, and
+        :class:`~futurist.StopNotSupported` where the kind cannot stop calls.
+        """
+        if not isinstance(future, concurrent.futures.Future):
+            raise TypeError(
+                f"stop() needs a future this executor returned, got {type(future).__name__} "
+                f"{future!r}"
+            )
+        if future.done():
+            raise ValueError(f"cannot stop {future!r}: it is already done; only unfinished calls")
+        if not self._stop_call(future):
+            raise ValueError(
+                f"cannot stop {future!r}: {type(self).__name__} did not accept it, or no longer "
+                "holds it; only futures this executor returned can be stopped here"
+            )
+
+    def terminate_workers(self) -> None:
+        """Shut down at once: cancel queued calls and stop running ones (as Python 3.14's
+        ``ProcessPoolExecutor.terminate_workers``: processes get SIGTERM).
+
+        Raises :class:`~futurist.StopNotSupported`, changing nothing, where the kind cannot.
+        """
+        self._end_workers(kill=False)
+
+    def kill_workers(self) -> None:
+        """Like :meth:`terminate_workers`, but processes get SIGKILL (Python 3.14's meaning)."""
+        self._end_workers(kill=True)
+
+    def _submit_prioritized(
+        self, priority: int, fn: Callable[..., _T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Future[_T]:
+        """``submit`` with a priority; the kind switches to priority order on first use."""
+        if not callable(fn):
+            raise TypeError(f"submit() needs a callable, got {type(fn).__name__} {fn!r}")
+        with self._submit_lock:
+            item = self._accept(fn, args, kwargs)
+            item = self._adopt_prioritized(item, priority)
+            run_here = self._dispatch(item)
+        if run_here:
+            self._run_here(item)
+        return item.future
+
+    def _adopt_prioritized(self, item: WorkItem, priority: int) -> WorkItem:
+        """Give an accepted item its priority (with the submit lock held)."""
+        flow = self._flow
+        if flow is None or not flow.ranked:
+            flow = flow or self._start_flow()
+            flow.ranked = True
+            self._use_priorities()
+        if flow.reports:
+            return flow.adopt(item, priority)
+        item.priority = priority
+        return item
+
+    def _start_flow(self) -> Flow:
+        from futurist.executors._flow import Flow
+
+        waits = getattr(self._check_and_reject, "waits_for_room", False)
+        self._flow = Flow(self._new_lock(), track=not self._tracks_items, waits=waits)
+        return self._flow
 
     def _accept(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -229,6 +337,8 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         """
         with self._submit_lock:
             self._shutdown_started = True
+        if self._flow is not None:
+            self._flow.wake_all()
         self._stop(wait, cancel_futures)
 
     def map(
@@ -279,6 +389,56 @@ class Executor(concurrent.futures.Executor, abc.ABC):
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         """Finish a shutdown once the base has stopped accepting work; must be idempotent."""
 
+    def _use_priorities(self) -> None:
+        """Called once, with the submit lock held, before the first prioritized item is
+        dispatched.
+
+        A kind that queues calls switches its queue to priority order here and from then on
+        orders items by ``priority_of(item)``; by default calls run in the kind's own order
+        (the kind ignores priorities).
+        """
+
+    def _in_own_worker(self) -> bool:
+        """Whether the caller runs in one of this executor's workers (waiting there for room
+        could deadlock); by default, whether this thread runs one of its calls now."""
+        return self._flow is not None and self._flow.running_here()
+
+    def _running_items(self) -> list[WorkItem]:
+        """The items running now (``drain`` reports them); by default from the base's tracking."""
+        assert self._flow is not None
+        return [item for item in self._flow.tracked_items() if item.future.running()]
+
+    def _cancel_queued(self) -> list[WorkItem]:
+        """Cancel every item not started yet and return them (``drain`` past its deadline)."""
+        assert self._flow is not None
+        queued = [item for item in self._flow.tracked_items() if not item.future.running()]
+        self._stop(False, True)
+        return [item for item in queued if item.future.cancelled()]
+
+    def _wait_idle(self, timeout: float) -> bool:
+        """After shutdown started: wait up to ``timeout`` seconds for every accepted item to
+        end; True if they all did."""
+        assert self._flow is not None
+        return self._flow.wait_idle(timeout)
+
+    def _stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
+        """Stop the unfinished call of ``future``; False if it is not this executor's.
+
+        By default the kind cannot stop calls: :class:`~futurist.StopNotSupported`, unless the
+        future is running and not one of this executor's calls.
+        """
+        from futurist.executors._flow import cannot_stop
+
+        if future.running() and all(item.future is not future for item in self._running_items()):
+            return False
+        raise cannot_stop(self, "stop a call")
+
+    def _end_workers(self, kill: bool) -> None:
+        """``terminate_workers``/``kill_workers``; by default the kind cannot."""
+        from futurist.executors._flow import cannot_stop
+
+        raise cannot_stop(self, "kill_workers()" if kill else "terminate_workers()")
+
     def _new_lock(self) -> threading.Lock:
         """The lock guarding submission and shutdown; green kinds return a green lock.
 
@@ -298,6 +458,36 @@ class Executor(concurrent.futures.Executor, abc.ABC):
     def __repr__(self) -> str:
         state = "alive" if self.alive else "shut down"
         return f"<{type(self).__name__} {state} at {id(self):#x}>"
+
+
+class PrioritizedSubmitter:
+    """What ``executor.prioritized(priority)`` returns: ``submit`` with that priority.
+
+    Higher priorities start first; calls of one priority start in submission order. Kinds that
+    run calls in the caller (synchronous) or in another executor (wrapped) accept and ignore it.
+    A service that submits at a few fixed levels can keep one per level (``urgent =
+    executor.prioritized(10)``) rather than make one per call.
+    """
+
+    __slots__ = ("executor", "priority")
+
+    def __init__(self, executor: Executor, priority: int) -> None:
+        if type(priority) is not int and (
+            isinstance(priority, bool) or not isinstance(priority, int)
+        ):
+            raise TypeError(
+                f"priority must be an integer (higher runs first, default 0), got "
+                f"{type(priority).__name__} {priority!r}"
+            )
+        self.executor = executor
+        self.priority = priority
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        """Schedule ``fn(*args, **kwargs)`` with this priority, as ``executor.submit`` would."""
+        return self.executor._submit_prioritized(self.priority, fn, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} priority={self.priority} of {self.executor!r}>"
 
 
 def _name_of(fn: Callable[..., Any]) -> str:

@@ -9,15 +9,18 @@ Data flow::
                          send the next backlog item; close client (and owned cluster) at the end
 
 At most ``max_workers`` calls are on the cluster at once; the rest wait in our backlog, which is
-what ``check_and_reject`` sees and what ``shutdown(cancel_futures=True)`` cancels. Each call runs
-inside ``_run_call`` on the worker, which times it there and pickles the result itself, so a
-result that cannot be serialised fails only its own future, with a message saying so.
+what ``check_and_reject`` sees and what ``shutdown(cancel_futures=True)`` cancels. Priorities
+order the backlog (a priority heap from the first prioritized submit on) and go to Dask as the
+task's own priority; ``stop()`` and ``terminate_workers()`` cancel calls through Dask. Each call
+runs inside :func:`_run_call` on the worker, which times it there and pickles the result itself,
+so a result that cannot be serialised fails only its own future, with a message saying so.
 ``distributed`` is imported only when an executor is built, so ``import futurist`` works without it.
 """
 
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import itertools
 import logging
 import os
@@ -31,6 +34,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from futurist.exceptions import BrokenExecutor
+from futurist.executors._flow import PriorityBacklog, priority_of, stopped_error
 from futurist.executors.base import (
     CheckAndReject,
     Executor,
@@ -150,7 +154,11 @@ class _Session:
         self.limit = limit
         self.lock = lock
         self.idle = threading.Condition(lock)
-        self.backlog: collections.deque[WorkItem] = collections.deque()
+        self.backlog: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
+        self.in_flight: dict[concurrent.futures.Future[Any], tuple[WorkItem, Any]] = {}
+        """The calls on the cluster, with their Dask futures, by futurist future."""
+        self.stopped: set[WorkItem] = set()
+        """Calls whose Dask task was cancelled by ``stop``: they fail with CallStopped."""
         self.in_use = 0
         self.closing = False
         self.sentinel_sent = False
@@ -202,13 +210,18 @@ class _Session:
             sent.append(item)
         if sent:
             try:
-                if len(sent) == 1:
+                priorities = [priority_of(item) for item in sent]
+                if len(sent) == 1 or len(set(priorities)) > 1:
                     dask_futures = [
-                        self.client.submit(_run_call, payloads[0], key=keys[0], pure=False)
+                        self.client.submit(_run_call, payload, key=key, pure=False, priority=rank)
+                        for payload, key, rank in zip(payloads, keys, priorities, strict=True)
                     ]
                 else:
-                    dask_futures = self.client.map(_run_call, payloads, key=keys, pure=False)
+                    dask_futures = self.client.map(
+                        _run_call, payloads, key=keys, pure=False, priority=priorities[0]
+                    )
                 for dask_future, item in zip(dask_futures, sent, strict=True):
+                    self.in_flight[item.future] = (item, dask_future)
                     self.client.loop.add_callback(self._await, dask_future, item)
             except Exception as exc:
                 for item in sent:
@@ -236,6 +249,12 @@ class _Session:
                 entries.append(settled.get_nowait())
             done = [entry for entry in entries if entry is not None]
             for item, dask_future, outcome in done:
+                self.in_flight.pop(item.future, None)
+                if item in self.stopped:
+                    self.stopped.discard(item)
+                    if dask_future.status == "cancelled":
+                        item.fail(stopped_error(item, "its Dask task was cancelled"))
+                        continue
                 _settle(item, dask_future, outcome)
             if done:
                 del item, dask_future, outcome
@@ -257,14 +276,27 @@ class _Session:
         if to_send:
             self.send(to_send)
 
-    def cancel_backlog(self) -> None:
-        """Cancel every item still waiting for a slot."""
+    def cancel_backlog(self) -> list[WorkItem]:
+        """Cancel every item still waiting for a slot; return those cancelled."""
         with self.lock:
             items = list(self.backlog)
             self.backlog.clear()
             self._finish_if_idle()
-        for item in items:
-            item.cancel()
+        return [item for item in items if item.cancel()]
+
+    def stop(self, future: concurrent.futures.Future[Any]) -> bool:
+        """Cancel a queued call, or cancel the running call's Dask task; False if not ours."""
+        with self.lock:
+            if any(item.future is future for item in self.backlog):
+                future.cancel()
+                return True
+            entry = self.in_flight.get(future)
+            if entry is None:
+                return False
+            item, dask_future = entry
+            self.stopped.add(item)
+        self.client.cancel([dask_future], force=True)
+        return True
 
     def close(self) -> None:
         """Stop once every accepted call has ended; the collector then releases the cluster."""
@@ -276,9 +308,13 @@ class _Session:
         """Wait for every accepted call and for the client (and owned cluster) to close."""
         if threading.current_thread() is self.collector:
             return
-        with self.idle:
-            self.idle.wait_for(lambda: self.in_use == 0 and not self.backlog)
+        self.wait_idle(None)
         self.collector.join()
+
+    def wait_idle(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds until no accepted call is left; True if none is."""
+        with self.idle:
+            return bool(self.idle.wait_for(lambda: self.in_use == 0 and not self.backlog, timeout))
 
     def _finish_if_idle(self) -> None:
         if self.in_use == 0 and not self.backlog:
@@ -344,6 +380,7 @@ class DaskExecutor(Executor):
     """
 
     _chunked_map: ClassVar[bool] = True
+    _tracks_items: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -471,6 +508,30 @@ class DaskExecutor(Executor):
     def _run_here(self, item: WorkItem) -> None:
         self._session.send([item])
 
+    def _use_priorities(self) -> None:
+        session = self._session
+        if not isinstance(session.backlog, PriorityBacklog):
+            session.backlog = PriorityBacklog(list(session.backlog))
+
+    def _running_items(self) -> list[WorkItem]:
+        with self._submit_lock:
+            return [item for item, _ in self._session.in_flight.values()]
+
+    def _cancel_queued(self) -> list[WorkItem]:
+        return self._session.cancel_backlog()
+
+    def _wait_idle(self, timeout: float) -> bool:
+        return self._session.wait_idle(timeout)
+
+    def _stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
+        return self._session.stop(future)
+
+    def _end_workers(self, kill: bool) -> None:
+        # Dask has one way to stop a running call, cancelling its task: kill means terminate.
+        self.shutdown(wait=False, cancel_futures=True)
+        for item in self._running_items():
+            self._session.stop(item.future)
+
     def _on_interpreter_exit(self) -> None:
         # The client and an owned cluster do not outlive the interpreter: accepted calls must
         # finish now, or they would be lost with them.
@@ -479,7 +540,7 @@ class DaskExecutor(Executor):
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         session = self._session
         if cancel_futures:
-            session.cancel_backlog()
+            self._cancel_queued()
         session.close()
         if wait:
             session.wait_closed()

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from futurist._eventlet import eventlet_module, green_condition
-from futurist.executors.base import Executor, WorkItem
+from futurist.executors.base import Executor, PrioritizedSubmitter, WorkItem
 from futurist.futures import Future
 
 __all__ = ["DelayedExecutorMixin", "DelayedExecutorMixinBase", "GreenDelayedExecutorMixin"]
@@ -93,15 +93,21 @@ class _Scheduler:
                 self._condition.notify()
         item.future.add_done_callback(functools.partial(self._forget_cancelled, entry))
 
-    def cancel_all(self) -> None:
-        """Cancel every pending item at once (``shutdown(cancel_futures=True)``)."""
+    def cancel_all(self) -> list[WorkItem]:
+        """Cancel every pending item at once (``shutdown(cancel_futures=True)``); return them."""
         with self._condition:
             entries = [entry for _, _, entry in self._heap if entry.state is _PENDING]
             for entry in entries:
                 entry.state = _CANCELLED
             self._condition.notify()
-        for entry in entries:
-            entry.item.cancel()
+        return [entry.item for entry in entries if entry.item.cancel()]
+
+    def wait_drained(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until nothing is pending; True if nothing is."""
+        with self._condition:
+            if self._runner == self._current():
+                return not self._running
+            return bool(self._condition.wait_for(lambda: not self._running, timeout))
 
     def drained_or_defer(self, wait: bool, later: Callable[[], None]) -> bool:
         """True once nothing is pending (waiting for that if ``wait``); else run ``later`` then.
@@ -200,11 +206,33 @@ class DelayedExecutorMixinBase(Executor):
         negative ``delay``, ``RuntimeError`` after shutdown, and whatever ``check_and_reject``
         raises.
         """
+        return self._submit_after(delay, fn, args, kwargs, None)
+
+    def prioritized(self, priority: int) -> PrioritizedDelayedSubmitter:
+        """A submitter whose ``submit`` and ``submit_after`` give their calls ``priority``.
+
+        A delayed call keeps its priority until its deadline, when it is handed to the
+        executor's queue with it.
+        """
+        return PrioritizedDelayedSubmitter(self, priority)
+
+    def _submit_after(
+        self,
+        delay: float,
+        fn: Callable[..., _T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        priority: int | None,
+    ) -> Future[_T]:
         if not callable(fn):
             raise TypeError(f"submit_after() needs a callable, got {type(fn).__name__} {fn!r}")
         seconds = _validate_delay(delay)
         with self._submit_lock:
             item = self._accept(fn, args, kwargs)
+            if priority is not None:
+                item = self._adopt_prioritized(item, priority)
+            elif self._flow is not None:
+                item = self._flow.adopt(item)
             scheduler = self._delay_scheduler
             if scheduler is None:
                 scheduler = self._delay_scheduler = self._new_delay_scheduler()
@@ -255,6 +283,20 @@ class DelayedExecutorMixinBase(Executor):
         ):
             stop_executor(wait, cancel_futures)
 
+    def _cancel_queued(self) -> list[WorkItem]:
+        scheduler = self._delay_scheduler
+        pending = [] if scheduler is None else scheduler.cancel_all()
+        return [*pending, *super()._cancel_queued()]
+
+    def _wait_idle(self, timeout: float) -> bool:
+        scheduler = self._delay_scheduler
+        if scheduler is None:
+            return super()._wait_idle(timeout)
+        deadline = time.monotonic() + timeout
+        if not scheduler.wait_drained(timeout):
+            return False
+        return super()._wait_idle(max(0.0, deadline - time.monotonic()))
+
     def _on_interpreter_exit(self) -> None:
         scheduler = self._delay_scheduler
         if scheduler is not None:
@@ -292,3 +334,17 @@ class GreenDelayedExecutorMixin(DelayedExecutorMixinBase):
             self._delay_clock,
             self._hand_off_delayed,
         )
+
+
+class PrioritizedDelayedSubmitter(PrioritizedSubmitter):
+    """``prioritized(priority)`` of a delayed executor: ``submit`` and ``submit_after``."""
+
+    __slots__ = ()
+
+    executor: DelayedExecutorMixinBase
+
+    def submit_after(
+        self, delay: float, fn: Callable[..., _T], /, *args: Any, **kwargs: Any
+    ) -> Future[_T]:
+        """Schedule ``fn(*args, **kwargs)`` with this priority, ``delay`` seconds from now."""
+        return self.executor._submit_after(delay, fn, args, kwargs, self.priority)

@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from futurist.executors.base import CheckAndReject, WorkItem, validate_max_workers
 from futurist.executors.thread import (
+    _PICK,
     _RETIRE,
+    Slot,
     ThreadPoolExecutor,
     _PoolState,
-    _Retire,
+    _Token,
     default_thread_count,
     run_initializer,
 )
@@ -116,24 +118,33 @@ def _work(state: _PoolState, sizing: _Sizing) -> None:
     get = state.queue.get
     finish_lock = sizing.finish_lock
     idle_timeout = sizing.idle_timeout
-    while True:
-        try:
-            item = get(timeout=idle_timeout)
-        except queue.Empty:
-            if sizing.retire_idle(state):
+    slot = Slot()
+    state.slots.add(slot)
+    try:
+        while True:
+            try:
+                item = get(timeout=idle_timeout)
+            except queue.Empty:
+                if sizing.retire_idle(state):
+                    return
+                continue
+            if item is None:
+                sizing.leave()
+                state.queue.put(None)
                 return
-            continue
-        if item is None:
-            sizing.leave()
-            state.queue.put(None)
-            return
-        if isinstance(item, _Retire):
-            sizing.leave_retiring()
-            return
-        item.run()
-        del item
-        with finish_lock:
-            sizing.finished += 1
+            if isinstance(item, _Token):
+                if item is _PICK:
+                    item = state.lane.pop()  # type: ignore[union-attr]
+                else:
+                    sizing.leave_retiring()
+                    return
+            slot.item = item
+            item.run()
+            slot.item = item = None
+            with finish_lock:
+                sizing.finished += 1
+    finally:
+        state.slots.discard(slot)
 
 
 def _check_number(name: str, value: object) -> float:
@@ -339,7 +350,10 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
             raise BrokenThreadPool(state.broken)
         sizing = self._sizing
         sizing.submitted += 1
-        state.queue.put(item)
+        if state.lane is None:
+            state.queue.put(item)
+        else:
+            state.put_ranked(item)
         if self._should_grow(sizing.outstanding, sizing.staying):
             self._start_thread()
         return False

@@ -8,6 +8,7 @@ Data flow::
                   [backlog deque] <-- each worker, after its item, takes the next one from here
                                       and exits when the backlog is empty
     shutdown(wait) --> waits (greenly) until no worker is left
+    first prioritized submit --> the backlog deque becomes a priority heap with the same methods
 
 Everything here runs in the thread of the eventlet hub (or, after ``eventlet.monkey_patch()``,
 in green threads that look like threads), so submission never yields and no lock is held across a
@@ -17,9 +18,11 @@ switch. Workers hold the shared ``_GreenState``, never the executor.
 from __future__ import annotations
 
 import collections
-from typing import Any
+import time
+from typing import Any, ClassVar
 
 from futurist._eventlet import eventlet_module, green_lock
+from futurist.executors._flow import PriorityBacklog
 from futurist.executors.base import CheckAndReject, Executor, WorkItem, validate_max_workers
 from futurist.futures import Future, GreenFuture
 
@@ -29,33 +32,45 @@ __all__ = ["GreenThreadPoolExecutor"]
 class _GreenState:
     """What the green workers share: the pool, the backlog and who waits for them to finish."""
 
-    __slots__ = ("active", "backlog", "drain_waiters", "pool")
+    __slots__ = ("active", "backlog", "drain_waiters", "pool", "running")
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool
-        self.backlog: collections.deque[WorkItem] = collections.deque()
+        self.backlog: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
         self.active = 0
         self.drain_waiters: list[Any] = []
+        self.running: dict[Any, WorkItem] = {}
+        """The item each green worker runs now, by green thread."""
 
-    def wait_for_workers(self, eventlet: Any) -> None:
-        """Wait greenly until every worker but the calling one (if it is one) has exited."""
+    def wait_for_workers(self, eventlet: Any, timeout: float | None = None) -> bool:
+        """Wait greenly until every worker but the calling one (if it is one) has exited, or
+        ``timeout`` seconds pass; True if they all have."""
         current = eventlet.getcurrent()
         allowed = 1 if current in self.pool.coroutines_running else 0
+        deadline = None if timeout is None else time.monotonic() + timeout
         while self.active > allowed:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
             event = eventlet.Event()
             self.drain_waiters.append(event)
-            event.wait()
+            event.wait(remaining)
+        return True
 
 
 def _work(state: _GreenState, item: WorkItem) -> None:
     """A green worker: run ``item``, then whatever waits in the backlog, then exit."""
-    backlog = state.backlog
+    running = state.running
+    me = eventlet_module().getcurrent()
     try:
+        running[me] = item
         item.run()
+        while state.backlog:
+            running[me] = item = state.backlog.popleft()
+            item.run()
         del item
-        while backlog:
-            backlog.popleft().run()
     finally:
+        running.pop(me, None)
         state.active -= 1
         waiters = state.drain_waiters
         if waiters:
@@ -71,10 +86,12 @@ class GreenThreadPoolExecutor(Executor):
     sees. Futures are :class:`~futurist.GreenFuture`, so waiting on them yields to the hub.
     Needs eventlet (``pip install eventlet``, the ``eventlet`` extra); works with or without
     ``eventlet.monkey_patch()``. Submit from the hub's thread (any green thread), as with every
-    eventlet object.
+    eventlet object. Honours priorities; cannot stop a running call (``stop``,
+    ``terminate_workers`` and ``kill_workers`` raise ``StopNotSupported``).
     """
 
     _future_class: type[Future[Any]] = GreenFuture
+    _tracks_items: ClassVar[bool] = True
 
     def __init__(
         self, max_workers: int | None = 1000, check_and_reject: CheckAndReject | None = None
@@ -126,6 +143,29 @@ class GreenThreadPoolExecutor(Executor):
             state.backlog.append(item)
         return False
 
+    def _use_priorities(self) -> None:
+        state = self._state
+        if not isinstance(state.backlog, PriorityBacklog):
+            state.backlog = PriorityBacklog(list(state.backlog))
+
+    def _in_own_worker(self) -> bool:
+        return self._eventlet.getcurrent() in self._state.pool.coroutines_running
+
+    def _running_items(self) -> list[WorkItem]:
+        return list(self._state.running.values())
+
+    def _cancel_queued(self) -> list[WorkItem]:
+        backlog = self._state.backlog
+        cancelled = []
+        while backlog:
+            item = backlog.popleft()
+            if item.cancel():
+                cancelled.append(item)
+        return cancelled
+
+    def _wait_idle(self, timeout: float) -> bool:
+        return self._state.wait_for_workers(self._eventlet, timeout)
+
     def _on_interpreter_exit(self) -> None:
         # Green threads only run while some green thread waits: at exit the main one waits for
         # the accepted work here, or it would never run.
@@ -134,7 +174,6 @@ class GreenThreadPoolExecutor(Executor):
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         state = self._state
         if cancel_futures:
-            while state.backlog:
-                state.backlog.popleft().cancel()
+            self._cancel_queued()
         if wait:
             state.wait_for_workers(self._eventlet)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from threading import get_ident
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from futurist._eventlet import green_condition, green_ident, green_lock
 from futurist.executors.base import CheckAndReject, Executor, WorkItem
@@ -24,7 +24,11 @@ class SynchronousExecutor(Executor):
     simple tools). ``run_work_func(work)`` runs each work item (default: ``work.run()``);
     ``check_and_reject`` sees a backlog of 0: nothing ever waits in this executor.
     After ``shutdown()``, ``restart()`` clears the statistics and accepts work again.
+    Priorities are accepted and ignored (each call runs at once); a running call cannot be
+    stopped (``stop``, ``terminate_workers`` and ``kill_workers`` raise ``StopNotSupported``).
     """
+
+    _tracks_items: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -39,8 +43,8 @@ class SynchronousExecutor(Executor):
         self._green = bool(green)
         super().__init__(check_and_reject)
         self._run_work_func = run_work_func
-        self._running: dict[int, int] = {}
-        """How many calls run now, by the ident of the (green) thread running them."""
+        self._running: dict[int, list[WorkItem]] = {}
+        """The calls running now (nested ones last), by the ident of the (green) thread."""
         self._idle: Any = None
         """Condition on the submit lock, made by the first shutdown that has calls to wait for."""
         if self._green:
@@ -86,7 +90,11 @@ class SynchronousExecutor(Executor):
     def _dispatch(self, item: WorkItem) -> bool:
         running = self._running
         thread = self._ident()
-        running[thread] = running.get(thread, 0) + 1
+        calls = running.get(thread)
+        if calls is None:
+            running[thread] = [item]
+        else:
+            calls.append(item)
         return True
 
     def _run_here(self, item: WorkItem) -> None:
@@ -98,21 +106,32 @@ class SynchronousExecutor(Executor):
             # False here, that shutdown will find this entry already gone.
             running = self._running
             thread = self._ident()
-            depth = running[thread] - 1
-            if depth:
-                running[thread] = depth
-            else:
+            calls = running[thread]
+            calls.pop()
+            if not calls:
                 del running[thread]
             if self._shutdown_started:
                 with self._submit_lock:
                     if self._idle is not None:
                         self._idle.notify_all()
 
+    def _running_items(self) -> list[WorkItem]:
+        return [item for calls in list(self._running.values()) for item in list(calls)]
+
+    def _cancel_queued(self) -> list[WorkItem]:
+        return []
+
+    def _wait_idle(self, timeout: float) -> bool:
+        return self._wait_for_calls(timeout)
+
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
-        if not wait:
-            return
-        # Calls running in this thread (one that shuts down its own executor) cannot be
-        # waited for; every call running in another thread is.
+        if wait:
+            self._wait_for_calls(None)
+
+    def _wait_for_calls(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds for the calls running in other threads; True if none
+        is left. Calls running in this thread (one that shuts down its own executor) cannot be
+        waited for."""
         here = self._ident()
         running = self._running
 
@@ -121,8 +140,8 @@ class SynchronousExecutor(Executor):
 
         with self._submit_lock:
             if idle():
-                return
+                return True
             if self._idle is None:
                 condition = green_condition if self._green else threading.Condition
                 self._idle = condition(self._submit_lock)
-            self._idle.wait_for(idle)
+            return bool(self._idle.wait_for(idle, timeout))

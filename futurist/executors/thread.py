@@ -9,6 +9,9 @@ Data flow::
     shutdown --> one None sentinel; each worker passes it on and exits once the queue is drained
     max_workers = n --> more threads for queued work, or one retire token per surplus thread:
                         whichever worker takes a token (when it is next idle) exits
+    first prioritized submit --> queued items move to a priority heap (the lane); from then on
+                        every item goes to the lane and a pick token to the queue: the worker
+                        taking a token runs the lane's best item
 
 Workers hold the shared ``_PoolState``, never the executor, so an executor that is
 garbage-collected without ``shutdown()`` still lets its threads drain the queue and exit.
@@ -16,16 +19,19 @@ garbage-collected without ``shutdown()`` still lets its threads drain the queue 
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import os
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures.thread import BrokenThreadPool
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from futurist.executors._flow import priority_of
 from futurist.executors.base import (
     CheckAndReject,
     Executor,
@@ -44,13 +50,78 @@ LOG = logging.getLogger(__name__)
 _pool_numbers = itertools.count()
 
 
-class _Retire:
+class _Token:
+    """A queue entry that is not work: one ``isinstance`` check tells them all apart."""
+
+    __slots__ = ()
+
+
+class _Retire(_Token):
     """The token telling the worker that takes it to exit (the pool was made smaller)."""
 
     __slots__ = ()
 
 
 _RETIRE = _Retire()
+
+
+class _Pick(_Token):
+    """The token telling the worker that takes it to run the lane's best item."""
+
+    __slots__ = ()
+
+
+_PICK = _Pick()
+
+
+class _Lanes:
+    """The queued items of a pool that uses priorities: one FIFO deque per priority.
+
+    Submissions append (under the submit lock); workers holding a pick token take from the
+    highest non-empty lane without a lock: ``deque.append`` and ``popleft`` are atomic, and
+    ``levels`` is replaced, never changed in place. Each token stands for one item appended
+    before it, so a worker with a token always finds one (if another worker took the one it
+    saw, it looks again). Empty lanes are dropped when a new priority appears, so priorities
+    used once do not pile up.
+    """
+
+    __slots__ = ("by_priority", "levels")
+
+    def __init__(self) -> None:
+        self.by_priority: dict[int, collections.deque[WorkItem]] = {}
+        self.levels: list[collections.deque[WorkItem]] = []
+        """The lanes, highest priority first."""
+
+    def push(self, item: WorkItem) -> None:
+        """Queue ``item`` behind the others of its priority (with the submit lock held)."""
+        priority = priority_of(item)
+        lane = self.by_priority.get(priority)
+        if lane is None:
+            lane = collections.deque()
+            kept = {key: old for key, old in self.by_priority.items() if old}
+            kept[priority] = lane
+            self.by_priority = kept
+            self.levels = [kept[key] for key in sorted(kept, reverse=True)]
+        lane.append(item)
+
+    def pop(self) -> WorkItem:
+        """Take the first item of the highest lane that has one (the caller holds a token)."""
+        while True:
+            for lane in self.levels:
+                if lane:
+                    try:
+                        return lane.popleft()
+                    except IndexError:
+                        continue
+
+
+class Slot:
+    """What one worker runs now (None between items), so ``drain`` can name it."""
+
+    __slots__ = ("item",)
+
+    def __init__(self) -> None:
+        self.item: WorkItem | None = None
 
 
 def default_thread_count() -> int:
@@ -61,12 +132,25 @@ def default_thread_count() -> int:
 class _PoolState:
     """What the worker threads share: the queue, the idle count and whether the pool broke."""
 
-    __slots__ = ("broken", "idle", "initargs", "initializer", "lock", "queue", "retiring")
+    __slots__ = (
+        "broken",
+        "idle",
+        "initargs",
+        "initializer",
+        "lane",
+        "lock",
+        "queue",
+        "retiring",
+        "slots",
+    )
 
     def __init__(
         self, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
     ) -> None:
-        self.queue: queue.SimpleQueue[WorkItem | _Retire | None] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[WorkItem | _Token | None] = queue.SimpleQueue()
+        self.lane: _Lanes | None = None
+        """Queued items in priority order, once a priority was used."""
+        self.slots: set[Slot] = set()
         self.idle = 0
         self.initializer = initializer
         self.initargs = initargs
@@ -95,16 +179,43 @@ class _PoolState:
                 return True
             return False
 
+    def use_priorities(self) -> None:
+        """Move the queued items to the lane, in order; from now on items go there."""
+        if self.lane is not None:
+            return
+        items = self.drain()
+        lanes = _Lanes()
+        for item in items:
+            lanes.push(item)
+        self.lane = lanes
+        for _ in items:
+            self.queue.put(_PICK)
+
+    def put_ranked(self, item: WorkItem) -> None:
+        """Queue ``item`` in its lane, and a pick token for a worker."""
+        self.lane.push(item)  # type: ignore[union-attr]
+        self.queue.put(_PICK)
+
+    def take_ranked(self) -> WorkItem:
+        """The best queued item, for a worker that took a pick token."""
+        return self.lane.pop()  # type: ignore[union-attr]
+
+    def running(self) -> list[WorkItem]:
+        """The items the workers run now."""
+        return [item for slot in list(self.slots) if (item := slot.item) is not None]
+
     def drain(self) -> list[WorkItem]:
         """Take every queued item out of the queue (sentinels and retire tokens stay)."""
         items: list[WorkItem] = []
-        tokens: list[_Retire | None] = []
+        tokens: list[_Token | None] = []
         while True:
             try:
                 item = self.queue.get_nowait()
             except queue.Empty:
                 break
-            if isinstance(item, WorkItem):
+            if isinstance(item, _Pick):
+                items.append(self.take_ranked())
+            elif isinstance(item, WorkItem):
                 items.append(item)
             else:
                 tokens.append(item)
@@ -141,20 +252,29 @@ def _work(state: _PoolState) -> None:
         return
     get = state.queue.get
     became_idle = state.became_idle
-    while True:
-        item = get()
-        if item is None:
-            state.queue.put(None)
-            return
-        if isinstance(item, _Retire):
-            with state.lock:
-                state.retiring -= 1
-            # Take back the idle credit this thread gave after its last item, if still there.
-            state.take_idle()
-            return
-        item.run()
-        del item
-        became_idle()
+    slot = Slot()
+    state.slots.add(slot)
+    try:
+        while True:
+            item = get()
+            if item is None:
+                state.queue.put(None)
+                return
+            if isinstance(item, _Token):
+                if item is _PICK:
+                    item = state.lane.pop()  # type: ignore[union-attr]
+                else:
+                    with state.lock:
+                        state.retiring -= 1
+                    # Take back the idle credit this thread gave after its last item, if any.
+                    state.take_idle()
+                    return
+            slot.item = item
+            item.run()
+            slot.item = item = None
+            became_idle()
+    finally:
+        state.slots.discard(slot)
 
 
 class ThreadPoolExecutor(Executor):
@@ -162,8 +282,11 @@ class ThreadPoolExecutor(Executor):
 
     Idle threads are reused before a new one starts, so sequential work runs on one thread.
     ``thread_name_prefix``, ``initializer`` and ``initargs`` mean what they mean in
-    :class:`concurrent.futures.ThreadPoolExecutor`.
+    :class:`concurrent.futures.ThreadPoolExecutor`. Honours priorities; cannot stop a running
+    call (``stop``, ``terminate_workers`` and ``kill_workers`` raise ``StopNotSupported``).
     """
+
+    _tracks_items: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -254,7 +377,10 @@ class ThreadPoolExecutor(Executor):
         state = self._state
         if state.broken is not None:
             raise BrokenThreadPool(state.broken)
-        state.queue.put(item)
+        if state.lane is None:
+            state.queue.put(item)
+        else:
+            state.put_ranked(item)
         if not state.take_idle() and self._worker_count < self._max_workers:
             self._start_thread()
         return False
@@ -272,11 +398,31 @@ class ThreadPoolExecutor(Executor):
         self._threads.add(thread)
         self._worker_count += 1
 
+    def _use_priorities(self) -> None:
+        self._state.use_priorities()
+
+    def _in_own_worker(self) -> bool:
+        return threading.current_thread() in self._threads
+
+    def _running_items(self) -> list[WorkItem]:
+        return self._state.running()
+
+    def _cancel_queued(self) -> list[WorkItem]:
+        items = self._state.drain()
+        return [item for item in items if item.cancel()]
+
+    def _wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        current = threading.current_thread()
+        for thread in list(self._threads):
+            if thread is not current:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return not self._state.running() and not self._backlog()
+
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         state = self._state
         if cancel_futures:
-            for item in state.drain():
-                item.cancel()
+            self._cancel_queued()
         with self._submit_lock:
             if not self._sentinel_sent:
                 self._sentinel_sent = True

@@ -74,6 +74,9 @@ class WrappedExecutor(Executor):
             return
         inner_future.add_done_callback(lambda done: self._inner_done(item, done))
 
+    def _in_own_worker(self) -> bool:
+        return getattr(self._running_here, "depth", 0) > 0
+
     def _trampoline(self, item: WorkItem) -> None:
         """Runs in the inner executor's worker: the item leaves the backlog and runs."""
         if not self._take(item):

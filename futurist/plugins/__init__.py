@@ -32,7 +32,7 @@ from futurist.plugins.options import (
     register_opts,
 )
 from futurist.plugins.registry import NAMESPACE, load, names
-from futurist.rejection import reject_when_reached
+from futurist.rejection import reject_when_reached, wait_when_reached
 
 __all__ = [
     "NAMESPACE",
@@ -81,10 +81,9 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     cls = load(kind)
     kind_values = {opt.dest: values.read(conf, group, opt.dest) for opt in own}
     max_workers = values.read(conf, group, "max_workers")
-    max_backlog = values.read(conf, group, "max_backlog")
     reads = options_read_by(cls, list(kind_values))
     _warn_unread(conf, group, kind, reads)
-    check_and_reject = None if max_backlog is None else reject_when_reached(max_backlog)
+    check_and_reject = _backlog_policy(conf, group)
     try:
         executor = _build(cls, max_workers, check_and_reject, kind_values)
     except ValueError as exc:
@@ -96,6 +95,25 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     if _resizable(executor):
         _resizer_for(conf).track(group, executor)
     return executor
+
+
+def _backlog_policy(conf: cfg.ConfigOpts, group: str) -> CheckAndReject | None:
+    """The ``check_and_reject`` that ``max_backlog``, ``backlog_policy`` and
+    ``backlog_timeout`` describe (None without a limit)."""
+    max_backlog = values.read(conf, group, "max_backlog")
+    policy = values.read(conf, group, "backlog_policy")
+    timeout = values.read(conf, group, "backlog_timeout")
+    if policy == "wait":
+        if max_backlog is None:
+            raise values.invalid(
+                conf,
+                group,
+                ["backlog_policy", "max_backlog"],
+                "backlog_policy = wait needs max_backlog (the backlog to wait below); set "
+                "max_backlog >= 1 or backlog_policy = reject",
+            )
+        return wait_when_reached(max_backlog, timeout)
+    return None if max_backlog is None else reject_when_reached(max_backlog)
 
 
 def _warn_unread(conf: cfg.ConfigOpts, group: str, kind: str, reads: set[str]) -> None:

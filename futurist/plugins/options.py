@@ -1,10 +1,11 @@
 """The oslo.config options that describe an executor, and their sample for oslo-config-generator.
 
 A group (``[futurist]`` unless told otherwise) holds the common options -- ``executor``,
-``max_workers``, ``max_backlog`` -- and the options of its kind, declared by the kind's class
-through a ``config_options()`` classmethod. A service registers only what the kind it builds
-needs (:func:`register_kind_opts`); listings (the sample, ``futurist executors``) load every
-kind, and there the help of each option says which kinds read it. :func:`list_opts` (the
+``max_workers``, ``max_backlog`` (with ``backlog_policy`` and ``backlog_timeout``) -- and the
+options of its kind, declared by the kind's class through a ``config_options()`` classmethod. A
+service registers only what the kind it builds needs (:func:`register_kind_opts`); listings (the
+sample, ``futurist executors``) load every kind, and there the help of each option says which
+kinds read it. :func:`list_opts` (the
 ``oslo.config.opts`` entry point) lists futurist's own kinds, so the generated sample does not
 depend on which third-party plugins are installed.
 """
@@ -23,6 +24,7 @@ from typing import Any
 from oslo_config import cfg
 
 from futurist.exceptions import ExecutorPluginError, PluginLoadError
+from futurist.executors._option_types import Interval
 from futurist.executors.base import Executor
 from futurist.plugins import registry
 
@@ -48,14 +50,17 @@ LOG = logging.getLogger(__name__)
 DEFAULT_GROUP = "futurist"
 """The group an executor's options live in unless the service names another."""
 
-COMMON_OPTION_NAMES = frozenset({"executor", "max_workers", "max_backlog"})
+COMMON_OPTION_NAMES = frozenset(
+    {"executor", "max_workers", "max_backlog", "backlog_policy", "backlog_timeout"}
+)
 """Options every group has, whatever its kind."""
 
 _FUTURIST_DISTRIBUTION = "futurist"
 
 
 def _common(read_by: dict[str, str]) -> tuple[cfg.Opt, ...]:
-    """``executor``, ``max_workers`` and ``max_backlog``; ``read_by`` ends each one's help."""
+    """``executor``, ``max_workers``, ``max_backlog`` and its policy; ``read_by`` ends each one's
+    help."""
     builtin = ", ".join(builtin_kinds()) or "none installed"
     return (
         cfg.StrOpt(
@@ -78,7 +83,25 @@ def _common(read_by: dict[str, str]) -> tuple[cfg.Opt, ...]:
             "max_backlog",
             min=0,
             help="Most calls that may wait for a worker; one more submission raises "
-            "futurist.RejectedSubmission. Unset means no limit." + read_by.get("max_backlog", ""),
+            "futurist.RejectedSubmission (or waits, see backlog_policy). Unset means no limit."
+            + read_by.get("max_backlog", ""),
+        ),
+        cfg.StrOpt(
+            "backlog_policy",
+            default="reject",
+            choices=[
+                ("reject", "a submission past max_backlog raises futurist.RejectedSubmission"),
+                ("wait", "a submission past max_backlog waits until a queued call starts"),
+            ],
+            help="What a submission does when max_backlog calls are already queued; 'wait' "
+            "needs max_backlog." + read_by.get("max_backlog", ""),
+        ),
+        cfg.Opt(
+            "backlog_timeout",
+            type=Interval(0.0, low_open=False),
+            help="With backlog_policy = wait: most seconds a submission waits for room before "
+            "it raises futurist.RejectedSubmission. Unset means no limit."
+            + read_by.get("max_backlog", ""),
         ),
     )
 
@@ -138,11 +161,11 @@ def options_read_by(cls: type[concurrent.futures.Executor], own: list[str]) -> s
     """
     reads = {"executor", *own}
     if hasattr(cls, "from_options"):
-        return reads | {"max_workers", "max_backlog"}
+        return reads | COMMON_OPTION_NAMES
     if accepts(cls, "max_workers"):
         reads.add("max_workers")
     if not issubclass(cls, Executor) or accepts(cls, "check_and_reject"):
-        reads.add("max_backlog")
+        reads |= {"max_backlog", "backlog_policy", "backlog_timeout"}
     return reads
 
 

@@ -79,6 +79,12 @@ class Kind:
     """The fewest workers it can be built with (a call queues once that many are busy)."""
     largest_pool: int | None = None
     """The most workers it can run at once, whatever it is asked for (None: no such limit)."""
+    priorities: bool = True
+    """Queued calls start in priority order (False: the kind accepts priorities, ignores them)."""
+    stops_calls: bool = False
+    """``stop()``, ``terminate_workers()`` and ``drain()`` stop running calls."""
+    flow_pending: str | None = None
+    """Why the flow-control cases of this kind are not run yet (None: they are)."""
 
     @property
     def threaded(self) -> bool:
@@ -186,20 +192,25 @@ def _process(start_method: str) -> Callable[..., Executor]:
     return make
 
 
+_PROCESS_FLOW = (
+    "priorities, stopping calls and the process pool's drain come with the process part of "
+    "flow control (issue 16), after the process manager rewrite"
+)
+
 KINDS: list[Kind] = [
     Kind("thread", _thread),
     Kind("thread_dynamic", _thread_dynamic, smallest_pool=2),
     Kind("thread_delayed", DelayedThreadPoolExecutor),
     Kind("green", _green, green=True),
     Kind("green_delayed", DelayedGreenThreadPoolExecutor, green=True),
-    Kind("dask", _dask, crosses_processes=True),
-    Kind("synchronous", _synchronous, in_caller=True),
-    Kind("synchronous_green", _synchronous_green, in_caller=True, green=True),
-    Kind("process-fork", _process("fork"), crosses_processes=True),
-    Kind("process-spawn", _process("spawn"), crosses_processes=True),
+    Kind("dask", _dask, crosses_processes=True, stops_calls=True),
+    Kind("synchronous", _synchronous, in_caller=True, priorities=False),
+    Kind("synchronous_green", _synchronous_green, in_caller=True, green=True, priorities=False),
+    Kind("process-fork", _process("fork"), crosses_processes=True, flow_pending=_PROCESS_FLOW),
+    Kind("process-spawn", _process("spawn"), crosses_processes=True, flow_pending=_PROCESS_FLOW),
     # Third-party kinds from tests/fixtures/futurist-fixture-plugins, chosen by config file.
-    Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1),
-    Kind("fixture_plain", _from_config_file("fixture_plain")),
+    Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1, priorities=False),
+    Kind("fixture_plain", _from_config_file("fixture_plain"), priorities=False),
 ]
 
 

@@ -369,3 +369,237 @@ def test_map_timeout_cancels_the_rest(kind: Kind, manager: Any) -> None:
     stats = executor.statistics
     assert stats.executed + stats.cancelled == 3
     assert stats.cancelled >= 1
+
+
+# Flow control (issue 16): priorities, waiting for room, bounded drain, stopping calls.
+
+
+def flow_ready(kind: Kind) -> None:
+    if kind.flow_pending is not None:
+        pytest.skip(kind.flow_pending)
+
+
+def test_prioritized_submit_keeps_the_calls_own_priority_keyword(executor: Executor) -> None:
+    future: concurrent.futures.Future[dict[str, int]] = executor.prioritized(3).submit(
+        dict, priority=7
+    )
+    assert future.result(WAIT) == {"priority": 7}
+    assert executor.statistics.executed == 1
+
+
+def test_queued_calls_start_highest_priority_first(kind: Kind, manager: Any) -> None:
+    flow_ready(kind)
+    needs_queue(kind)
+    if not kind.priorities:
+        pytest.skip(f"{kind.name} accepts priorities and ignores them (documented)")
+    executor = kind.make(max_workers=kind.smallest_pool)
+    hold, release = kind.new_event(manager), kind.new_event(manager)
+    try:
+        gates = [hold] * (kind.smallest_pool - 1) + [release]
+        for number, gate in enumerate(gates):
+            started = kind.new_event(manager)
+            executor.submit(wait_then_return, started, gate, number)
+            assert started.wait(WAIT)
+        order: list[str] = []
+        futures = []
+        for label, priority in [
+            ("plain", None),
+            ("one", 1),
+            ("five", 5),
+            ("three", 3),
+            ("five again", 5),
+            ("minus two", -2),
+            ("plain again", None),
+        ]:
+            submitter = executor if priority is None else executor.prioritized(priority)
+            future: concurrent.futures.Future[Any] = submitter.submit(identity, label)
+            future.add_done_callback(lambda done: order.append(done.result()))
+            futures.append(future)
+        release.set()
+        for future in futures:
+            future.result(WAIT)
+        assert order == ["five", "five again", "three", "one", "plain", "plain again", "minus two"]
+    finally:
+        hold.set()
+        release.set()
+        executor.shutdown(wait=True)
+
+
+def test_drain_returns_no_future_when_every_call_finishes(kind: Kind) -> None:
+    executor = kind.make(max_workers=2)
+    futures = [executor.submit(identity, n) for n in range(5)]
+    assert executor.drain(WAIT) == set()
+    assert [f.result(0) for f in futures] == list(range(5))
+    assert not executor.alive
+
+
+def test_drain_past_its_deadline_cancels_queued_calls_and_reports_them(
+    kind: Kind, manager: Any
+) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = [executor.submit(identity, n) for n in range(3)]
+    try:
+        unfinished = executor.drain(0)
+        assert unfinished == {*queued, *blockers}
+        assert all(f.cancelled() for f in queued)
+        if kind.stops_calls:
+            assert all(isinstance(f.exception(WAIT), futurist.CallStopped) for f in blockers)
+    finally:
+        release.set()
+    if not kind.stops_calls:
+        assert blockers[0].result(WAIT) == 0
+    executor.shutdown(wait=True)
+    assert executor.statistics.cancelled == 3
+
+
+def test_stop_refuses_a_finished_foreign_or_non_future(executor: Executor) -> None:
+    finished = executor.submit(identity, 1)
+    finished.result(WAIT)
+    with pytest.raises(ValueError, match="already done"):
+        executor.stop(finished)
+    foreign: futurist.Future[Any] = futurist.Future()
+    assert foreign.set_running_or_notify_cancel()
+    with pytest.raises(ValueError, match="did not accept it"):
+        executor.stop(foreign)
+    with pytest.raises(TypeError, match="needs a future"):
+        executor.stop("not a future")  # type: ignore[arg-type]
+
+
+def test_stop_stops_a_running_call_or_says_the_kind_cannot(kind: Kind, manager: Any) -> None:
+    flow_ready(kind)
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = executor.submit(identity, "queued")
+    try:
+        if kind.stops_calls:
+            executor.stop(queued)
+            assert queued.cancelled()
+            executor.stop(blockers[0])
+            assert isinstance(blockers[0].exception(WAIT), futurist.CallStopped)
+        else:
+            with pytest.raises(futurist.StopNotSupported, match="cannot stop a call") as refused:
+                executor.stop(blockers[0])
+            assert refused.value.kind == type(executor).__name__
+    finally:
+        release.set()
+    if not kind.stops_calls:
+        assert (blockers[0].result(WAIT), queued.result(WAIT)) == (0, "queued")
+    executor.shutdown(wait=True)
+
+
+@pytest.mark.parametrize("method", ["terminate_workers", "kill_workers"])
+def test_terminate_and_kill_workers_stop_everything_or_change_nothing(
+    kind: Kind, manager: Any, method: str
+) -> None:
+    flow_ready(kind)
+    executor = kind.make(max_workers=1)
+    if not kind.stops_calls:
+        with pytest.raises(futurist.StopNotSupported, match=method):
+            getattr(executor, method)()
+        assert executor.alive
+        assert executor.submit(identity, 1).result(WAIT) == 1
+        executor.shutdown(wait=True)
+        return
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = executor.submit(identity, "queued")
+    try:
+        getattr(executor, method)()
+        assert not executor.alive
+        assert queued.cancelled()
+        assert isinstance(blockers[0].exception(WAIT), futurist.CallStopped)
+    finally:
+        release.set()
+    executor.shutdown(wait=True)
+
+
+def test_wait_when_reached_makes_a_submission_wait_for_room(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    policy = rejection.wait_when_reached(1, timeout=WAIT)
+    executor = kind.make(max_workers=1, check_and_reject=policy)
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = executor.submit(identity, "queued")
+    submitted: list[tuple[bool, concurrent.futures.Future[Any]]] = []
+
+    def submit_when_there_is_room() -> None:
+        future = executor.submit(identity, "waited")
+        submitted.append((release.is_set(), future))
+
+    try:
+        submitter = kind.spawn(submit_when_there_is_room)
+        release.set()
+        submitter.join(WAIT)
+        assert len(submitted) == 1
+        released_first, future = submitted[0]
+        assert released_first
+        assert (queued.result(WAIT), future.result(WAIT)) == ("queued", "waited")
+    finally:
+        release.set()
+        executor.shutdown(wait=True)
+    assert executor.statistics.executed == 2 + len(blockers)
+
+
+def test_wait_when_reached_gives_up_after_its_timeout(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1, check_and_reject=rejection.wait_when_reached(1, 0))
+    release, blockers = block_all_workers(kind, executor, manager)
+    try:
+        queued = executor.submit(identity, "queued")
+        with pytest.raises(futurist.RejectedSubmission, match="backlog timeout"):
+            executor.submit(identity, "refused")
+    finally:
+        release.set()
+    assert queued.result(WAIT) == "queued"
+    executor.shutdown(wait=True)
+    assert executor.statistics.executed == 1 + len(blockers)
+
+
+def test_shutdown_wakes_a_submitter_waiting_for_room(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1, check_and_reject=rejection.wait_when_reached(1))
+    release, _ = block_all_workers(kind, executor, manager)
+    executor.submit(identity, "queued")
+    outcome: list[BaseException] = []
+
+    def submit() -> None:
+        try:
+            executor.submit(identity, "never")
+        except BaseException as exc:
+            outcome.append(exc)
+
+    try:
+        submitter = kind.spawn(submit)
+        executor.shutdown(wait=False)
+        submitter.join(WAIT)
+        assert not submitter.is_alive()
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], RuntimeError)
+    finally:
+        release.set()
+    executor.shutdown(wait=True)
+
+
+def test_a_worker_submitting_to_its_full_executor_is_refused_at_once(kind: Kind) -> None:
+    if kind.in_caller or kind.crosses_processes:
+        pytest.skip(f"{kind.name}'s calls never run in a worker that could wait for itself")
+    policy = rejection.wait_when_reached(1)
+    executor = kind.make(max_workers=kind.smallest_pool, check_and_reject=policy)
+    hold = kind.new_event()
+
+    def submit_two() -> str:
+        executor.submit(identity, "queued")
+        with pytest.raises(futurist.RejectedSubmission, match="its own workers"):
+            executor.submit(identity, "refused")
+        return "refused at once"
+
+    try:
+        for number in range(kind.smallest_pool - 1):
+            started = kind.new_event()
+            executor.submit(wait_then_return, started, hold, number)
+            assert started.wait(WAIT)
+        assert executor.submit(submit_two).result(WAIT) == "refused at once"
+    finally:
+        hold.set()
+        executor.shutdown(wait=True)

@@ -1,0 +1,108 @@
+"""Flow control: prioritized against plain submission, and how fast a waiting submitter wakes."""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import threading
+import time
+from collections.abc import Callable
+
+import futurist
+from benchmarks.harness import Figure, interleave
+from futurist import rejection
+
+TASKS = 50_000
+WAKES = 1_000
+BUSY_SECONDS = 0.0005
+"""How long the running call lasts, so the submitter is surely waiting when it ends."""
+
+
+def noop() -> None:
+    """The smallest possible task."""
+
+
+Submit = Callable[[int], "futurist.Future[None]"]
+"""Submits task ``number``."""
+
+
+def per_task_us(submitter: Callable[[futurist.ThreadPoolExecutor], Submit]) -> float:
+    """Submit TASKS no-ops through ``submitter(pool)`` on a fresh pool, wait for all: us/task."""
+    with futurist.ThreadPoolExecutor(max_workers=10) as pool:
+        submit = submitter(pool)
+        submit(0).result()
+        started = time.perf_counter()
+        futures = [submit(number) for number in range(TASKS)]
+        for future in futures:
+            future.result()
+        elapsed = time.perf_counter() - started
+    return elapsed / TASKS * 1e6
+
+
+def plain(pool: futurist.ThreadPoolExecutor) -> Submit:
+    return lambda number: pool.submit(noop)
+
+
+def prioritized(pool: futurist.ThreadPoolExecutor) -> Submit:
+    """Four priority levels in turn, each with a submitter made once (the usual way)."""
+    levels = [pool.prioritized(level) for level in range(4)]
+    return lambda number: levels[number % 4].submit(noop)
+
+
+def prioritized_each_time(pool: futurist.ThreadPoolExecutor) -> Submit:
+    """Four priority levels in turn, making the submitter on every call."""
+    return lambda number: pool.prioritized(number % 4).submit(noop)
+
+
+def busy(ended: list[float]) -> None:
+    """Hold the only worker for BUSY_SECONDS, then note when the call ended."""
+    time.sleep(BUSY_SECONDS)
+    ended.append(time.perf_counter())
+
+
+def wake_latencies_us() -> list[float]:
+    """From the end of the running call to the return of a submit that waited for room."""
+    policy = rejection.wait_when_reached(1)
+    samples: list[float] = []
+    with futurist.ThreadPoolExecutor(max_workers=1, check_and_reject=policy) as pool:
+        for _ in range(WAKES):
+            ended: list[float] = []
+            done = threading.Event()
+            pool.submit(busy, ended)
+            pool.submit(done.set)  # queued: the backlog is now full
+            pool.submit(noop)  # waits until the busy call ends and done.set starts
+            samples.append((time.perf_counter() - ended[0]) * 1e6)
+            done.wait()
+    return samples
+
+
+def collect(rounds: int) -> list[Figure]:
+    """Prioritized submission against plain, and the waiting submitter's wake latency."""
+    figures = []
+    for label, submitter in (
+        ("prioritized (4 levels)", prioritized),
+        ("prioritized(p) on each call", prioritized_each_time),
+    ):
+        ours, theirs = interleave(
+            functools.partial(per_task_us, submitter), functools.partial(per_task_us, plain), rounds
+        )
+        figures.append(
+            Figure(
+                f"thread pool: 50,000 no-ops, {label}",
+                "us/task",
+                ours,
+                theirs,
+                "plain submit",
+                target_ratio=1.2,
+            )
+        )
+    samples = wake_latencies_us()
+    for label, pick in (("p50", 50), ("p99", 99)):
+        figures.append(
+            Figure(
+                f"thread pool: submitter waiting for room, wake {label}",
+                "us",
+                statistics.quantiles(samples, n=100)[pick - 1],
+            )
+        )
+    return figures
