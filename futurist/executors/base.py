@@ -7,7 +7,7 @@ else -- argument checks, the shutdown flag, ``check_and_reject``, statistics, ``
 ``buffersize``, interpreter exit -- lives here.
 
 Flow control (``prioritized``, ``drain``, ``stop``, ``terminate_workers``/``kill_workers``; the
-machinery is in :mod:`futurist.executors._flow`) works on every kind through optional hooks:
+machinery is in ``futurist/executors/_flow.py``) works on every kind through optional hooks:
 ``_use_priorities`` (order the queue by ``priority_of(item)``), ``_in_own_worker``,
 ``_running_items``/``_cancel_queued``/``_wait_idle`` (with ``_tracks_items = True``; without
 them the base tracks items itself), ``_stop_call`` and ``_end_workers`` (default: the kind

@@ -12,7 +12,7 @@ At most ``max_workers`` calls are on the cluster at once; the rest wait in our b
 what ``check_and_reject`` sees and what ``shutdown(cancel_futures=True)`` cancels. Priorities
 order the backlog (a priority heap from the first prioritized submit on) and go to Dask as the
 task's own priority; ``stop()`` and ``terminate_workers()`` cancel calls through Dask. Each call
-runs inside :func:`_run_call` on the worker, which times it there and pickles the result itself,
+runs inside ``_run_call`` on the worker, which times it there and pickles the result itself,
 so a result that cannot be serialised fails only its own future, with a message saying so.
 ``distributed`` is imported only when an executor is built, so ``import futurist`` works without it.
 """

@@ -33,7 +33,12 @@ from futurist._eventlet import eventlet_module, green_condition
 from futurist.executors.base import Executor, PrioritizedSubmitter, WorkItem
 from futurist.futures import Future
 
-__all__ = ["DelayedExecutorMixin", "DelayedExecutorMixinBase", "GreenDelayedExecutorMixin"]
+__all__ = [
+    "DelayedExecutorMixin",
+    "DelayedExecutorMixinBase",
+    "GreenDelayedExecutorMixin",
+    "PrioritizedDelayedSubmitter",
+]
 
 LOG = logging.getLogger(__name__)
 
