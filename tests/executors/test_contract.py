@@ -411,3 +411,24 @@ def test_a_result_map_yielded_is_freed_once_the_caller_drops_it(
     del first
     assert_collected(kind, reference, collected)
     assert [payload.value for payload in results] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("chunksize", [1, 2])
+def test_closing_map_cancels_the_calls_not_yet_started(
+    kind: Kind, manager: Any, chunksize: int
+) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    started, done, release = (kind.new_event(manager) for _ in range(3))
+    done.set()
+    releases = [done, done, release, release, release, release]
+    try:
+        results = executor.map(
+            wait_then_return, [started] * 6, releases, range(6), chunksize=chunksize
+        )
+        assert next(results) == 0
+        results.close()  # type: ignore[attr-defined]
+    finally:
+        release.set()
+        executor.shutdown(wait=True)
+    assert executor.statistics.cancelled >= 1
