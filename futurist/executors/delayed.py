@@ -326,11 +326,13 @@ def _follow(item: WorkItem, other: concurrent.futures.Future[Any]) -> None:
 
 
 def _cancel_other(other: concurrent.futures.Future[Any], future: Future[Any]) -> None:
+    """Done callback of the delayed future: its cancellation reaches ``other``."""
     if future.cancelled():
         other.cancel()
 
 
 def _settle_like(item: WorkItem, other: concurrent.futures.Future[Any]) -> None:
+    """Done callback of ``other``: end ``item`` the same way (counted once, here)."""
     if other.cancelled():
         item.cancel()
     elif item.start():
