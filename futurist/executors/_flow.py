@@ -212,6 +212,10 @@ class Flow:
         """The accepted ``item`` with its priority, reporting to this flow if it must."""
         if not self.reports:
             return item
+        if isinstance(item, FlowWorkItem) and item.flow is self:
+            # A delayed call handed over at its deadline was adopted when it was accepted.
+            item.priority = priority
+            return item
         flowing = FlowWorkItem(item, priority, self)
         if self.tracked is not None:
             with self._condition:

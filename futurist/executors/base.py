@@ -25,13 +25,14 @@ from __future__ import annotations
 import abc
 import collections
 import concurrent.futures
+import contextlib
 import importlib
 import itertools
 import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -370,8 +371,7 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         arguments = zip(*iterables, strict=False)
         if chunksize > 1 and self._chunked_map:
             calls = ((_call_batch, fn, batch) for batch in _batches(arguments, chunksize))
-            batches = _ordered_results(self, calls, deadline, buffersize)
-            return itertools.chain.from_iterable(batches)
+            return _unbatched(_ordered_results(self, calls, deadline, buffersize))
         return _ordered_results(self, ((fn, *args) for args in arguments), deadline, buffersize)
 
     @abc.abstractmethod
@@ -495,8 +495,13 @@ def _name_of(fn: Callable[..., Any]) -> str:
 
 
 def _call_batch(fn: Callable[..., _T], batch: tuple[tuple[Any, ...], ...]) -> list[_T]:
-    """Run ``fn`` over one batch of argument tuples (``map`` with ``chunksize``)."""
-    return [fn(*args) for args in batch]
+    """Run ``fn`` over one batch of argument tuples (``map`` with ``chunksize``).
+
+    The results come back last first, so the caller pops them off in input order.
+    """
+    results = [fn(*args) for args in batch]
+    results.reverse()
+    return results
 
 
 def _batches(
@@ -506,30 +511,48 @@ def _batches(
         yield batch
 
 
+def _unbatched(batches: Generator[list[Any]]) -> Iterator[Any]:
+    """Yield the results of each batch in order, each leaving its batch as it is yielded.
+
+    Closing this generator closes ``batches``, which cancels the calls still outstanding.
+    """
+    with contextlib.closing(batches):
+        for batch in batches:
+            while batch:
+                yield batch.pop()
+
+
 def _ordered_results(
     executor: Executor,
     calls: Iterator[tuple[Any, ...]],
     deadline: float | None,
     buffersize: int | None,
-) -> Iterator[Any]:
-    """Submit ``calls`` (eagerly, or ``buffersize`` ahead) and yield their results in order."""
+) -> Generator[Any]:
+    """Submit ``calls`` (eagerly, or ``buffersize`` ahead) and yield their results in order.
+
+    Each result goes straight from its future to the caller: the generator keeps no reference
+    to what it yielded, nor to the future it came from, so a result the caller drops is freed.
+    """
     first = calls if buffersize is None else itertools.islice(calls, buffersize)
     pending = collections.deque(executor.submit(*call) for call in first)
     owner = weakref.ref(executor)
     del executor
 
-    def results() -> Iterator[Any]:
+    def refilled(value: Any) -> Any:
+        """Submit the next call (if the executor still exists), then pass ``value`` on."""
+        live = owner()
+        if live is not None and (call := next(calls, None)) is not None:
+            pending.append(live.submit(*call))
+        return value
+
+    def results() -> Generator[Any]:
         try:
-            while pending:
-                value = _result_or_cancel(pending.popleft(), deadline)
-                if buffersize is not None:
-                    live = owner()
-                    call = next(calls, None) if live is not None else None
-                    if live is not None and call is not None:
-                        pending.append(live.submit(*call))
-                    del live
-                yield value
-                del value
+            if buffersize is None:
+                while pending:
+                    yield _result_or_cancel(pending.popleft(), deadline)
+            else:
+                while pending:
+                    yield refilled(_result_or_cancel(pending.popleft(), deadline))
         finally:
             for future in pending:
                 future.cancel()
@@ -545,6 +568,8 @@ def _result_or_cancel(future: concurrent.futures.Future[Any], deadline: float | 
         return future.result(deadline - time.monotonic())
     finally:
         future.cancel()
+        # A failure's traceback holds this frame: let go of the future that holds the failure.
+        del future
 
 
 _live_executors: weakref.WeakSet[Executor] = weakref.WeakSet()

@@ -3,22 +3,31 @@
 Mix one in before the executor class (``class X(DelayedExecutorMixin, ThreadPoolExecutor)``).
 Data flow::
 
-    submit_after --> [submit lock: alive? check_and_reject] --> WorkItem
+    submit_after --> [submit lock: alive? check_and_reject] --> WorkItem (the delayed future)
                  --> heap of (deadline, seq, entry)  <-- one scheduler thread (a green thread for
                                                         the green mixin), started on first use,
                                                         sleeps until the earliest deadline
-    deadline reached --> the executor's own _dispatch(item), as if submitted just then
+    deadline reached --> self.submit(fn, *args, **kwargs), as if submitted just then; the
+                         scheduler's hand-off lets that submission in (even after shutdown
+                         started) and gives it the delayed future
+        submit raises --> the delayed future fails with that exception
+        submit returns another future (an override that did not submit here)
+                     --> the delayed future follows it
     future.cancel() while waiting --> the entry leaves the heap, the item counts as cancelled
 
-The work item exists from ``submit_after`` on, so the returned future is the one the executor
-finishes, failures land in the executor's statistics, and shutdown can cancel or wait for
-pending delayed work. The scheduler exits when its heap is empty and starts again on the next
-``submit_after``; while items are pending it keeps the executor alive.
+Delayed calls go through the executor's own ``submit``, so an override of it (a subclass, a
+guard such as the process pool's against use from a forked child) sees them as any other call.
+The future ``submit_after`` returns is the one the executor finishes, so cancelling it, its
+result and the statistics work as for a plain submission, and each call is counted once.
+Shutdown can cancel or wait for pending delayed work. The scheduler exits when its heap is
+empty and starts again on the next ``submit_after``; while items are pending it keeps the
+executor alive.
 """
 
 from __future__ import annotations
 
 import abc
+import concurrent.futures
 import functools
 import heapq
 import itertools
@@ -30,6 +39,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from futurist._eventlet import eventlet_module, green_condition
+from futurist.executors._flow import priority_of
 from futurist.executors.base import Executor, PrioritizedSubmitter, WorkItem
 from futurist.futures import Future
 
@@ -48,12 +58,16 @@ _PENDING, _HANDED_OFF, _CANCELLED = "pending", "handed off", "cancelled"
 
 
 class _Entry:
-    """One delayed item and where it is: still pending, handed to the executor, or cancelled."""
+    """One delayed item and where it is: still pending, handed to the executor, or cancelled.
+
+    The entry lets go of its item when handing it off: the future's done callback keeps the
+    entry, and must not keep the call's arguments (nor the future itself) alive.
+    """
 
     __slots__ = ("item", "state")
 
     def __init__(self, item: WorkItem) -> None:
-        self.item = item
+        self.item: WorkItem | None = item
         self.state = _PENDING
 
 
@@ -62,7 +76,8 @@ class _Scheduler:
 
     ``condition`` guards the heap and wakes the thread (a native or a green condition);
     ``spawn`` starts the thread, ``current`` names the calling thread, ``clock`` tells the time
-    and ``hand_off`` gives a due item to the executor.
+    and ``hand_off`` gives a due item to the executor. While ``hand_off`` runs, the item is
+    offered to the executor's admission in the scheduler thread (:meth:`take_offer`).
     """
 
     def __init__(
@@ -83,6 +98,15 @@ class _Scheduler:
         self._runner: object | None = None
         self._running = False
         self._after_drain: Callable[[], None] | None = None
+        self._offer: tuple[object, WorkItem] | None = None
+
+    def take_offer(self) -> WorkItem | None:
+        """The item the calling thread is handing off, once; None in any other thread."""
+        offer = self._offer
+        if offer is None or offer[0] != self._current():
+            return None
+        self._offer = None
+        return offer[1]
 
     def add(self, item: WorkItem, delay: float) -> None:
         """Schedule ``item`` to be handed off ``delay`` seconds from now."""
@@ -105,7 +129,7 @@ class _Scheduler:
             for entry in entries:
                 entry.state = _CANCELLED
             self._condition.notify()
-        return [entry.item for entry in entries if entry.item.cancel()]
+        return [item for entry in entries if (item := _cancel_waiting(entry)) is not None]
 
     def wait_drained(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds until nothing is pending; True if nothing is."""
@@ -139,7 +163,7 @@ class _Scheduler:
                 return
             entry.state = _CANCELLED
             self._condition.notify()
-        entry.item.cancel()
+        _cancel_waiting(entry)
 
     def _next_due(self) -> WorkItem | None:
         """Wait until the earliest pending item is due and take it; None once the heap is empty."""
@@ -154,7 +178,8 @@ class _Scheduler:
             if remaining <= 0:
                 heapq.heappop(heap)
                 entry.state = _HANDED_OFF
-                return entry.item
+                item, entry.item = entry.item, None
+                return item
             self._condition.wait(remaining)
 
     def _run(self) -> None:
@@ -171,10 +196,24 @@ class _Scheduler:
                     later, self._after_drain = self._after_drain, None
                     condition.notify_all()
                     break
-            self._hand_off(item)
+            self._offer = (self._runner, item)
+            try:
+                self._hand_off(item)
+            finally:
+                self._offer = None
             del item
         if later is not None:
             later()
+
+
+def _cancel_waiting(entry: _Entry) -> WorkItem | None:
+    """Cancel the item of an entry that was still pending (it counts as cancelled).
+
+    Returns the item if this cancelled it (None if its future was already cancelled).
+    """
+    item = entry.item
+    assert item is not None, "a pending entry always holds its item"
+    return item if item.cancel() else None
 
 
 def _validate_delay(delay: object) -> float:
@@ -193,8 +232,9 @@ class DelayedExecutorMixinBase(Executor):
     """Adds ``submit_after`` to an executor; subclasses choose native or green scheduling.
 
     Delayed items are accepted at once (``check_and_reject`` runs then; they are not part of
-    the backlog while they wait) and handed to the executor at their deadline.
-    ``shutdown(wait=True)`` waits for them to run at their deadlines;
+    the backlog while they wait) and given to the executor's own ``submit`` at their deadline
+    (``check_and_reject`` runs again then). ``shutdown(wait=True)`` waits for them to run at
+    their deadlines;
     ``shutdown(cancel_futures=True)`` cancels them at once; at interpreter exit they are
     cancelled, so a long delay never holds the process.
     """
@@ -209,7 +249,7 @@ class DelayedExecutorMixinBase(Executor):
         Returns the future of its result, which may be cancelled while it waits. Raises
         ``TypeError`` for a non-callable ``fn`` or a non-number ``delay``, ``ValueError`` for a
         negative ``delay``, ``RuntimeError`` after shutdown, and whatever ``check_and_reject``
-        raises.
+        raises. If ``submit`` raises when the delay has elapsed, the future fails with that.
         """
         return self._submit_after(delay, fn, args, kwargs, None)
 
@@ -252,26 +292,37 @@ class DelayedExecutorMixinBase(Executor):
     def _new_delay_scheduler(self) -> _Scheduler:
         """Build this executor's scheduler (native thread or green thread)."""
 
-    def _hand_off_delayed(self, item: WorkItem) -> None:
-        """Give a due item to the executor as a submission would.
+    def _accept(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> WorkItem:
+        scheduler = self._delay_scheduler
+        due = None if scheduler is None else scheduler.take_offer()
+        if due is None:
+            return super()._accept(fn, args, kwargs)
+        # The scheduler's submit() of a due item: accepted before any shutdown began, so only
+        # check_and_reject may refuse it now. The item itself goes on (the future submit_after
+        # returned, its priority), with the call as this submit() was given it.
+        if self._check_and_reject is not None:
+            self._check_and_reject(self, self._backlog())
+        due.fn, due.args, due.kwargs = fn, args, kwargs
+        return due
 
-        If the executor refuses it (a broken pool) or running it here raises, the item fails
-        with that error, so the scheduler keeps serving the others.
+    def _hand_off_delayed(self, item: WorkItem) -> None:
+        """Give a due item to the executor's own ``submit``, as a caller would.
+
+        If ``submit`` raises (a rejection, a broken pool, an override refusing it), the item
+        fails with that error, so the scheduler keeps serving the others.
         """
         try:
-            with self._submit_lock:
-                run_here = self._dispatch(item)
-            if run_here:
-                self._run_here(item)
+            # Priority 0 is a plain submission's: keep those on submit() itself.
+            priority = priority_of(item)
+            submitter = self if priority == 0 else self.prioritized(priority)
+            submitted = submitter.submit(item.fn, *item.args, **item.kwargs)
         except Exception as exc:
-            future = item.future
-            if future.running():
-                item.fail(exc)
-            elif not future.done():
-                if item.start():
-                    item.fail(exc)
-            else:
-                LOG.exception("handing off delayed call %r failed after it was done", item.fn)
+            _fail_unfinished(item, exc)
+            return
+        if submitted is not item.future:
+            _follow(item, submitted)
 
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         # The executor class this is mixed into implements _stop; mypy only sees the abstract one.
@@ -307,6 +358,45 @@ class DelayedExecutorMixinBase(Executor):
         if scheduler is not None:
             scheduler.cancel_all()
         super()._on_interpreter_exit()
+
+
+def _fail_unfinished(item: WorkItem, exc: Exception) -> None:
+    """Fail ``item`` with ``exc`` unless it has already ended (then only log ``exc``)."""
+    future = item.future
+    if future.running():
+        item.fail(exc)
+    elif not future.done():
+        if item.start():
+            item.fail(exc)
+    else:
+        LOG.exception("handing off delayed call %r failed after it was done", item.fn)
+
+
+def _follow(item: WorkItem, other: concurrent.futures.Future[Any]) -> None:
+    """Settle ``item`` as ``other`` settles; cancelling ``item``'s future cancels ``other``.
+
+    For a ``submit`` override that returned a future of its own instead of submitting here.
+    """
+    item.future.add_done_callback(functools.partial(_cancel_other, other))
+    other.add_done_callback(functools.partial(_settle_like, item))
+
+
+def _cancel_other(other: concurrent.futures.Future[Any], future: Future[Any]) -> None:
+    """Done callback of the delayed future: its cancellation reaches ``other``."""
+    if future.cancelled():
+        other.cancel()
+
+
+def _settle_like(item: WorkItem, other: concurrent.futures.Future[Any]) -> None:
+    """Done callback of ``other``: end ``item`` the same way (counted once, here)."""
+    if other.cancelled():
+        item.cancel()
+    elif item.start():
+        exc = other.exception()
+        if exc is None:
+            item.finish(other.result(), 0.0)
+        else:
+            item.fail(exc)
 
 
 def _start_thread(name: str, target: Callable[[], None]) -> None:

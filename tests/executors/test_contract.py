@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import logging
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +42,27 @@ def wait_then_return(started: EventLike, release: EventLike, value: Any) -> Any:
 
 def identity(value: Any) -> Any:
     return value
+
+
+class Payload:
+    """A result a test can hold a weak reference to (worker processes can import it)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def assert_collected(kind: Kind, reference: weakref.ref[Any], collected: EventLike) -> None:
+    """Fail unless the object behind ``reference`` is freed once every holder lets it go.
+
+    A worker may still be returning from the call when the caller has the result, so the
+    garbage collector runs again whenever ``collected`` (set by the weak reference's
+    callback) is not set yet, until ``WAIT`` runs out.
+    """
+    deadline = time.monotonic() + WAIT
+    gc.collect()
+    while not collected.wait(0.05):
+        assert time.monotonic() < deadline, f"{kind.name} keeps {reference()!r} alive"
+        gc.collect()
 
 
 def needs_queue(kind: Kind) -> None:
@@ -603,3 +627,46 @@ def test_a_worker_submitting_to_its_full_executor_is_refused_at_once(kind: Kind)
     finally:
         hold.set()
         executor.shutdown(wait=True)
+
+
+def test_a_result_dropped_by_the_caller_is_freed(kind: Kind, executor: Executor) -> None:
+    collected = kind.new_event()
+    future = executor.submit(Payload, 1)
+    result = future.result(WAIT)
+    reference = weakref.ref(result, lambda _: collected.set())
+    del future, result
+    assert_collected(kind, reference, collected)
+
+
+@pytest.mark.parametrize(("buffersize", "chunksize"), [(None, 1), (2, 1), (None, 2)])
+def test_a_result_map_yielded_is_freed_once_the_caller_drops_it(
+    kind: Kind, executor: Executor, buffersize: int | None, chunksize: int
+) -> None:
+    collected = kind.new_event()
+    results = executor.map(Payload, range(4), buffersize=buffersize, chunksize=chunksize)
+    first = next(results)
+    reference = weakref.ref(first, lambda _: collected.set())
+    del first
+    assert_collected(kind, reference, collected)
+    assert [payload.value for payload in results] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("chunksize", [1, 2])
+def test_closing_map_cancels_the_calls_not_yet_started(
+    kind: Kind, manager: Any, chunksize: int
+) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    started, done, release = (kind.new_event(manager) for _ in range(3))
+    done.set()
+    releases = [done, done, release, release, release, release]
+    try:
+        results = executor.map(
+            wait_then_return, [started] * 6, releases, range(6), chunksize=chunksize
+        )
+        assert next(results) == 0
+        results.close()  # type: ignore[attr-defined]
+    finally:
+        release.set()
+        executor.shutdown(wait=True)
+    assert executor.statistics.cancelled >= 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -42,14 +44,23 @@ class ManualClock:
         return self.now
 
 
-def make(kind: str, clock: Callable[[], float] | None = None, **extra: Any) -> Any:
-    """A delayed executor of ``kind`` (one worker where it has workers), on ``clock`` if given."""
-    mixin, base, kwargs = KINDS[kind]
+def delayed_class(kind: str, clock: Callable[[], float] | None = None) -> type[Any]:
+    """The delayed executor class of ``kind``, on ``clock`` if given."""
+    mixin, base, _ = KINDS[kind]
     namespace: dict[str, Any] = {}
     if clock is not None:
         namespace["_delay_clock"] = lambda self: clock()
-    cls = type(f"Delayed{base.__name__}", (mixin, base), namespace)
-    return cls(**kwargs, **extra)
+    return type(f"Delayed{base.__name__}", (mixin, base), namespace)
+
+
+def make(
+    kind: str, clock: Callable[[], float] | None = None, cls: type[Any] | None = None, **extra: Any
+) -> Any:
+    """A delayed executor of ``kind`` (one worker where it has workers), on ``clock`` if given.
+
+    ``cls`` is a subclass of ``delayed_class(kind)`` to build instead.
+    """
+    return (cls or delayed_class(kind, clock))(**KINDS[kind][2], **extra)
 
 
 @pytest.fixture(params=sorted(KINDS))
@@ -236,3 +247,125 @@ def test_a_refused_hand_off_fails_its_item_and_the_scheduler_carries_on() -> Non
             future.result(timeout=10)
     executor.shutdown()
     assert executor.statistics.failures == 2
+
+
+def recording(kind: str) -> Any:
+    """A delayed executor of ``kind`` whose ``submit`` override records each call it sees."""
+
+    class Recording(delayed_class(kind)):  # type: ignore[misc]
+        seen: list[Any]
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            self.seen.append((fn, args, kwargs))
+            return super().submit(fn, *args, **kwargs)
+
+    executor = make(kind, cls=Recording)
+    executor.seen = []
+    return executor
+
+
+def test_delayed_calls_go_through_an_overridden_submit(kind: str) -> None:
+    executor = recording(kind)
+    future = executor.submit_after(0, pow, 2, exp=5)
+    assert future.result(timeout=10) == 32
+    executor.shutdown()
+    assert executor.seen == [(pow, (2,), {"exp": 5})]
+    stats = executor.statistics
+    assert (stats.executed, stats.failures, stats.cancelled) == (1, 0, 0)
+
+
+def test_a_delayed_future_fails_with_what_submit_raised(kind: str) -> None:
+    error = OSError("refused at the deadline")
+
+    class Refusing(delayed_class(kind)):  # type: ignore[misc]
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            raise error
+
+    executor = make(kind, cls=Refusing)
+    future = executor.submit_after(0, pow, 2, 2)
+    assert future.exception(timeout=10) is error
+    executor.shutdown()
+    stats = executor.statistics
+    assert (stats.executed, stats.failures) == (1, 1)
+
+
+def test_check_and_reject_refusing_at_the_deadline_fails_the_delayed_future(kind: str) -> None:
+    verdicts = iter([None, RejectedSubmission("full at the deadline")])
+
+    def accept_then_refuse(executor: Any, backlog: int) -> None:
+        verdict = next(verdicts)
+        if verdict is not None:
+            raise verdict
+
+    executor = make(kind, check_and_reject=accept_then_refuse)
+    future = executor.submit_after(0, pow, 2, 2)
+    exc = future.exception(timeout=10)
+    assert isinstance(exc, RejectedSubmission)
+    assert str(exc) == "full at the deadline"
+    executor.shutdown()
+    assert executor.statistics.failures == 1
+
+
+def test_a_delayed_future_follows_a_future_an_override_returns(kind: str) -> None:
+    elsewhere = SynchronousExecutor()
+
+    class Forwarding(delayed_class(kind)):  # type: ignore[misc]
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            return elsewhere.submit(fn, *args, **kwargs)
+
+    executor = make(kind, cls=Forwarding)
+    try:
+        assert executor.submit_after(0, pow, 2, 3).result(timeout=10) == 8
+        failed = executor.submit_after(0, int, "x")
+        assert isinstance(failed.exception(timeout=10), ValueError)
+    finally:
+        executor.shutdown()
+        elsewhere.shutdown()
+    stats = executor.statistics
+    assert (stats.executed, stats.failures) == (2, 1)
+
+
+def test_cancelling_a_handed_off_call_still_queued_cancels_it() -> None:
+    queued = threading.Event()
+
+    class Signalling(DelayedExecutorMixin, ThreadPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            future = super().submit(fn, *args, **kwargs)
+            if fn is pow:
+                queued.set()
+            return future
+
+    executor = Signalling(max_workers=1)
+    started, release = threading.Event(), threading.Event()
+
+    def block() -> bool:
+        started.set()
+        return release.wait(10)
+
+    blocker = executor.submit(block)
+    assert started.wait(10)
+    delayed = executor.submit_after(0, pow, 2, 2)
+    assert queued.wait(10)
+    assert not delayed.running()
+    assert delayed.cancel()
+    release.set()
+    executor.shutdown()
+    assert blocker.result() is True
+    assert delayed.cancelled()
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (1, 1)
+
+
+def test_a_dropped_delayed_result_and_its_arguments_are_freed(kind: str) -> None:
+    class Payload:
+        pass
+
+    argument, executor = Payload(), make(kind)
+    argument_ref = weakref.ref(argument)
+    future = executor.submit_after(0, lambda value: (value, Payload()), argument)
+    result_ref = weakref.ref(future.result(timeout=10)[1])
+    executor.shutdown()
+    del argument, future
+    gc.collect()
+    assert result_ref() is None
+    assert argument_ref() is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
+from typing import Any
 
 import pytest
 
@@ -46,3 +48,23 @@ def test_pending_delayed_process_work_is_cancelled_by_shutdown() -> None:
     executor.shutdown(wait=True, cancel_futures=True)
     assert future.cancelled()
     assert executor.statistics.cancelled == 1
+
+
+def _submit_after_in_a_forked_child(executor: Any, conn: Any) -> None:
+    exc = executor.submit_after(0, pow, 2, 2).exception(timeout=60)
+    conn.send(f"{type(exc).__name__}: {exc}")
+
+
+def test_delayed_work_from_a_forked_child_meets_the_fork_guard() -> None:
+    context = multiprocessing.get_context("fork")
+    executor = DelayedProcessPool(max_workers=1, mp_context=context)
+    parent_end, child_end = context.Pipe()
+    child = context.Process(target=_submit_after_in_a_forked_child, args=(executor, child_end))
+    child.start()
+    try:
+        assert parent_end.poll(60)
+        assert parent_end.recv().startswith("RuntimeError: cannot submit to")
+    finally:
+        child.join(60)
+        executor.shutdown()
+    assert child.exitcode == 0
