@@ -3,10 +3,13 @@
 from futurist import rejection, waiters
 from futurist.exceptions import (
     BrokenExecutor,
+    DeliveryFailed,
     ExecutorPluginError,
+    PicklingFailed,
     PluginLoadError,
     RejectedSubmission,
     UnknownExecutorKind,
+    UnpicklingFailed,
     WorkerCrashed,
 )
 from futurist.executors.dask import DaskExecutor
@@ -29,6 +32,7 @@ __all__ = [
     "DaskExecutor",
     "DelayedExecutorMixin",
     "DelayedExecutorMixinBase",
+    "DeliveryFailed",
     "DynamicThreadPoolExecutor",
     "ExecutorPluginError",
     "ExecutorStatistics",
@@ -36,6 +40,7 @@ __all__ = [
     "GreenDelayedExecutorMixin",
     "GreenFuture",
     "GreenThreadPoolExecutor",
+    "PicklingFailed",
     "PluginLoadError",
     "ProcessPoolExecutor",
     "RejectedSubmission",
@@ -43,6 +48,7 @@ __all__ = [
     "ThreadPoolExecutor",
     "TimeoutError",
     "UnknownExecutorKind",
+    "UnpicklingFailed",
     "WorkerCrashed",
     "rejection",
     "waiters",

@@ -296,7 +296,11 @@ def test_a_call_past_task_timeout_fails_and_its_worker_is_replaced(
     start_method: str, manager: Any, children_checked: None
 ) -> None:
     never = manager.Event()
-    with make(start_method, max_workers=2, task_timeout=0.5) as executor:
+    # The initializer makes each worker import this module before the clock of its first call
+    # starts: task_timeout counts the call, not a new worker's start.
+    with make(
+        start_method, max_workers=2, task_timeout=0.5, initializer=identity, initargs=(None,)
+    ) as executor:
         assert executor.submit(identity, "warm").result(WAIT) == "warm"
         stuck = executor.submit(wait_for, manager.Event(), never, "never")
         others = [executor.submit(identity, n) for n in range(10)]
