@@ -450,9 +450,19 @@ class _Pool:
         )
         try:
             process.start()
+        except BaseException:
+            parent_end.close()
+            raise
         finally:
             child_end.close()
-        worker = _Worker(process, parent_end, self.max_tasks_per_child)
+        try:
+            worker = _Worker(process, parent_end, self.max_tasks_per_child)
+        except BaseException:  # no descriptor left to duplicate, say: undo the start
+            process.kill()
+            process.join()
+            process.close()
+            parent_end.close()
+            raise
         self.workers.add(worker)
         assert self._selector is not None
         self._selector.register(parent_end, selectors.EVENT_READ, worker)
