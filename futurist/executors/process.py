@@ -17,8 +17,8 @@ Data flow::
                       waits in that worker's buffer while the others go on)
         outcome   --> the worker's item finishes (result or exception, runtime from the child)
         sentinel  --> the worker died: only its item fails (WorkerCrashed), a new worker starts
-        deadline  --> an item ran past task_timeout: kill its worker, fail the item with
-                      TimeoutError, start a new worker
+        deadline  --> an item ran past task_timeout (counted from when its worker said it was
+                      ready): kill its worker, fail the item with TimeoutError, start a new one
         stop      --> shutting down and nothing left: ask each worker to exit, join them all
 
 A worker holds one call at a time, so the parent always knows which call a dead worker was
@@ -711,9 +711,13 @@ class ProcessPoolExecutor(Executor):
 
     ``mp_context``, ``initializer``, ``initargs`` and ``max_tasks_per_child`` mean what they
     mean in :class:`concurrent.futures.ProcessPoolExecutor`. Unlike it, a worker that dies only
-    fails the call it was running (with :class:`futurist.WorkerCrashed`) and is replaced; with
-    ``task_timeout`` a call running longer than that many seconds has its worker killed and
-    fails with ``TimeoutError``.
+    fails the call it was running (with :class:`futurist.WorkerCrashed`) and is replaced, and a
+    call or outcome that cannot be pickled or unpickled fails only that call (with
+    :class:`futurist.PicklingFailed` or :class:`futurist.UnpicklingFailed`); all three are
+    ``BrokenProcessPool`` errors, as the standard library raises. With ``task_timeout`` a call
+    running longer than that many seconds has its worker killed and fails with
+    ``TimeoutError``. Workers ignore SIGINT: the parent's shutdown decides what happens to
+    running calls.
     """
 
     _chunked_map = True
