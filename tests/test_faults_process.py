@@ -181,7 +181,9 @@ def test_a_failing_send_fails_only_its_call(fault: OSError, nothing_outlives: No
         futures = [executor.submit(identity, n) for n in range(5)]
         poisoned = executor.submit(identity, POISON)
         futures += [executor.submit(identity, n) for n in range(5, 10)]
-        with pytest.raises(futurist.WorkerCrashed, match="after failing to write to its pipe"):
+        with pytest.raises(
+            futurist.WorkerCrashed, match="after the parent failed to write to its pipe"
+        ):
             poisoned.result(WAIT)
         assert [future.result(WAIT) for future in futures] == list(range(10))
     settle(executor, [*futures, poisoned])
@@ -206,7 +208,7 @@ def test_a_failing_stop_message_kills_the_worker_instead(nothing_outlives: None)
 def test_a_failing_receive_fails_only_its_call(nothing_outlives: None) -> None:
     def receive(worker: _Worker) -> bytes:
         message = real_receive(worker)
-        if pickle.loads(message)[:2] == (_process_worker.RETURNED, POISON):
+        if message and pickle.loads(message)[:2] == (_process_worker.RETURNED, POISON):
             raise OSError(errno.ECONNRESET, "Connection reset by peer (injected)")
         return message
 
@@ -215,7 +217,9 @@ def test_a_failing_receive_fails_only_its_call(nothing_outlives: None) -> None:
         futures = [executor.submit(identity, n) for n in range(5)]
         poisoned = executor.submit(identity, POISON)
         futures += [executor.submit(identity, n) for n in range(5, 10)]
-        with pytest.raises(futurist.WorkerCrashed, match="after failing to read from its pipe"):
+        with pytest.raises(
+            futurist.WorkerCrashed, match="after the parent failed to read from its pipe"
+        ):
             poisoned.result(WAIT)
         assert [future.result(WAIT) for future in futures] == list(range(10))
     settle(executor, [*futures, poisoned])
@@ -265,3 +269,37 @@ def test_an_outcome_the_manager_fails_to_unpickle_fails_only_its_call(
         assert isinstance(exc.__cause__, EOFError)
         assert [future.result(WAIT) for future in futures] == list(range(10))
     settle(executor, [*futures, poisoned])
+
+
+def refuse_to_start() -> None:
+    raise RuntimeError("no database")
+
+
+def test_an_unreadable_message_from_a_starting_worker_fails_no_more_than_its_call(
+    nothing_outlives: None,
+) -> None:
+    real_loads = pickle.loads
+    failed = threading.Event()
+
+    def loads(data: bytes, *args: Any, **kwargs: Any) -> Any:
+        outcome = real_loads(data, *args, **kwargs)
+        initializer_failed = outcome[0] == _process_worker.INITIALIZER_FAILED
+        if in_the_manager() and initializer_failed and not failed.is_set():
+            failed.set()
+            raise EOFError("injected")
+        return outcome
+
+    executor = make(max_workers=1, initializer=refuse_to_start)
+    with mock.patch.object(pickle, "loads", side_effect=loads):
+        futures = [executor.submit(identity, n) for n in range(5)]
+        _, not_done = concurrent.futures.wait(futures, timeout=WAIT)
+    assert not not_done
+    assert failed.is_set()
+    # The unreadable message fails the call the worker holds (taken for its outcome) or, if it
+    # holds none yet, gets the worker replaced; the replacement's initializer then fails
+    # readably and breaks the pool. The manager itself never fails.
+    for future in futures:
+        exc = future.exception()
+        assert isinstance(exc, BrokenProcessPool)
+        assert "manager of process pool" not in str(exc)
+    settle(executor, futures)

@@ -7,9 +7,9 @@ call the child is running: the oldest one it sent and has not had an answer for;
 (``task_timeout`` does not count the time a new worker takes to start).
 
 Messages, parent to child: ``pickle((fn, args, kwargs))``, or ``b""`` to ask the child to exit.
-Child to parent (pickled tuples, tagged by their first element):
+Child to parent: ``b""`` once, when the initializer (if any) has returned (ready), then pickled
+tuples tagged by their first element:
 
-- ``(READY,)``, once, when the initializer (if any) has returned
 - ``(RETURNED, result, runtime)``
 - ``(RAISED, exception, traceback_text, runtime)``
 - ``(UNDELIVERED, error, cause, traceback_text, runtime)``: the call could not be unpickled here,
@@ -37,7 +37,6 @@ from futurist.exceptions import DeliveryFailed, PicklingFailed, UnpicklingFailed
 __all__ = [
     "INITIALIZER_FAILED",
     "RAISED",
-    "READY",
     "RETURNED",
     "UNDELIVERED",
     "describe_callable",
@@ -48,7 +47,6 @@ RETURNED = 0
 RAISED = 1
 INITIALIZER_FAILED = 2
 UNDELIVERED = 3
-READY = 4
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
@@ -76,7 +74,7 @@ def serve(
         except BaseException as exc:
             conn.send_bytes(pickle.dumps((INITIALIZER_FAILED, _format(exc)), _PROTOCOL))
             return
-    conn.send_bytes(pickle.dumps((READY,), _PROTOCOL))
+    conn.send_bytes(b"")  # ready; not pickled, so the parent can always read it
     receive = conn.recv_bytes
     send = conn.send_bytes
     done = 0

@@ -317,8 +317,10 @@ class _Pool:
             for key, events in selector.select(self._next_deadline()):
                 worker: _Worker | None = key.data
                 if worker is None:
-                    self.wake_pending = False
+                    # Drain first: a wake that lands in between leaves its byte for the next
+                    # round, while the reverse order could swallow it and keep wake_pending set.
                     self._drain_wake_pipe()
+                    self.wake_pending = False
                 elif worker not in self.workers:
                     continue  # ended earlier in this round
                 elif key.fd == worker.sentinel:
@@ -434,11 +436,12 @@ class _Pool:
         """Read one whole message from the worker's pipe (which holds at least its start)."""
         return worker.conn.recv_bytes()
 
-    def _give_up(self, worker: _Worker, action: str, exc: OSError) -> None:
+    def _give_up(self, worker: _Worker, action: str, exc: BaseException) -> None:
         """Kill a worker whose pipe failed; its sentinel then settles what it held."""
         LOG.debug("cannot %s worker %s of pool %s: %r", action, worker.process.name, self.name, exc)
-        worker.fault = f"; the parent killed it after failing to {action} its pipe ({exc!r})"
-        worker.process.kill()
+        if not worker.fault:  # the first failure is the cause; later ones follow from the kill
+            worker.fault = f", after the parent failed to {action} its pipe ({exc!r})"
+            worker.process.kill()
 
     def _start_worker(self) -> _Worker:
         parent_end, child_end = self.context.Pipe(duplex=True)
@@ -493,12 +496,19 @@ class _Pool:
         self._settle(worker, message)
 
     def _settle(self, worker: _Worker, message: bytes) -> None:
+        if not message:
+            worker.ready = True
+            worker.since = time.monotonic()
+            return
         item = worker.item
         try:
             outcome = pickle.loads(message)
         except BaseException as exc:
             if item is None:
-                raise
+                # Only "initializer failed" comes unasked: a worker that cannot say it is of no
+                # use. (With a call in hand, the message is taken for that call's outcome.)
+                self._give_up(worker, "unpickle a message from", exc)
+                return
             worker.item = None
             error = UnpicklingFailed(
                 f"the outcome of {_describe_call(item)} could not be unpickled in the parent "
@@ -508,10 +518,6 @@ class _Pool:
             item.fail(error)
             return
         kind = outcome[0]
-        if kind == _process_worker.READY:
-            worker.ready = True
-            worker.since = time.monotonic()
-            return
         if kind == _process_worker.INITIALIZER_FAILED:
             self._initializer_failed(worker, outcome[1])
             return
