@@ -4,11 +4,14 @@ from futurist import rejection, waiters
 from futurist.exceptions import (
     BrokenExecutor,
     CallStopped,
+    DeliveryFailed,
     ExecutorPluginError,
+    PicklingFailed,
     PluginLoadError,
     RejectedSubmission,
     StopNotSupported,
     UnknownExecutorKind,
+    UnpicklingFailed,
     WorkerCrashed,
 )
 from futurist.executors.dask import DaskExecutor
@@ -32,6 +35,7 @@ __all__ = [
     "DaskExecutor",
     "DelayedExecutorMixin",
     "DelayedExecutorMixinBase",
+    "DeliveryFailed",
     "DynamicThreadPoolExecutor",
     "ExecutorPluginError",
     "ExecutorStatistics",
@@ -39,6 +43,7 @@ __all__ = [
     "GreenDelayedExecutorMixin",
     "GreenFuture",
     "GreenThreadPoolExecutor",
+    "PicklingFailed",
     "PluginLoadError",
     "ProcessPoolExecutor",
     "RejectedSubmission",
@@ -47,6 +52,7 @@ __all__ = [
     "ThreadPoolExecutor",
     "TimeoutError",
     "UnknownExecutorKind",
+    "UnpicklingFailed",
     "WorkerCrashed",
     "rejection",
     "waiters",

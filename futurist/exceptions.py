@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import pickle
 from concurrent.futures import BrokenExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 __all__ = [
     "BrokenExecutor",
     "CallStopped",
+    "DeliveryFailed",
     "ExecutorPluginError",
+    "PicklingFailed",
     "PluginLoadError",
     "RejectedSubmission",
     "StopNotSupported",
     "UnknownExecutorKind",
+    "UnpicklingFailed",
     "WorkerCrashed",
 ]
 
@@ -41,10 +46,33 @@ class CallStopped(Exception):
     ``terminate_workers()``/``kill_workers()``. Its future fails with this error."""
 
 
-class WorkerCrashed(BrokenExecutor):
+class WorkerCrashed(BrokenProcessPool):
     """The worker process running a task died before the task finished.
 
-    Only the task that was running fails with this error; the pool replaces the worker.
+    Only the task that was running fails with this error; the pool replaces the worker. It is a
+    :class:`~concurrent.futures.process.BrokenProcessPool`, what the standard library's process
+    pool raises in the same case (where it also breaks the whole pool).
+    """
+
+
+class DeliveryFailed(BrokenProcessPool):
+    """A call or its outcome could not cross between the parent and a worker process.
+
+    Only that call fails; the pool goes on. ``__cause__`` is the pickling or unpickling error.
+    """
+
+
+class PicklingFailed(DeliveryFailed, pickle.PicklingError):
+    """A call could not be pickled in the parent, or its outcome in the worker process.
+
+    Also a :class:`pickle.PicklingError`, so code that catches either keeps working.
+    """
+
+
+class UnpicklingFailed(DeliveryFailed, pickle.UnpicklingError):
+    """A call could not be unpickled in the worker process, or its outcome in the parent.
+
+    Also a :class:`pickle.UnpicklingError`, so code that catches either keeps working.
     """
 
 

@@ -12,15 +12,22 @@ Data flow::
     worker 2 <== pickled call / pickled outcome ==> worker 2 runs item B
       ...
     manager: one selector over the wake pipe, every worker pipe, every sentinel (+ deadline)
+        room      --> write more of a call a worker's pipe could not take at once (the manager
+                      never blocks on a send: a big call to a worker still in its initializer
+                      waits in that worker's buffer while the others go on)
         outcome   --> the worker's item finishes (result or exception, runtime from the child)
         sentinel  --> the worker died: only its item fails (WorkerCrashed), a new worker starts
-        deadline  --> an item ran past task_timeout: kill its worker, fail the item with
-                      TimeoutError, start a new worker
+        deadline  --> an item ran past task_timeout (counted from when its worker said it was
+                      ready): kill its worker, fail the item with TimeoutError, start a new one
         stop      --> shutting down and nothing left: ask each worker to exit, join them all
 
 A worker holds one call at a time, so the parent always knows which call a dead worker was
 running, a crash fails only that call, ``cancel()`` works on everything not yet running, and
-``pending`` is exactly the backlog ``check_and_reject`` sees. The manager holds the shared
+``pending`` is exactly the backlog ``check_and_reject`` sees. ``add`` and ``_break`` share a
+lock, so an item is either refused or queued before the pool breaks and then failed by it. A call
+or outcome that cannot be (un)pickled fails only that call, with :class:`~futurist.DeliveryFailed`
+(a ``BrokenProcessPool``, as the standard library raises, which breaks its whole pool instead).
+The manager holds the shared
 ``_Pool``, never the executor, so an executor collected without ``shutdown()`` still lets
 its accepted work finish. POSIX only: the manager waits on pipes and process sentinels.
 """
@@ -38,6 +45,8 @@ import pickle
 import reprlib
 import selectors
 import signal
+import socket
+import struct
 import threading
 import time
 import weakref
@@ -46,7 +55,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from futurist.exceptions import WorkerCrashed
+from futurist.exceptions import PicklingFailed, UnpicklingFailed, WorkerCrashed
 from futurist.executors import _process_worker
 from futurist.executors._process_worker import describe_callable
 from futurist.executors.base import (
@@ -107,19 +116,53 @@ def _describe_exit(exitcode: int | None) -> str:
     return f"exited with code {exitcode}"
 
 
-class _Worker:
-    """The parent's view of one worker process: its pipe and the one call it is running."""
+def _frame(payload: bytes) -> bytes:
+    """``payload`` framed as :meth:`multiprocessing.connection.Connection.send_bytes` frames it."""
+    size = len(payload)
+    if size > 0x7FFFFFFF:
+        return struct.pack("!iQ", -1, size) + payload
+    return struct.pack("!i", size) + payload
 
-    __slots__ = ("budget", "conn", "hung_up", "item", "process", "sentinel", "since")
+
+class _Worker:
+    """The parent's view of one worker process: its pipe and the one call it is running.
+
+    The parent receives with ``conn`` (blocking reads, only once the selector reports data) and
+    sends through ``socket``, a duplicate of the same descriptor written without blocking;
+    ``unsent`` holds what the pipe could not take yet.
+    """
+
+    __slots__ = (
+        "budget",
+        "conn",
+        "fault",
+        "hung_up",
+        "item",
+        "process",
+        "ready",
+        "sentinel",
+        "since",
+        "socket",
+        "unsent",
+        "writing",
+    )
 
     def __init__(self, process: BaseProcess, conn: Connection, budget: int | None) -> None:
         self.process = process
         self.sentinel = process.sentinel
         self.conn = conn
+        self.socket = socket.socket(fileno=os.dup(conn.fileno()))
         self.budget = budget
         self.item: WorkItem | None = None
         self.since = 0.0
+        """When the call in ``item`` was sent, or when the worker became ready if later."""
+        self.ready = False
         self.hung_up = False
+        self.unsent = memoryview(b"")
+        self.writing = False
+        """Whether the selector watches the pipe for room to write ``unsent``."""
+        self.fault = ""
+        """Why the parent killed this worker, when it did so because its pipe failed."""
 
     @property
     def retiring(self) -> bool:
@@ -130,6 +173,7 @@ class _Worker:
         """Reap the exited process, release its pipe; return its exit code and pid."""
         process = self.process
         process.join()
+        self.socket.close()
         self.conn.close()
         code, pid = process.exitcode, process.pid
         process.close()
@@ -164,6 +208,8 @@ class _Pool:
         self.cannot_grow = False
         """Set when starting a worker failed while others run (an exiting interpreter)."""
         self.thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        """Makes ``add``'s check-and-queue atomic with ``_break``'s mark-and-drain."""
         self.wake_pending = False
         self._wake_lock = threading.Lock()
         self._wake_read, self._wake_write = os.pipe()
@@ -180,22 +226,44 @@ class _Pool:
         return len(self.pending)
 
     def add(self, item: WorkItem) -> None:
-        """Queue an item (caller holds the executor's submit lock) and wake the manager."""
-        if self.broken is not None:
-            raise BrokenProcessPool(self.broken)
-        self.pending.append(item)
-        if self.thread is None:
-            # The first worker starts here, in the submitting thread: from Python 3.12 a process
-            # that is already exiting can no longer fork, so a program that submits and ends
-            # at once still gets a worker to run what it submitted.
-            self._selector = selectors.DefaultSelector()
-            self._selector.register(self._wake_read, selectors.EVENT_READ)
-            self._start_worker()
-            self.thread = threading.Thread(name=f"{self.name}-manager", target=self.manage)
-            self.thread.start()
-        elif not self.wake_pending:
+        """Queue an item (caller holds the executor's submit lock) and wake the manager.
+
+        Raises ``BrokenProcessPool`` once the pool is broken, and whatever starting the first
+        worker raises; either way nothing is queued and nothing is left behind.
+        """
+        with self._lock:
+            if self.broken is not None:
+                raise BrokenProcessPool(self.broken)
+            if self.thread is None:
+                self._start_manager()
+            self.pending.append(item)
+        if not self.wake_pending:
             self.wake_pending = True
             self.wake()
+
+    def _start_manager(self) -> None:
+        """Start the first worker and the manager thread, or undo both and raise.
+
+        The first worker starts here, in the submitting thread: from Python 3.12 a process that
+        is already exiting can no longer fork, so a program that submits and ends at once still
+        gets a worker to run what it submitted.
+        """
+        selector = selectors.DefaultSelector()
+        selector.register(self._wake_read, selectors.EVENT_READ)
+        self._selector = selector
+        thread = threading.Thread(name=f"{self.name}-manager", target=self.manage)
+        try:
+            self._start_worker()
+            thread.start()
+        except BaseException:
+            for worker in list(self.workers):
+                worker.process.kill()
+                self._forget(worker)
+                worker.end()
+            selector.close()
+            self._selector = None
+            raise
+        self.thread = thread
 
     def wake(self) -> None:
         """Make the manager's wait return (a no-op once the manager has closed its pipe)."""
@@ -252,9 +320,11 @@ class _Pool:
             if (self.stopping or self.broken is not None) and self._drained():
                 self._stop_workers()
                 return
-            for key, _ in selector.select(self._next_deadline()):
+            for key, events in selector.select(self._next_deadline()):
                 worker: _Worker | None = key.data
                 if worker is None:
+                    # Drain first: a wake that lands in between leaves its byte for the next
+                    # round, while the reverse order could swallow it and keep wake_pending set.
                     self._drain_wake_pipe()
                     self.wake_pending = False
                 elif worker not in self.workers:
@@ -262,7 +332,10 @@ class _Pool:
                 elif key.fd == worker.sentinel:
                     self._bury(worker)
                 else:
-                    self._collect(worker)
+                    if events & selectors.EVENT_WRITE:
+                        self._push(worker)
+                    if events & selectors.EVENT_READ:
+                        self._collect(worker)
             if self.task_timeout is not None:
                 self._expire()
 
@@ -272,32 +345,45 @@ class _Pool:
     def _assign(self) -> None:
         """Send queued calls to idle workers, starting workers up to ``max_workers``."""
         pending = self.pending
+        # Another thread may empty ``pending`` at any moment (shutdown's cancel_futures): the
+        # check is only a hint, and the pop that follows is what decides.
         while pending and self.broken is None:
             worker = self._idle_worker()
             if worker is None:
                 if len(self.workers) >= self.max_workers or self.cannot_grow:
                     return
-                try:
-                    worker = self._start_worker()
-                except RuntimeError as exc:
-                    if not self.workers:
-                        raise
-                    # An exiting interpreter (Python 3.12+) refuses to fork: the workers
-                    # already running finish the queued work.
-                    LOG.warning(
-                        "process pool %s cannot start another worker (%s); its %d running "
-                        "workers take the queued calls",
-                        self.name,
-                        exc,
-                        len(self.workers),
-                    )
-                    self.cannot_grow = True
+                worker = self._grow()
+                if worker is None:
                     return
-            item = pending.popleft()
+            try:
+                item = pending.popleft()
+            except IndexError:
+                return
             if item.start():
                 payload = self._pickle_call(item)
                 if payload is not None:
                     self._send(worker, item, payload)
+
+    def _grow(self) -> _Worker | None:
+        """Start one more worker; on failure carry on with the running ones, or break the pool."""
+        try:
+            return self._start_worker()
+        except Exception as exc:
+            if not self.workers:
+                LOG.error("process pool %s cannot start a worker: %r", self.name, exc)
+                self._break(f"process pool {self.name} cannot start a worker process: {exc!r}")
+                return None
+            # For instance an exiting interpreter (Python 3.12+) refuses to fork: the workers
+            # already running finish the queued work.
+            LOG.warning(
+                "process pool %s cannot start another worker (%r); its %d running workers take "
+                "the queued calls",
+                self.name,
+                exc,
+                len(self.workers),
+            )
+            self.cannot_grow = True
+            return None
 
     def _idle_worker(self) -> _Worker | None:
         for worker in self.workers:
@@ -310,7 +396,7 @@ class _Pool:
         try:
             return pickle.dumps((item.fn, item.args, item.kwargs), pickle.HIGHEST_PROTOCOL)
         except BaseException as exc:
-            error = pickle.PicklingError(
+            error = PicklingFailed(
                 f"cannot send {_describe_call(item)} to a worker process: the call could not "
                 f"be pickled ({type(exc).__name__}: {exc})"
             )
@@ -323,11 +409,45 @@ class _Pool:
         worker.since = time.monotonic()
         if worker.budget is not None:
             worker.budget -= 1
+        worker.unsent = memoryview(_frame(payload))
+        self._push(worker)
+
+    def _push(self, worker: _Worker) -> None:
+        """Write what the worker's pipe takes now; watch for room while anything is left."""
+        unsent = worker.unsent
         try:
-            worker.conn.send_bytes(payload)
-        except OSError:
-            # The worker is gone; its sentinel reports the death and settles the item.
-            LOG.debug("worker %s of pool %s is gone", worker.process.name, self.name)
+            unsent = unsent[self._write(worker, unsent) :]
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            # The worker is dead or its pipe unusable: its sentinel settles the item.
+            self._give_up(worker, "write to", exc)
+            unsent = unsent[:0]
+        worker.unsent = unsent
+        writing = len(unsent) > 0
+        if worker.hung_up or writing == worker.writing:
+            return
+        worker.writing = writing
+        assert self._selector is not None
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0)
+        self._selector.modify(worker.conn, events, worker)
+
+    @staticmethod
+    def _write(worker: _Worker, data: memoryview) -> int:
+        """Write to the worker's pipe without blocking; the number of bytes it took."""
+        return worker.socket.send(data, socket.MSG_DONTWAIT)
+
+    @staticmethod
+    def _receive(worker: _Worker) -> bytes:
+        """Read one whole message from the worker's pipe (which holds at least its start)."""
+        return worker.conn.recv_bytes()
+
+    def _give_up(self, worker: _Worker, action: str, exc: BaseException) -> None:
+        """Kill a worker whose pipe failed; its sentinel then settles what it held."""
+        LOG.debug("cannot %s worker %s of pool %s: %r", action, worker.process.name, self.name, exc)
+        if not worker.fault:  # the first failure is the cause; later ones follow from the kill
+            worker.fault = f", after the parent failed to {action} its pipe ({exc!r})"
+            worker.process.kill()
 
     def _start_worker(self) -> _Worker:
         parent_end, child_end = self.context.Pipe(duplex=True)
@@ -339,9 +459,19 @@ class _Pool:
         )
         try:
             process.start()
+        except BaseException:
+            parent_end.close()
+            raise
         finally:
             child_end.close()
-        worker = _Worker(process, parent_end, self.max_tasks_per_child)
+        try:
+            worker = _Worker(process, parent_end, self.max_tasks_per_child)
+        except BaseException:  # no descriptor left to duplicate, say: undo the start
+            process.kill()
+            process.join()
+            process.close()
+            parent_end.close()
+            raise
         self.workers.add(worker)
         assert self._selector is not None
         self._selector.register(parent_end, selectors.EVENT_READ, worker)
@@ -358,26 +488,35 @@ class _Pool:
 
     def _collect(self, worker: _Worker) -> None:
         """Settle the outcome the worker has sent, if any."""
-        conn = worker.conn
         try:
-            message = conn.recv_bytes()
-        except (EOFError, OSError):
-            # The worker died: stop watching its pipe; its sentinel settles what it held.
+            message = self._receive(worker)
+        except (EOFError, OSError) as exc:
+            # The worker died (or its pipe failed and it is killed): stop watching its pipe;
+            # its sentinel settles what it held.
+            if isinstance(exc, OSError):
+                self._give_up(worker, "read from", exc)
             worker.hung_up = True
             assert self._selector is not None
-            self._selector.unregister(conn)
+            self._selector.unregister(worker.conn)
             return
         self._settle(worker, message)
 
     def _settle(self, worker: _Worker, message: bytes) -> None:
+        if not message:
+            worker.ready = True
+            worker.since = time.monotonic()
+            return
         item = worker.item
         try:
             outcome = pickle.loads(message)
         except BaseException as exc:
             if item is None:
-                raise
+                # Only "initializer failed" comes unasked: a worker that cannot say it is of no
+                # use. (With a call in hand, the message is taken for that call's outcome.)
+                self._give_up(worker, "unpickle a message from", exc)
+                return
             worker.item = None
-            error = pickle.UnpicklingError(
+            error = UnpicklingFailed(
                 f"the outcome of {_describe_call(item)} could not be unpickled in the parent "
                 f"process ({type(exc).__name__}: {exc})"
             )
@@ -392,10 +531,20 @@ class _Pool:
         worker.item = None
         if kind == _process_worker.RETURNED:
             item.finish(outcome[1], outcome[2])
-        else:
+        elif kind == _process_worker.RAISED:
             raised: BaseException = outcome[1]
             raised.__cause__ = _ChildTraceback(outcome[2])
             item.fail(raised, outcome[3])
+        else:
+            undelivered: BaseException = outcome[1]
+            cause: BaseException | None = outcome[2]
+            remote = _ChildTraceback(outcome[3])
+            if cause is None:
+                undelivered.__cause__ = remote
+            else:
+                cause.__cause__ = remote
+                undelivered.__cause__ = cause
+            item.fail(undelivered, outcome[4])
 
     def _initializer_failed(self, worker: _Worker, text: str) -> None:
         LOG.error("initializer of process pool %s failed:\n%s", self.name, text)
@@ -410,7 +559,7 @@ class _Pool:
 
     def _bury(self, worker: _Worker) -> None:
         """Settle what a dead worker held (its last outcome, or its running call); replace it."""
-        if not worker.hung_up and worker.conn.poll():
+        while not worker.hung_up and worker.conn.poll():
             self._collect(worker)
         self._forget(worker)
         code, pid = worker.end()
@@ -419,7 +568,8 @@ class _Pool:
             item.fail(
                 WorkerCrashed(
                     f"worker process {worker.process.name} (pid {pid}) {_describe_exit(code)} "
-                    f"while running {_describe_call(item)}; a new worker replaces it"
+                    f"while running {_describe_call(item)}{worker.fault}; a new worker "
+                    "replaces it"
                 ),
                 time.monotonic() - worker.since,
             )
@@ -439,12 +589,12 @@ class _Pool:
         assert timeout is not None
         now = time.monotonic()
         for worker in list(self.workers):
-            if worker.item is None or now - worker.since < timeout:
+            if worker.item is None or not worker.ready or now - worker.since < timeout:
                 continue
-            if not worker.hung_up and worker.conn.poll():
+            while worker.item is not None and not worker.hung_up and worker.conn.poll():
                 self._collect(worker)  # it finished just in time
-                if worker.item is None:
-                    continue
+            if worker.item is None:
+                continue
             item = worker.item
             worker.process.kill()
             self._forget(worker)
@@ -462,35 +612,46 @@ class _Pool:
     def _replace(self) -> None:
         """Start a worker at once after one died, so queued and future work need not wait."""
         if self.broken is None and not self.stopping and len(self.workers) < self.max_workers:
-            self._start_worker()
+            self._grow()
 
     def _next_deadline(self) -> float | None:
         timeout = self.task_timeout
         if timeout is None:
             return None
-        starts = [worker.since for worker in self.workers if worker.item is not None]
+        starts = [
+            worker.since for worker in self.workers if worker.item is not None and worker.ready
+        ]
         if not starts:
             return None
         return max(0.0, min(starts) + timeout - time.monotonic())
 
     def _break(self, reason: str) -> None:
         """Refuse new work and fail everything not yet sent with ``BrokenProcessPool``."""
-        self.broken = reason
-        while True:
-            try:
-                item = self.pending.popleft()
-            except IndexError:
-                return
+        stranded = []
+        with self._lock:
+            self.broken = reason
+            while True:
+                try:
+                    stranded.append(self.pending.popleft())
+                except IndexError:
+                    break
+        for item in stranded:
             if item.start():
                 item.fail(BrokenProcessPool(reason))
 
     def _stop_workers(self) -> None:
         """Ask every (idle) worker to exit and join them all."""
+        stop = memoryview(_frame(b""))
         for worker in self.workers:
+            # An idle worker has read all it was sent, so the few bytes fit; if not, or the
+            # pipe fails, the worker cannot be told and is killed instead.
             try:
-                worker.conn.send_bytes(b"")
-            except OSError:
-                LOG.debug("worker %s of pool %s already gone", worker.process.name, self.name)
+                told = self._write(worker, stop) == len(stop)
+            except OSError as exc:
+                LOG.debug("cannot tell worker %s to stop: %r", worker.process.name, exc)
+                told = False
+            if not told:
+                worker.process.kill()
         for worker in list(self.workers):
             self._forget(worker)
             worker.end()
@@ -562,9 +723,13 @@ class ProcessPoolExecutor(Executor):
 
     ``mp_context``, ``initializer``, ``initargs`` and ``max_tasks_per_child`` mean what they
     mean in :class:`concurrent.futures.ProcessPoolExecutor`. Unlike it, a worker that dies only
-    fails the call it was running (with :class:`futurist.WorkerCrashed`) and is replaced; with
-    ``task_timeout`` a call running longer than that many seconds has its worker killed and
-    fails with ``TimeoutError``.
+    fails the call it was running (with :class:`futurist.WorkerCrashed`) and is replaced, and a
+    call or outcome that cannot be pickled or unpickled fails only that call (with
+    :class:`futurist.PicklingFailed` or :class:`futurist.UnpicklingFailed`); all three are
+    ``BrokenProcessPool`` errors, as the standard library raises. With ``task_timeout`` a call
+    running longer than that many seconds has its worker killed and fails with
+    ``TimeoutError``. Workers ignore SIGINT: the parent's shutdown decides what happens to
+    running calls.
     """
 
     _chunked_map = True
@@ -647,12 +812,21 @@ class ProcessPoolExecutor(Executor):
         Only the process that created the pool may submit: a forked copy (a worker included)
         gets ``RuntimeError`` before touching any lock the fork may have copied while held.
         """
+        self._refuse_a_forked_copy()
+        return super().submit(fn, *args, **kwargs)
+
+    def _submit_prioritized(
+        self, priority: int, fn: Callable[..., _T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Future[_T]:
+        self._refuse_a_forked_copy()
+        return super()._submit_prioritized(priority, fn, args, kwargs)
+
+    def _refuse_a_forked_copy(self) -> None:
         if os.getpid() != self._pool.owner_pid:
             raise RuntimeError(
                 f"cannot submit to {self._pool.name} from process {os.getpid()}: only the "
                 "process that created the pool can (a forked process holds an inert copy)"
             )
-        return super().submit(fn, *args, **kwargs)
 
     def _backlog(self) -> int:
         return self._pool.backlog()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import ctypes
 import faulthandler
@@ -12,7 +13,10 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+from types import TracebackType
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -135,6 +139,45 @@ def initialized() -> list[str]:
 
 def refuse_to_start() -> None:
     raise RuntimeError("no database")
+
+
+def refuse_when_told(told: EventLike) -> None:
+    if not told.wait(WAIT):
+        raise AssertionError("the test never told the initializer to fail")
+    raise RuntimeError("told to refuse")
+
+
+def first_worker_waits(token: Any, holding: EventLike, release: EventLike) -> None:
+    """The worker that takes the one token waits in its initializer until released."""
+    try:
+        token.get_nowait()
+    except Exception:  # queue.Empty, through the manager's proxy
+        return
+    holding.set()
+    if not release.wait(WAIT):
+        raise AssertionError("the test never released the initializer")
+
+
+def fail_to_load() -> None:
+    raise ValueError("cannot be rebuilt here")
+
+
+class LoadsWithAnError:
+    """Pickles fine; unpickling it raises."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (fail_to_load, ())
+
+
+class LoadsByExiting:
+    """Pickles fine; unpickling it ends the process."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os._exit, (5,))
+
+
+def return_unloadable() -> LoadsWithAnError:
+    return LoadsWithAnError()
 
 
 # -- construction ------------------------------------------------------------------------------
@@ -270,7 +313,7 @@ def test_a_dying_worker_fails_only_its_call_and_is_replaced(
         message = str(caught.value)
         assert says in message
         assert crash.__name__ in message
-        assert isinstance(caught.value, concurrent.futures.BrokenExecutor)
+        assert isinstance(caught.value, BrokenProcessPool)
         assert [f.result(WAIT) for f in queued] == list(range(20))
         release.set()
         assert survivor.result(WAIT) == "survivor"
@@ -298,7 +341,11 @@ def test_a_call_past_task_timeout_fails_and_its_worker_is_replaced(
     start_method: str, manager: Any, children_checked: None
 ) -> None:
     never = manager.Event()
-    with make(start_method, max_workers=2, task_timeout=0.5) as executor:
+    # The initializer makes each worker import this module before the clock of its first call
+    # starts: task_timeout counts the call, not a new worker's start.
+    with make(
+        start_method, max_workers=2, task_timeout=0.5, initializer=identity, initargs=(None,)
+    ) as executor:
         assert executor.submit(identity, "warm").result(WAIT) == "warm"
         stuck = executor.submit(wait_for, manager.Event(), never, "never")
         others = [executor.submit(identity, n) for n in range(10)]
@@ -316,15 +363,37 @@ def test_a_call_past_task_timeout_fails_and_its_worker_is_replaced(
 # -- pickling and remote tracebacks ------------------------------------------------------------
 
 
+def delivery_failure(future: concurrent.futures.Future[Any], kind: type[Exception]) -> Any:
+    """The future's exception: a DeliveryFailed of ``kind``, caught as the stdlib's errors."""
+    exc = future.exception(WAIT)
+    assert isinstance(exc, futurist.DeliveryFailed)
+    assert isinstance(exc, BrokenProcessPool)
+    assert isinstance(exc, kind)
+    assert exc.__cause__ is not None
+    return exc
+
+
+def causes(exc: BaseException) -> str:
+    """The text of every exception in ``exc``'s ``__cause__`` chain (remote tracebacks too)."""
+    texts = []
+    cause = exc.__cause__
+    while cause is not None:
+        texts.append(f"{type(cause).__name__}: {cause}")
+        cause = cause.__cause__
+    return "\n".join(texts)
+
+
 def test_an_unpicklable_call_fails_only_its_future() -> None:
     with make("fork", max_workers=1) as executor:
         lock_argument = executor.submit(identity, threading.Lock())
         local_function = executor.submit(lambda: 1)
         fine = executor.submit(identity, 5)
-        with pytest.raises(pickle.PicklingError, match=r"cannot send .*identity\(<.*lock"):
-            lock_argument.result(WAIT)
-        with pytest.raises(pickle.PicklingError, match="call could not be pickled"):
-            local_function.result(WAIT)
+        error = delivery_failure(lock_argument, futurist.PicklingFailed)
+        assert isinstance(error, pickle.PicklingError)
+        assert isinstance(error.__cause__, TypeError)
+        assert "cannot pickle '_thread.lock' object" in str(error.__cause__)
+        assert "cannot send tests.executors.test_process.identity(<" in str(error)
+        assert "call could not be pickled" in str(delivery_failure(local_function, Exception))
         assert fine.result(WAIT) == 5
     assert executor.statistics.failures == 2
 
@@ -334,14 +403,37 @@ def test_an_unpicklable_result_or_exception_fails_only_its_future(start_method: 
         result = executor.submit(return_a_lock)
         raised = executor.submit(raise_unpicklable)
         unloadable = executor.submit(raise_unloadable)
+        unloadable_result = executor.submit(return_unloadable)
         fine = executor.submit(identity, 5)
-        with pytest.raises(pickle.PicklingError, match=r"result of .*return_a_lock could not"):
-            result.result(WAIT)
-        with pytest.raises(pickle.PicklingError, match="raised HoldsALock: holds a lock"):
-            raised.result(WAIT)
-        with pytest.raises(pickle.UnpicklingError, match=r"outcome of .*raise_unloadable"):
-            unloadable.result(WAIT)
+        error = delivery_failure(result, pickle.PicklingError)
+        assert "result of tests.executors.test_process.return_a_lock could not" in str(error)
+        assert "TypeError: cannot pickle '_thread.lock' object" in causes(error)
+        assert "traceback in the worker process" in causes(error)
+        error = delivery_failure(raised, futurist.PicklingFailed)
+        assert "raised HoldsALock: holds a lock" in str(error)
+        assert "HoldsALock: holds a lock" in causes(error)
+        error = delivery_failure(unloadable, pickle.UnpicklingError)
+        assert "outcome of tests.executors.test_process.raise_unloadable(" in str(error)
+        assert isinstance(error.__cause__, TypeError)
+        error = delivery_failure(unloadable_result, futurist.UnpicklingFailed)
+        assert isinstance(error.__cause__, ValueError)
         assert fine.result(WAIT) == 5
+        assert executor.submit(identity, 6).result(WAIT) == 6
+
+
+def test_a_call_the_worker_cannot_unpickle_fails_only_its_future(start_method: str) -> None:
+    with make(start_method, max_workers=1) as executor:
+        refused = executor.submit(identity, LoadsWithAnError())
+        error = delivery_failure(refused, futurist.UnpicklingFailed)
+        assert "could not be unpickled in the worker process" in str(error)
+        assert isinstance(error.__cause__, ValueError)
+        assert "cannot be rebuilt here" in str(error.__cause__)
+        assert executor.submit(identity, 5).result(WAIT) == 5
+        ends = executor.submit(identity, LoadsByExiting())
+        with pytest.raises(futurist.WorkerCrashed, match="exited with code 5 while running"):
+            ends.result(WAIT)
+        assert executor.submit(identity, 6).result(WAIT) == 6
+    assert executor.statistics.failures == 2
 
 
 def test_an_exception_keeps_the_traceback_from_the_worker(start_method: str) -> None:
@@ -437,6 +529,127 @@ def test_cancel_futures_cancels_what_was_not_sent(manager: Any, children_checked
     executor.shutdown(wait=True)
     assert blocker.result() == "blocker"
     assert executor.statistics.cancelled == 5
+
+
+@pytest.mark.parametrize(("method", "rounds"), [("fork", 60), ("forkserver", 12), ("spawn", 6)])
+def test_cancelling_shutdown_with_queued_calls_never_breaks_the_pool(
+    method: str, rounds: int, children_checked: None
+) -> None:
+    # The manager may be about to take a queued call (starting a worker for it) while
+    # shutdown's cancel_futures empties the queue: it must find the queue empty, not fail.
+    for _ in range(rounds):
+        executor = make(method, max_workers=4)
+        futures = [executor.submit(identity, n) for n in range(40)]
+        executor.shutdown(wait=True, cancel_futures=True)
+        for n, future in enumerate(futures):
+            assert future.cancelled() or future.result() == n
+        stats = executor.statistics
+        assert (stats.failures, stats.executed + stats.cancelled) == (0, 40)
+
+
+def test_workers_ignore_sigint_and_finish_their_call(
+    start_method: str, manager: Any, children_checked: None
+) -> None:
+    with make(start_method, max_workers=1) as executor:
+        worker = executor.submit(pid).result(WAIT)
+        started, release = manager.Event(), manager.Event()
+        running = executor.submit(wait_for, started, release, "finished")
+        assert started.wait(WAIT)
+        os.kill(worker, signal.SIGINT)
+        release.set()
+        assert running.result(WAIT) == "finished"
+        assert executor.submit(pid).result(WAIT) == worker
+
+
+class _PausingDeque(collections.deque[Any]):
+    """A queue whose next append, once armed, waits in the middle of ``submit``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = False
+        self.inside = threading.Event()
+        self.go = threading.Event()
+
+    def append(self, item: Any) -> None:
+        if self.armed:
+            self.armed = False
+            self.inside.set()
+            assert self.go.wait(WAIT)
+        super().append(item)
+
+
+class _WatchedLock:
+    """A lock that reports when a thread has to wait for it."""
+
+    def __init__(self, waited: threading.Event) -> None:
+        self._lock = threading.Lock()
+        self._waited = waited
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            self._waited.set()
+            self._lock.acquire()
+
+    def __exit__(
+        self, *exc_info: type[BaseException] | BaseException | TracebackType | None
+    ) -> None:
+        self._lock.release()
+
+
+def test_a_pool_breaking_during_a_submit_fails_that_call_too(
+    manager: Any, children_checked: None
+) -> None:
+    told = manager.Event()
+    executor = make("fork", max_workers=1, initializer=refuse_when_told, initargs=(told,))
+    pool = executor._pool
+    queue = _PausingDeque()
+    progressed = threading.Event()
+    with (
+        mock.patch.object(pool, "pending", queue),
+        mock.patch.object(pool, "_lock", _WatchedLock(progressed)),
+    ):
+        first = executor.submit(identity, 1)
+        queued = executor.submit(identity, 2)
+        queued.add_done_callback(lambda _: progressed.set())
+        queue.armed = True
+        late: list[concurrent.futures.Future[Any]] = []
+        submitter = threading.Thread(target=lambda: late.append(executor.submit(identity, 3)))
+        submitter.start()
+        assert queue.inside.wait(WAIT)
+        # The submit has found the pool whole and is about to queue its call: break it now.
+        told.set()
+        # Wait until the break has either drained the queue or waits for the submit to end.
+        assert progressed.wait(WAIT)
+        queue.go.set()
+        submitter.join(WAIT)
+        _, not_done = concurrent.futures.wait([first, queued, *late], timeout=WAIT)
+    assert not not_done
+    assert len(late) == 1
+    for future in (first, queued, *late):
+        with pytest.raises(BrokenProcessPool, match="refuse_when_told"):
+            future.result()
+    with pytest.raises(BrokenProcessPool):
+        executor.submit(identity, 4)
+    executor.shutdown(wait=True)
+    assert executor.statistics.executed == 3
+
+
+def test_a_big_call_to_a_worker_still_starting_stalls_no_other_call(
+    manager: Any, children_checked: None
+) -> None:
+    token, holding, release = manager.Queue(), manager.Event(), manager.Event()
+    token.put("wait")
+    payload = b"x" * (32 << 20)
+    with make(
+        "fork", max_workers=2, initializer=first_worker_waits, initargs=(token, holding, release)
+    ) as executor:
+        big = executor.submit(len, payload)
+        assert holding.wait(WAIT)
+        # The first worker waits in its initializer with a call far bigger than its pipe.
+        assert [executor.submit(identity, n).result(WAIT) for n in range(5)] == list(range(5))
+        assert not big.done()
+        release.set()
+        assert big.result(WAIT) == len(payload)
 
 
 def test_shutdown_from_a_done_callback_does_not_deadlock(children_checked: None) -> None:
