@@ -10,8 +10,8 @@ time either raises from ``submit`` with nothing recorded, or fails the returned 
 from __future__ import annotations
 
 import concurrent.futures
-import gc
 import errno
+import gc
 import multiprocessing
 import os
 import pickle
