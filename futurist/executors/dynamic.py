@@ -22,7 +22,6 @@ import math
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures.thread import BrokenThreadPool
 from typing import Any
 
 from oslo_config import cfg
@@ -333,14 +332,15 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         return max(0, self._state.queue.qsize() - self._sizing.retiring)
 
     def _dispatch(self, item: WorkItem) -> bool:
-        state = self._state
-        if state.broken is not None:
-            raise BrokenThreadPool(state.broken)
         sizing = self._sizing
+        self._state.enqueue(item)
         sizing.submitted += 1
-        state.queue.put(item)
         if self._should_grow(sizing.outstanding, sizing.staying):
-            self._start_thread()
+            try:
+                self._start_thread_for(item, sizing.staying)
+            except Exception:
+                sizing.submitted -= 1
+                raise
         return False
 
     def _start_thread(self) -> None:
