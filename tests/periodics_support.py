@@ -212,6 +212,16 @@ def _native_flavors() -> list[Any]:
             ),
             id="thread",
         ),
+        pytest.param(
+            Flavor(
+                "thread_dynamic",
+                lambda: futurist.DynamicThreadPoolExecutor(max_workers=4),
+                threading.Condition,
+                threading.Event,
+                _spawn_thread,
+            ),
+            id="thread_dynamic",
+        ),
     ]
 
 

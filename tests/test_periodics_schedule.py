@@ -393,7 +393,7 @@ class Exiting(BaseException):
     """Like SystemExit: not an Exception."""
 
 
-def test_a_base_exception_is_recorded_and_ends_only_its_runner() -> None:
+def test_a_base_exception_is_recorded_stops_the_worker_and_leaves_start() -> None:
     sim = Simulation(start=100.0)
     runs: list[float] = []
     reported: list[BaseException] = []
@@ -401,10 +401,7 @@ def test_a_base_exception_is_recorded_and_ends_only_its_runner() -> None:
     @periodics.periodic(1.0)
     def exits_once() -> None:
         runs.append(sim.now)
-        if len(runs) == 1:
-            raise Exiting("leaving")
-        if len(runs) == 3:
-            worker.stop()
+        raise Exiting("leaving")
 
     def on_failure(
         callback: Callable[..., Any],
@@ -415,13 +412,14 @@ def test_a_base_exception_is_recorded_and_ends_only_its_runner() -> None:
     ) -> None:
         reported.append(exc_info[1])
 
-    # The synchronous executor keeps the BaseException in the runner's future, so the loop
-    # goes on with a new runner.
+    # The synchronous executor keeps the BaseException in the runner's future; the worker
+    # still stops and start() raises it.
     worker = PeriodicWorker(
         [(exits_once, (), {})], cond_cls=sim.condition, now_func=sim.clock, on_failure=on_failure
     )
-    worker.start()
-    assert runs == [101.0, 102.0, 103.0]
+    with pytest.raises(Exiting, match="leaving"):
+        worker.start()
+    assert runs == [101.0]
     assert [type(exc) for exc in reported] == [Exiting]
     (watcher,) = worker.iter_watchers()
-    assert (watcher.runs, watcher.failures) == (3, 1)
+    assert (watcher.runs, watcher.failures) == (1, 1)

@@ -110,6 +110,90 @@ def test_never_again_with_auto_stop_ends_start_by_itself(flavor: Flavor) -> None
     assert watcher.requested_stop
 
 
+def outcome_of_start(flavor: Flavor, worker: PeriodicWorker) -> BaseException | None:
+    """Run ``worker.start()`` as the flavour does; what it raised, or None if it returned."""
+    outcome: list[BaseException | None] = []
+
+    def start() -> None:
+        try:
+            worker.start()
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    flavor.spawn(start)()
+    assert outcome, "start() did not return"
+    return outcome[0]
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])
+def test_a_callback_raising_keyboard_interrupt_or_system_exit_stops_the_worker(
+    flavor: Flavor, error: type[BaseException]
+) -> None:
+    reported: list[BaseException] = []
+
+    @periodics.periodic(0.01, run_immediately=True)
+    def interrupted() -> None:
+        raise error("leaving")
+
+    @periodics.periodic(0.01, run_immediately=True)
+    def steady() -> None:
+        pass
+
+    def on_failure(
+        callback: Callable[..., Any],
+        kind: str,
+        spacing: float,
+        exc_info: Any,
+        traceback: str | None = None,
+    ) -> None:
+        reported.append(exc_info[1])
+
+    worker = worker_for(flavor, [(interrupted, (), {}), (steady, (), {})], on_failure=on_failure)
+    raised = outcome_of_start(flavor, worker)
+    assert type(raised) is error
+    assert reported == [raised]
+    assert worker.wait(0)
+    watcher = next(worker.iter_watchers())
+    assert (watcher.runs, watcher.failures) == (1, 1)
+    # Stopped as by stop(): reset() makes it runnable again.
+    assert outcome_of_start(flavor, worker) is None
+    worker.reset()
+    assert type(outcome_of_start(flavor, worker)) is error
+
+
+def test_periodic_callbacks_cannot_run_on_a_process_pool() -> None:
+    reported: list[BaseException] = []
+
+    @periodics.periodic(0.01, run_immediately=True)
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    def on_failure(
+        callback: Callable[..., Any],
+        kind: str,
+        spacing: float,
+        exc_info: Any,
+        traceback: str | None = None,
+    ) -> None:
+        reported.append(exc_info[1])
+        worker.stop()
+
+    with futurist.ProcessPoolExecutor(max_workers=1) as executor:
+        worker = PeriodicWorker(
+            [(interrupted, (), {})],
+            executor_factory=ExistingExecutor(executor),
+            on_failure=on_failure,
+        )
+        worker.start()
+    # The worker's runner holds its locks: it cannot be sent to another process, so each run
+    # fails to be submitted and the callback never runs there.
+    assert reported
+    assert "pickle" in str(reported[0])
+
+
 @pytest.mark.parametrize("flavor", FLAVORS)
 def test_add_while_running(flavor: Flavor) -> None:
     counter = Counter(flavor, 2)

@@ -28,6 +28,7 @@ import concurrent.futures
 import contextlib
 import importlib
 import itertools
+import logging
 import os
 import threading
 import time
@@ -52,6 +53,8 @@ __all__ = [
     "validate_initializer",
     "validate_max_workers",
 ]
+
+LOG = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
@@ -95,10 +98,10 @@ class WorkItem:
         try:
             result = self.fn(*self.args, **self.kwargs)
         except BaseException as exc:
-            self.recorder.record_run(perf_counter() - started, True)
+            self._record_run(perf_counter() - started, True)
             future.set_exception_info(exc, exc.__traceback__)
         else:
-            self.recorder.record_run(perf_counter() - started, False)
+            self._record_run(perf_counter() - started, False)
             future.set_result(result)
 
     def start(self) -> bool:
@@ -108,12 +111,12 @@ class WorkItem:
         """
         if self.future.set_running_or_notify_cancel():
             return True
-        self.recorder.record_cancelled()
+        self._record_cancelled()
         return False
 
     def finish(self, result: Any, runtime: float) -> None:
         """Complete a started item whose call ran elsewhere for ``runtime`` seconds."""
-        self.recorder.record_run(runtime, False)
+        self._record_run(runtime, False)
         self.future.set_result(result)
 
     def fail(
@@ -123,7 +126,7 @@ class WorkItem:
         traceback: TracebackType | None = None,
     ) -> None:
         """Fail a started item whose call raised (or could not run) after ``runtime`` seconds."""
-        self.recorder.record_run(runtime, True)
+        self._record_run(runtime, True)
         self.future.set_exception_info(exc, traceback or exc.__traceback__)
 
     def cancel(self) -> bool:
@@ -133,8 +136,26 @@ class WorkItem:
             return False
         # Move the future to its final cancelled state so every waiter is woken.
         future.set_running_or_notify_cancel()
-        self.recorder.record_cancelled()
+        self._record_cancelled()
         return True
+
+    # A statistics update that fails must not keep the future from ending, nor kill the worker
+    # ending it: it is logged, and the figures miss that one call.
+
+    def _record_run(self, runtime: float, failed: bool) -> None:
+        try:
+            self.recorder.record_run(runtime, failed)
+        except Exception:
+            LOG.exception("could not count the run of %s in the executor's statistics", self)
+
+    def _record_cancelled(self) -> None:
+        try:
+            self.recorder.record_cancelled()
+        except Exception:
+            LOG.exception("could not count %s as cancelled in the executor's statistics", self)
+
+    def __repr__(self) -> str:
+        return f"<WorkItem {_name_of(self.fn)}>"
 
 
 def validate_max_workers(value: object, default: int, name: str = "max_workers") -> int:
@@ -581,7 +602,12 @@ def _at_interpreter_exit() -> None:
     global _interpreter_exiting
     _interpreter_exiting = True
     for executor in list(_live_executors):
-        executor._on_interpreter_exit()
+        try:
+            executor._on_interpreter_exit()
+        except Exception:
+            # One executor's failure must cost neither the others' work nor the exit hooks
+            # Python runs after this one.
+            LOG.exception("%r failed to finish its work at interpreter exit", executor)
 
 
 def _forget_inherited_executors() -> None:

@@ -112,14 +112,16 @@ class _Scheduler:
         """Schedule ``item`` to be handed off ``delay`` seconds from now."""
         entry = _Entry(item)
         with self._condition:
-            deadline = self._clock() + delay
-            heapq.heappush(self._heap, (deadline, next(self._sequence), entry))
             if not self._running:
-                self._running = True
+                # Started first: if it cannot start, nothing is pending and the error reaches
+                # the submitter. It waits for the condition held here, so it sees the entry.
                 self._spawn(self._run)
+                self._running = True
             else:
                 # Let the scheduler recompute its sleep: the new item may be due first.
                 self._condition.notify()
+            deadline = self._clock() + delay
+            heapq.heappush(self._heap, (deadline, next(self._sequence), entry))
         item.future.add_done_callback(functools.partial(self._forget_cancelled, entry))
 
     def cancel_all(self) -> list[WorkItem]:

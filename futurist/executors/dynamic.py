@@ -22,7 +22,6 @@ import math
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures.thread import BrokenThreadPool
 from typing import TYPE_CHECKING, Any
 
 from futurist.executors.base import CheckAndReject, WorkItem, validate_max_workers
@@ -345,17 +344,15 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         return max(0, self._state.queue.qsize() - self._sizing.retiring)
 
     def _dispatch(self, item: WorkItem) -> bool:
-        state = self._state
-        if state.broken is not None:
-            raise BrokenThreadPool(state.broken)
         sizing = self._sizing
+        self._state.enqueue(item)
         sizing.submitted += 1
-        if state.lane is None:
-            state.queue.put(item)
-        else:
-            state.put_ranked(item)
         if self._should_grow(sizing.outstanding, sizing.staying):
-            self._start_thread()
+            try:
+                self._start_thread_for(item, sizing.staying)
+            except Exception:
+                sizing.submitted -= 1
+                raise
         return False
 
     def _start_thread(self) -> None:

@@ -137,8 +137,10 @@ class GreenThreadPoolExecutor(Executor):
     def _dispatch(self, item: WorkItem) -> bool:
         state = self._state
         if state.pool.free() > 0:
-            state.active += 1
+            # Spawning does not switch green threads: a failed spawn leaves nothing behind,
+            # and the error reaches the submitter with nothing recorded.
             state.pool.spawn_n(_work, state, item)
+            state.active += 1
         else:
             state.backlog.append(item)
         return False

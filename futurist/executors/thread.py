@@ -204,6 +204,35 @@ class _PoolState:
         """The items the workers run now."""
         return [item for slot in list(self.slots) if (item := slot.item) is not None]
 
+    def enqueue(self, item: WorkItem) -> bool:
+        """Queue ``item`` and claim an idle worker for it (True) unless none is idle.
+
+        Raises ``BrokenThreadPool`` if the pool broke. The check and the put happen under the
+        lock :meth:`break_pool` holds while it drains, so no item can slip in behind a drain.
+        """
+        with self.lock:
+            if self.broken is not None:
+                raise BrokenThreadPool(self.broken)
+            if self.lane is None:
+                self.queue.put(item)
+            else:
+                self.put_ranked(item)
+            if self.idle:
+                self.idle -= 1
+                return True
+            return False
+
+    def withdraw(self, item: WorkItem) -> None:
+        """Take ``item`` back out of the queue (no thread could be started to run it)."""
+        with self.lock:
+            for other in self.drain():
+                if other is item:
+                    continue
+                if self.lane is None:
+                    self.queue.put(other)
+                else:
+                    self.put_ranked(other)
+
     def drain(self) -> list[WorkItem]:
         """Take every queued item out of the queue (sentinels and retire tokens stay)."""
         items: list[WorkItem] = []
@@ -225,8 +254,10 @@ class _PoolState:
 
     def break_pool(self, reason: str) -> None:
         """Mark the pool unusable and fail everything still queued with ``BrokenThreadPool``."""
-        self.broken = reason
-        for item in self.drain():
+        with self.lock:
+            self.broken = reason
+            items = self.drain()
+        for item in items:
             if item.start():
                 item.fail(BrokenThreadPool(reason))
 
@@ -374,16 +405,29 @@ class ThreadPoolExecutor(Executor):
         return max(0, state.queue.qsize() - state.retiring)
 
     def _dispatch(self, item: WorkItem) -> bool:
-        state = self._state
-        if state.broken is not None:
-            raise BrokenThreadPool(state.broken)
-        if state.lane is None:
-            state.queue.put(item)
-        else:
-            state.put_ranked(item)
-        if not state.take_idle() and self._worker_count < self._max_workers:
-            self._start_thread()
+        if not self._state.enqueue(item) and self._worker_count < self._max_workers:
+            self._start_thread_for(item, self._worker_count)
         return False
+
+    def _start_thread_for(self, item: WorkItem, workers: int) -> None:
+        """Start a thread for the just-queued ``item``, or cope when it cannot start.
+
+        With ``workers`` other threads running, one of them runs the item later; with none,
+        the item is taken back and the error reaches the submitter, with nothing recorded.
+        """
+        try:
+            self._start_thread()
+        except Exception:
+            if not workers:
+                self._state.withdraw(item)
+                raise
+            LOG.warning(
+                "%s could not start another worker thread; its %d running threads will run "
+                "the queued work",
+                self._thread_name_prefix,
+                workers,
+                exc_info=True,
+            )
 
     def _start_thread(self) -> None:
         if len(self._threads) > self._worker_count:

@@ -223,6 +223,8 @@ class PeriodicWorker:
         self._running = False
         self._accepting = False
         self._stopping = False
+        self._exiting: BaseException | None = None
+        """What a callback raised that is not an ``Exception``; start() re-raises it."""
         self._in_flight = 0
         self._lingering = 0
         self._loop_parked = False
@@ -306,6 +308,10 @@ class PeriodicWorker:
         With ``auto_stop_when_empty`` it also returns once no callable is left to run (each
         raised ``NeverAgain``). A worker stopped before it starts returns at once; ``reset()``
         makes it runnable again. Returns after the runs in flight have finished.
+
+        A callback raising a ``BaseException`` that is not an ``Exception``
+        (``KeyboardInterrupt``, ``SystemExit``) stops the worker as ``stop()`` does, and
+        ``start()`` re-raises it once the runs in flight have finished.
         """
         with self._cond:
             if self._running:
@@ -335,6 +341,10 @@ class PeriodicWorker:
             self._run(executor, auto_stop_when_empty)
         finally:
             self._end_run(executor)
+        with self._cond:
+            exiting, self._exiting = self._exiting, None
+        if exiting is not None:
+            raise exiting
 
     def stop(self) -> None:
         """Ask the worker to stop: no new run starts; ``start()`` returns once runs finish."""
@@ -356,6 +366,7 @@ class PeriodicWorker:
                     "call stop() and wait() first"
                 )
             self._stopping = False
+            self._exiting = None
             for entry in self._entries:
                 entry.stopped = False
                 entry.kind = PERIODIC
@@ -505,8 +516,8 @@ class PeriodicWorker:
                 )
             except BaseException as exc:
                 # Exiting (SystemExit, KeyboardInterrupt, a killed green thread): record the
-                # run and let the exception end this runner.
-                self._complete(entry, started, self._now(), failure=_Failure(exc))
+                # run, stop the worker so start() re-raises it, and let it end this runner.
+                self._complete(entry, started, self._now(), failure=_Failure(exc), exiting=exc)
                 raise
             else:
                 entry = self._complete(entry, started, self._now(), runner=runner)
@@ -520,8 +531,13 @@ class PeriodicWorker:
         failure: _Failure | None = None,
         never_again: bool = False,
         runner: _Runner | None = None,
+        exiting: BaseException | None = None,
     ) -> _Entry | None:
-        """Record a finished run, reschedule it and, for a runner, claim the next due entry."""
+        """Record a finished run, reschedule it and, for a runner, claim the next due entry.
+
+        A run that raised ``exiting`` (not an ``Exception``) stops the worker instead, and
+        ``start()`` re-raises the first such exception.
+        """
         watcher = entry.watcher
         waited = started - entry.scheduled if started > entry.scheduled else 0.0
         if failure is not None:
@@ -539,6 +555,11 @@ class PeriodicWorker:
                 watcher._record(finished - started, waited, False, never_again)
             entry.active = False
             self._in_flight -= 1
+            if exiting is not None:
+                if self._exiting is None:
+                    self._exiting = exiting
+                self._stopping = True
+                self._cond.notify_all()
             if next_run is None:
                 entry.stopped = True
             elif self._accepting and not self._stopping:

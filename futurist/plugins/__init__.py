@@ -198,8 +198,26 @@ class _Resizer:
             for executor, built_with in executors:
                 target = built_with if size is None else size
                 if executor.alive:
-                    LOG.info("resizing %r of [%s] to max_workers=%d", executor, group, target)
-                    executor.max_workers = target  # type: ignore[attr-defined]
+                    _resize(executor, group, target)
+
+
+def _resize(executor: Executor, group: str, size: int) -> None:
+    """Give ``executor`` its new size; a refusal is logged, so other executors still resize.
+
+    A mutate hook that raises would stop ``conf.mutate_config_files()`` before the hooks (and
+    the groups) after it.
+    """
+    LOG.info("resizing %r of [%s] to max_workers=%d", executor, group, size)
+    try:
+        executor.max_workers = size  # type: ignore[attr-defined]
+    except Exception:
+        LOG.exception(
+            "could not resize %r of [%s] to max_workers=%d; it keeps max_workers=%s",
+            executor,
+            group,
+            size,
+            getattr(executor, "max_workers", None),
+        )
 
 
 _resizers: list[tuple[weakref.ref[cfg.ConfigOpts], _Resizer]] = []

@@ -221,3 +221,26 @@ def test_a_dynamic_pool_refuses_a_size_at_or_below_min_workers() -> None:
         with pytest.raises(ValueError, match="max_workers must be greater than min_workers=2"):
             executor.max_workers = 2
         assert executor.max_workers == 4
+
+
+def test_a_refused_resize_is_logged_and_the_other_groups_still_resize(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    dynamic = "executor = thread_dynamic\nmin_workers = 3\n"
+    path = write_config(tmp_path, f"[a]\n{dynamic}max_workers = 4\n[b]\nmax_workers = 2\n")
+    conf = load_config(path)
+    first = plugins.from_config(conf, group="a")
+    second = plugins.from_config(conf, group="b")
+    try:
+        # Valid for oslo.config, refused by the pool: max_workers must exceed min_workers.
+        path.write_text(f"[a]\n{dynamic}max_workers = 3\n[b]\nmax_workers = 5\n")
+        changed = conf.mutate_config_files()
+        assert changed[("a", "max_workers")] == ("4", "3")
+        assert first.max_workers == 4  # type: ignore[attr-defined]
+        assert second.max_workers == 5  # type: ignore[attr-defined]
+        assert "could not resize" in caplog.text
+        assert "of [a] to max_workers=3; it keeps max_workers=4" in caplog.text
+        assert "must be greater than min_workers=3" in caplog.text
+    finally:
+        first.shutdown()
+        second.shutdown()
