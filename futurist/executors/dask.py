@@ -239,7 +239,7 @@ class _Session:
         return ended + self._hand_over(list(zip(futures, sent, strict=True)))
 
     def _hand_over(self, watched: list[tuple[Any, WorkItem]]) -> int:
-        """Put sent calls in ``calls`` and have the loop watch them; return how many ended here.
+        """Put sent calls in ``calls`` and have the loop await each; return how many ended here.
 
         A broken session takes no more calls: they are cancelled and failed here.
         """
@@ -253,18 +253,12 @@ class _Session:
                 item.fail(_broken_error(broken))
             return len(watched)
         try:
-            self.client.loop.add_callback(self._watch, watched)
-        except BaseException as exc:
-            self.break_down(exc)
-        return 0
-
-    def _watch(self, watched: list[tuple[Any, WorkItem]]) -> None:
-        """On the client's loop: settle each call as soon as its outcome is known."""
-        try:
             for future, item in watched:
                 self.client.loop.add_callback(self._await, future, item)
         except BaseException as exc:
+            # The calls whose watch was not registered are still in ``calls``: they fail there.
             self.break_down(exc)
+        return 0
 
     async def _await(self, dask_future: Any, item: WorkItem) -> None:
         """On the client's loop: wait for one call's outcome, settle its item, free its slot."""
@@ -284,10 +278,12 @@ class _Session:
                 _settle(item, dask_future, outcome, error, traceback)
             except BaseException as exc:
                 if not item.future.done():
-                    item.fail(_broken_error(self._mark_broken(exc)))
+                    _fail(item, _broken_error(self._mark_broken(exc)))
+                    raise
+                # The future has its outcome: what raised is one of its done callbacks.
+                LOG.error("a done callback of %r raised", item.future, exc_info=exc)
+            finally:
                 self.free_slots(1)
-                raise
-            self.free_slots(1)
         except BaseException as exc:
             self.break_down(exc)
 
@@ -330,9 +326,9 @@ class _Session:
         self._cancel_on_cluster(list(in_flight.values()))
         for item in backlog:
             if item.start():
-                item.fail(_broken_error(broken))
+                _fail(item, _broken_error(broken))
         for item in in_flight:
-            item.fail(_broken_error(broken))
+            _fail(item, _broken_error(broken))
         if in_flight:
             self.free_slots(len(in_flight))
 
@@ -401,6 +397,14 @@ class _Session:
 
 
 _GONE = object()
+
+
+def _fail(item: WorkItem, error: BaseException) -> None:
+    """Fail ``item``; a done callback that raises is logged, so the next item fails too."""
+    try:
+        item.fail(error)
+    except BaseException as exc:
+        LOG.error("a done callback of %r raised", item.future, exc_info=exc)
 
 
 def _broken_error(broken: BrokenExecutor) -> BrokenExecutor:
