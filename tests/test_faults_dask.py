@@ -15,7 +15,7 @@ import itertools
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from unittest import mock
 
@@ -76,7 +76,7 @@ def open_gate(name: str) -> None:
     _GATES[name].set()
 
 
-def settle_all(futures: list[concurrent.futures.Future[Any]]) -> None:
+def settle_all(futures: Sequence[concurrent.futures.Future[Any]]) -> None:
     """Wait (bounded) for every future to reach a terminal state; fail the test otherwise."""
     _, not_done = concurrent.futures.wait(futures, timeout=WAIT)
     assert not not_done, f"{len(not_done)} of {len(futures)} futures never finished"
@@ -127,7 +127,8 @@ def test_failure_settling_a_call_breaks_the_session_and_fails_what_it_holds(
         with mock.patch.object(dask_module, "_settle", side_effect=injected):
             open_gate(gate)  # the first call ends; settling it fails
             settle_all([first, in_flight, *backlog])
-        for future in [first, in_flight, *backlog]:
+        every: list[concurrent.futures.Future[Any]] = [first, in_flight, *backlog]
+        for future in every:
             error = future.exception()
             assert isinstance(error, BrokenExecutor)
             assert "its own machinery failed (RuntimeError: injected: settling failed)" in str(
@@ -221,7 +222,7 @@ def test_loop_refusing_to_watch_a_call_fails_it_and_the_others_once(
         assert finished.result(timeout=WAIT) == 25
         waiting = executor.submit(wait_for_gate, gate)
         refused = executor.submit(square, 6)  # accepted; watching it fails
-    futures = [finished, waiting, refused]
+    futures: list[concurrent.futures.Future[Any]] = [finished, waiting, refused]
     for future in futures:
         future.add_done_callback(done_calls.append)
     settle_all(futures)

@@ -164,6 +164,7 @@ class _Session:
         self.calls: dict[WorkItem, Any] = {}
         self.in_use = 0
         self.broken: BrokenExecutor | None = None
+        self.refill_scheduled = False
         self.closing = False
         self.released = threading.Event()
         # Task keys: one random prefix per session and a counter, unique on any scheduler
@@ -283,13 +284,37 @@ class _Session:
                 # The future has its outcome: what raised is one of its done callbacks.
                 LOG.error("a done callback of %r raised", item.future, exc_info=exc)
             finally:
-                self.free_slots(1)
+                self._free_slot_on_loop()
+        except BaseException as exc:
+            self.break_down(exc)
+
+    def _free_slot_on_loop(self) -> None:
+        """One call ended: free its slot; refill from the backlog once this loop turn is over.
+
+        Outcomes gathered together settle in the same turn of the loop: the backlog items
+        that take their slots then go to the scheduler in one message, not one each.
+        """
+        with self.lock:
+            self.in_use -= 1
+            refill = bool(self.backlog) and not self.refill_scheduled
+            self.refill_scheduled = self.refill_scheduled or refill
+            if self.in_use == 0 and not self.backlog:
+                self.idle.notify_all()
+        if refill:
+            self.client.loop.add_callback(self._refill)
+
+    def _refill(self) -> None:
+        """On the client's loop: send backlog items to the slots freed in the last turn."""
+        try:
+            with self.lock:
+                self.refill_scheduled = False
+            self.free_slots(0)
         except BaseException as exc:
             self.break_down(exc)
 
     def free_slots(self, count: int) -> None:
         """Calls ended: give their slots to the next backlog items and wake waiting shutdowns."""
-        while count:
+        while True:
             with self.lock:
                 self.in_use -= count
                 to_send: list[WorkItem] = []
