@@ -4,37 +4,42 @@ Data flow::
 
     submit --> [submit lock: check_and_reject(len(backlog)); a free slot? else backlog.append]
            --> caller's thread: pickle the call --> client.submit(_run_call, payload)
-    client loop thread:  await the Dask future --> settled queue
-    collector thread:    unpickle result, finish/fail the futurist future, free the slot,
-                         send the next backlog item; close client (and owned cluster) at the end
+           --> [lock: calls[item] = dask future] --> the client's loop watches it
+    client loop thread:  gather the outcome --> [lock: take the item out of calls]
+                         --> unpickle, finish/fail the futurist future --> free the slot,
+                         send the next backlog items
+    shutdown:            once no call holds a slot, close the client (and owned cluster)
+
+An item leaves ``backlog`` or ``calls`` only under the lock, so exactly one thread ends it. If
+the machinery itself fails (not a call: a call's error only fails its future), the session is
+broken: the backlog and every call in flight fail with ``BrokenExecutor`` (the error as its
+``__cause__``), later submits raise it, and shutdown still closes the client.
 
 At most ``max_workers`` calls are on the cluster at once; the rest wait in our backlog, which is
-what ``check_and_reject`` sees and what ``shutdown(cancel_futures=True)`` cancels. Priorities
-order the backlog (a priority heap from the first prioritized submit on) and go to Dask as the
-task's own priority; ``stop()`` and ``terminate_workers()`` cancel calls through Dask. Each call
-runs inside ``_run_call`` on the worker, which times it there and pickles the result itself,
-so a result that cannot be serialised fails only its own future, with a message saying so.
+what ``check_and_reject`` sees and what ``shutdown(cancel_futures=True)`` cancels. Each call runs
+inside ``_run_call`` on the worker, which times it there and pickles the result itself, so a
+result that cannot be serialised fails only its own future, with a message saying so.
 ``distributed`` is imported only when an executor is built, so ``import futurist`` works without it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
-import concurrent.futures
 import itertools
 import logging
 import os
 import pickle
-import queue
 import threading
 import uuid
 import weakref
 from collections.abc import Callable
 from time import perf_counter
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from futurist.exceptions import BrokenExecutor
-from futurist.executors._flow import PriorityBacklog, priority_of, stopped_error
+from futurist.executors._flow import PriorityBacklog, priority_of
 from futurist.executors.base import (
     CheckAndReject,
     Executor,
@@ -141,11 +146,13 @@ def _describe(fn: Callable[..., Any]) -> str:
 
 
 class _Session:
-    """What the executor, the client's loop and the collector thread share.
+    """What the executor and the client's event loop share: the client, the calls, the backlog.
 
-    The client, the cluster it may own, the backlog and the number of slots in use (calls sent
-    or about to be sent to the cluster). Holds no reference to the executor, so an executor
-    collected without ``shutdown()`` still lets its work finish and its cluster close.
+    Slots: at most ``limit`` calls are held at once, by a thread sending them, by the cluster
+    (``calls``: each item and its Dask future), or by the loop settling them. Every item leaves
+    a shared place (``backlog``, ``calls``) under the lock, so exactly one thread ends it.
+    Holds no reference to the executor, so an executor collected without ``shutdown()`` still
+    lets its work finish and its cluster close.
     """
 
     def __init__(self, client: Any, cluster: Any, lock: threading.Lock, limit: int) -> None:
@@ -155,26 +162,26 @@ class _Session:
         self.lock = lock
         self.idle = threading.Condition(lock)
         self.backlog: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
-        self.in_flight: dict[concurrent.futures.Future[Any], tuple[WorkItem, Any]] = {}
-        """The calls on the cluster, with their Dask futures, by futurist future."""
-        self.stopped: set[WorkItem] = set()
-        """Calls whose Dask task was cancelled by ``stop``: they fail with CallStopped."""
+        self.calls: dict[WorkItem, Any] = {}
         self.in_use = 0
+        self.broken: BrokenExecutor | None = None
+        self.refill_scheduled = False
         self.closing = False
-        self.sentinel_sent = False
-        self.released = False
+        self.released = threading.Event()
         # Task keys: one random prefix per session and a counter, unique on any scheduler
         # without reading the system's random source for every call.
         self.key_prefix = uuid.uuid4().hex
         self.key_numbers = itertools.count()
-        self.settled: queue.SimpleQueue[tuple[WorkItem, Any, Any] | None] = queue.SimpleQueue()
-        self.collector = threading.Thread(
-            target=self._collect, name=f"DaskExecutor-collector-{id(self):#x}"
-        )
-        self.collector.start()
 
     def take_slot_or_queue(self, item: WorkItem) -> bool:
-        """Called under the lock: True if ``item`` got a slot and is to be sent by the caller."""
+        """Called under the lock: True if ``item`` got a slot and is to be sent by the caller.
+
+        Raises ``BrokenExecutor`` once the session is broken: nothing is accepted any more.
+        """
+        if self.broken is not None:
+            raise BrokenExecutor(
+                f"cannot submit {_describe(item.fn)} to DaskExecutor: {self.broken}"
+            ) from self.broken.__cause__
         if self.in_use < self.limit:
             self.in_use += 1
             return True
@@ -182,10 +189,17 @@ class _Session:
         return False
 
     def send(self, items: list[WorkItem]) -> None:
-        """Send items that hold slots to the cluster, in one message (called without the lock).
+        """Send items that hold slots to the cluster (called without the lock)."""
+        ended = self._send(items)
+        if ended:
+            self.free_slots(ended)
 
-        An item cancelled meanwhile, or whose call cannot be pickled, ends here and frees its
-        slot; the others go to the scheduler together, which costs it one graph update.
+    def _send(self, items: list[WorkItem]) -> int:
+        """Send ``items`` in one message; return how many of them ended here instead.
+
+        An item cancelled meanwhile, or whose call cannot be pickled, ends here; if the client
+        refuses the calls, they fail with its error. The others go to the scheduler together,
+        which costs it one graph update, and the loop watches them from then on.
         """
         payloads: list[bytes] = []
         keys: list[str] = []
@@ -196,7 +210,8 @@ class _Session:
                 ended += 1
                 continue
             try:
-                payloads.append(_dumps((item.fn, item.args, item.kwargs)))
+                payload = _dumps((item.fn, item.args, item.kwargs))
+                key = f"{_funcname(item.fn)}-{self.key_prefix}-{next(self.key_numbers)}"
             except Exception as exc:
                 error = TypeError(
                     f"cannot send {_describe(item.fn)} to the Dask cluster: the function and "
@@ -206,163 +221,264 @@ class _Session:
                 item.fail(error, traceback=exc.__traceback__)
                 ended += 1
                 continue
-            keys.append(f"{_funcname(item.fn)}-{self.key_prefix}-{next(self.key_numbers)}")
+            payloads.append(payload)
+            keys.append(key)
             sent.append(item)
-        if sent:
-            try:
-                priorities = [priority_of(item) for item in sent]
-                if len(sent) == 1 or len(set(priorities)) > 1:
-                    dask_futures = [
-                        self.client.submit(_run_call, payload, key=key, pure=False, priority=rank)
-                        for payload, key, rank in zip(payloads, keys, priorities, strict=True)
-                    ]
-                else:
-                    dask_futures = self.client.map(
-                        _run_call, payloads, key=keys, pure=False, priority=priorities[0]
-                    )
-                for dask_future, item in zip(dask_futures, sent, strict=True):
-                    self.in_flight[item.future] = (item, dask_future)
-                    self.client.loop.add_callback(self._await, dask_future, item)
-            except Exception as exc:
-                for item in sent:
-                    item.fail(exc)
-                ended += len(sent)
-        if ended:
-            self.free_slots(ended)
+        if not sent:
+            return ended
+        try:
+            priorities = [priority_of(item) for item in sent]
+            if len(sent) == 1 or len(set(priorities)) > 1:
+                futures = [
+                    self.client.submit(_run_call, payload, key=key, pure=False, priority=rank)
+                    for payload, key, rank in zip(payloads, keys, priorities, strict=True)
+                ]
+            else:
+                futures = self.client.map(
+                    _run_call, payloads, key=keys, pure=False, priority=priorities[0]
+                )
+        except BaseException as exc:
+            for item in sent:
+                item.fail(exc)
+            if not isinstance(exc, Exception):
+                self.free_slots(ended + len(sent))
+                raise
+            return ended + len(sent)
+        return ended + self._hand_over(list(zip(futures, sent, strict=True)))
+
+    def _hand_over(self, watched: list[tuple[Any, WorkItem]]) -> int:
+        """Put sent calls in ``calls`` and have the loop await each; return how many ended here.
+
+        A broken session takes no more calls: they are cancelled and failed here.
+        """
+        with self.lock:
+            broken = self.broken
+            if broken is None:
+                self.calls.update((item, future) for future, item in watched)
+        if broken is not None:
+            self._cancel_on_cluster([future for future, _ in watched])
+            for _, item in watched:
+                item.fail(_broken_error(broken))
+            return len(watched)
+        try:
+            for future, item in watched:
+                self.client.loop.add_callback(self._await, future, item)
+        except BaseException as exc:
+            # The calls whose watch was not registered are still in ``calls``: they fail there.
+            self.break_down(exc)
+        return 0
 
     async def _await(self, dask_future: Any, item: WorkItem) -> None:
-        """On the client's loop: wait for the call's outcome and hand it to the collector."""
-        # Like Dask's own ClientExecutor, gather without raising: errors come back as
-        # (type, exception, traceback), cancellations as the CancelledError.
+        """On the client's loop: wait for one call's outcome, settle its item, free its slot."""
         try:
-            outcome = await dask_future._result(raiseit=False)
-        except Exception as exc:
-            outcome = exc
-        self.settled.put((item, dask_future, outcome))
+            error: BaseException | None = None
+            traceback: TracebackType | None = None
+            try:
+                [outcome] = await self.client.gather([dask_future], asynchronous=True)
+            except BaseException as exc:
+                outcome, error = None, exc
+                if dask_future.status == "error":
+                    traceback = await dask_future.traceback(asynchronous=True)
+            with self.lock:
+                if self.calls.pop(item, _GONE) is _GONE:
+                    return  # ended by break_down
+            try:
+                _settle(item, dask_future, outcome, error, traceback)
+            except BaseException as exc:
+                if not item.future.done():
+                    _fail(item, _broken_error(self._mark_broken(exc)))
+                    raise
+                # The future has its outcome: what raised is one of its done callbacks.
+                LOG.error("a done callback of %r raised", item.future, exc_info=exc)
+            finally:
+                self._free_slot_on_loop()
+        except BaseException as exc:
+            self.break_down(exc)
 
-    def _collect(self) -> None:
-        """The collector thread: settle finished calls in batches, then release the cluster."""
-        settled = self.settled
-        while True:
-            entries = [settled.get()]
-            while not settled.empty() and len(entries) < self.limit:
-                entries.append(settled.get_nowait())
-            done = [entry for entry in entries if entry is not None]
-            for item, dask_future, outcome in done:
-                self.in_flight.pop(item.future, None)
-                if item in self.stopped:
-                    self.stopped.discard(item)
-                    if dask_future.status == "cancelled":
-                        item.fail(stopped_error(item, "its Dask task was cancelled"))
-                        continue
-                _settle(item, dask_future, outcome)
-            if done:
-                del item, dask_future, outcome
-                self.free_slots(len(done))
-            if len(done) < len(entries):
-                break
-            del done, entries
-        self.release()
+    def _free_slot_on_loop(self) -> None:
+        """One call ended: free its slot; refill from the backlog once this loop turn is over.
+
+        Outcomes gathered together settle in the same turn of the loop: the backlog items
+        that take their slots then go to the scheduler in one message, not one each.
+        """
+        with self.lock:
+            self.in_use -= 1
+            refill = bool(self.backlog) and not self.refill_scheduled
+            self.refill_scheduled = self.refill_scheduled or refill
+            if self.in_use == 0 and not self.backlog:
+                self.idle.notify_all()
+        if refill:
+            self.client.loop.add_callback(self._refill)
+
+    def _refill(self) -> None:
+        """On the client's loop: send backlog items to the slots freed in the last turn."""
+        try:
+            with self.lock:
+                self.refill_scheduled = False
+            self.free_slots(0)
+        except BaseException as exc:
+            self.break_down(exc)
 
     def free_slots(self, count: int) -> None:
         """Calls ended: give their slots to the next backlog items and wake waiting shutdowns."""
-        to_send: list[WorkItem] = []
-        with self.lock:
-            self.in_use -= count
-            while self.backlog and self.in_use < self.limit:
-                self.in_use += 1
-                to_send.append(self.backlog.popleft())
-            self._finish_if_idle()
-        if to_send:
-            self.send(to_send)
+        while True:
+            with self.lock:
+                self.in_use -= count
+                to_send: list[WorkItem] = []
+                while self.backlog and self.in_use < self.limit:
+                    self.in_use += 1
+                    to_send.append(self.backlog.popleft())
+                if self.in_use == 0 and not self.backlog:
+                    self.idle.notify_all()
+            if not to_send:
+                return
+            count = self._send(to_send)
 
-    def cancel_backlog(self) -> list[WorkItem]:
-        """Cancel every item still waiting for a slot; return those cancelled."""
+    def _mark_broken(self, cause: BaseException) -> BrokenExecutor:
+        """Record the first fatal error of the session's machinery; return the session's error."""
+        with self.lock:
+            if self.broken is None:
+                LOG.error("DaskExecutor's machinery failed", exc_info=cause)
+                self.broken = BrokenExecutor(
+                    f"DaskExecutor is broken: its own machinery failed ({type(cause).__name__}: "
+                    f"{cause}); calls that had not finished were failed, create a new executor"
+                )
+                self.broken.__cause__ = cause
+            return self.broken
+
+    def break_down(self, cause: BaseException) -> None:
+        """A fatal error: refuse new work, fail the backlog and every call still in flight."""
+        broken = self._mark_broken(cause)
+        with self.lock:
+            in_flight, self.calls = self.calls, {}
+            backlog = list(self.backlog)
+            self.backlog.clear()
+            if self.in_use == 0 and not backlog:
+                self.idle.notify_all()
+        self._cancel_on_cluster(list(in_flight.values()))
+        for item in backlog:
+            if item.start():
+                _fail(item, _broken_error(broken))
+        for item in in_flight:
+            _fail(item, _broken_error(broken))
+        if in_flight:
+            self.free_slots(len(in_flight))
+
+    def _cancel_on_cluster(self, futures: list[Any]) -> None:
+        """Ask the scheduler to drop ``futures`` (from any thread, the loop's included)."""
+        if not futures:
+            return
+        try:
+            self.client.loop.add_callback(self.client.cancel, futures, asynchronous=True)
+        except Exception:
+            LOG.debug("cannot cancel %d Dask futures: the client's loop is gone", len(futures))
+
+    def cancel_backlog(self) -> None:
+        """Cancel every item still waiting for a slot."""
         with self.lock:
             items = list(self.backlog)
             self.backlog.clear()
-            self._finish_if_idle()
-        return [item for item in items if item.cancel()]
+            if self.in_use == 0:
+                self.idle.notify_all()
+        for item in items:
+            item.cancel()
 
-    def stop(self, future: concurrent.futures.Future[Any]) -> bool:
-        """Cancel a queued call, or cancel the running call's Dask task; False if not ours."""
-        with self.lock:
-            if any(item.future is future for item in self.backlog):
-                future.cancel()
-                return True
-            entry = self.in_flight.get(future)
-            if entry is None:
-                return False
-            item, dask_future = entry
-            self.stopped.add(item)
-        self.client.cancel([dask_future], force=True)
-        return True
+    def close(self, wait: bool) -> None:
+        """Release the client (and owned cluster) once every call has ended.
 
-    def close(self) -> None:
-        """Stop once every accepted call has ended; the collector then releases the cluster."""
+        The first shutdown that waits does it in its own thread; one that does not wait leaves
+        it to a thread of its own. On the client's loop (a done callback) nothing waits: the
+        loop must keep running for the calls to end.
+        """
+        waits_here = wait and not self._on_loop()
         with self.lock:
+            first = not self.closing
             self.closing = True
-            self._finish_if_idle()
+        if first and waits_here:
+            self._release_when_idle()
+        elif first:
+            threading.Thread(
+                target=self._release_when_idle, name=f"DaskExecutor-closer-{id(self):#x}"
+            ).start()
+        elif waits_here:
+            self.released.wait()
 
-    def wait_closed(self) -> None:
-        """Wait for every accepted call and for the client (and owned cluster) to close."""
-        if threading.current_thread() is self.collector:
-            return
-        self.wait_idle(None)
-        self.collector.join()
-
-    def wait_idle(self, timeout: float | None) -> bool:
-        """Wait up to ``timeout`` seconds until no accepted call is left; True if none is."""
-        with self.idle:
-            return bool(self.idle.wait_for(lambda: self.in_use == 0 and not self.backlog, timeout))
-
-    def _finish_if_idle(self) -> None:
-        if self.in_use == 0 and not self.backlog:
-            self.idle.notify_all()
-            if self.closing and not self.sentinel_sent:
-                self.sentinel_sent = True
-                self.settled.put(None)
-
-    def release(self) -> None:
-        """Close the client, and the cluster if this executor started it."""
-        if self.released:
-            return
-        self.released = True
+    def _on_loop(self) -> bool:
         try:
-            self.client.close()
-        finally:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return running is self.client.loop.asyncio_loop
+
+    def _release_when_idle(self) -> None:
+        """Wait until no call holds a slot or waits for one; close the client and our cluster."""
+        try:
+            with self.idle:
+                self.idle.wait_for(lambda: self.in_use == 0 and not self.backlog)
+            try:
+                self.client.close()
+            except Exception:
+                LOG.exception("closing the Dask client failed")
             if self.cluster is not None:
-                self.cluster.close()
+                try:
+                    self.cluster.close()
+                except Exception:
+                    LOG.exception("closing the executor's Dask LocalCluster failed")
+        finally:
+            self.released.set()
 
 
-def _settle(item: WorkItem, dask_future: Any, outcome: Any) -> None:
+_GONE = object()
+
+
+def _fail(item: WorkItem, error: BaseException) -> None:
+    """Fail ``item``; a done callback that raises is logged, so the next item fails too."""
+    try:
+        item.fail(error)
+    except BaseException as exc:
+        LOG.error("a done callback of %r raised", item.future, exc_info=exc)
+
+
+def _broken_error(broken: BrokenExecutor) -> BrokenExecutor:
+    """A fresh copy of the session's error for one future, with the same cause."""
+    error = BrokenExecutor(str(broken))
+    error.__cause__ = broken.__cause__
+    return error
+
+
+def _settle(
+    item: WorkItem,
+    dask_future: Any,
+    outcome: Any,
+    error: BaseException | None,
+    traceback: TracebackType | None,
+) -> None:
     """Finish or fail ``item`` from what Dask reported for its call."""
     status = dask_future.status
-    if status == "finished":
+    if status == "finished" and error is None:
         payload, runtime, raised = outcome
         try:
             result = pickle.loads(payload)
         except Exception as unpickling_error:
-            error = TypeError(
+            failure = TypeError(
                 f"the result of {_describe(item.fn)} came back from the Dask worker but cannot "
                 f"be deserialised here ({type(unpickling_error).__name__}: "
                 f"{unpickling_error}); is the module that defines its type importable here?"
             )
-            item.fail(error, runtime, unpickling_error.__traceback__)
+            item.fail(failure, runtime, unpickling_error.__traceback__)
             return
         if raised:
             item.fail(result, runtime)
         else:
             item.finish(result, runtime)
-    elif status == "error":
-        _, raised, traceback = outcome
-        item.fail(raised, _take_runtime(raised), traceback)
-    elif isinstance(outcome, BaseException) and status != "cancelled":
-        item.fail(outcome)
+    elif status == "error" and error is not None:
+        item.fail(error, _take_runtime(error), traceback)
+    elif error is not None and status != "cancelled":
+        item.fail(error)
     else:
         item.fail(
             BrokenExecutor(
-                f"Dask cancelled task {dask_future.key!r} before it finished ({outcome!r}); "
+                f"Dask cancelled task {dask_future.key!r} before it finished ({error!r}); "
                 "the client lost its scheduler or the cluster was closed"
             )
         )
@@ -380,7 +496,6 @@ class DaskExecutor(Executor):
     """
 
     _chunked_map: ClassVar[bool] = True
-    _tracks_items: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -429,7 +544,7 @@ class DaskExecutor(Executor):
         self._owns_cluster = cluster is not None
         self._session = _Session(client, cluster, self._submit_lock, max_workers)
         # Let accepted work finish and the cluster close if this executor is simply dropped.
-        weakref.finalize(self, self._session.close).atexit = False
+        weakref.finalize(self, self._session.close, False).atexit = False
 
     @classmethod
     def check_available(cls) -> None:
@@ -505,32 +620,16 @@ class DaskExecutor(Executor):
         # Serialising and sending happen in _run_here, in the caller, outside the submit lock.
         return self._session.take_slot_or_queue(item)
 
-    def _run_here(self, item: WorkItem) -> None:
-        self._session.send([item])
-
     def _use_priorities(self) -> None:
+        # The backlog starts calls highest priority first; each call also carries its priority
+        # to the scheduler as the Dask task's own.
+        # Called with the submit lock held, which is the session's lock.
         session = self._session
         if not isinstance(session.backlog, PriorityBacklog):
             session.backlog = PriorityBacklog(list(session.backlog))
 
-    def _running_items(self) -> list[WorkItem]:
-        with self._submit_lock:
-            return [item for item, _ in self._session.in_flight.values()]
-
-    def _cancel_queued(self) -> list[WorkItem]:
-        return self._session.cancel_backlog()
-
-    def _wait_idle(self, timeout: float) -> bool:
-        return self._session.wait_idle(timeout)
-
-    def _stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
-        return self._session.stop(future)
-
-    def _end_workers(self, kill: bool) -> None:
-        # Dask has one way to stop a running call, cancelling its task: kill means terminate.
-        self.shutdown(wait=False, cancel_futures=True)
-        for item in self._running_items():
-            self._session.stop(item.future)
+    def _run_here(self, item: WorkItem) -> None:
+        self._session.send([item])
 
     def _on_interpreter_exit(self) -> None:
         # The client and an owned cluster do not outlive the interpreter: accepted calls must
@@ -540,10 +639,8 @@ class DaskExecutor(Executor):
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         session = self._session
         if cancel_futures:
-            self._cancel_queued()
-        session.close()
-        if wait:
-            session.wait_closed()
+            session.cancel_backlog()
+        session.close(wait)
 
 
 def _check_options(

@@ -181,3 +181,15 @@ def test_tls_files_with_a_plain_tcp_address_are_refused(certificates: dict[str, 
             tls_cert_file=str(certificates["client_cert"]),
             tls_key_file=str(certificates["client_key"]),
         )
+
+
+def test_own_local_cluster_uses_tls_with_the_files(certificates: dict[str, Path]) -> None:
+    with DaskExecutor(
+        n_workers=1,
+        processes=False,
+        tls_ca_file=str(certificates["ca"]),
+        tls_cert_file=str(certificates["cluster_cert"]),
+        tls_key_file=str(certificates["cluster_key"]),
+    ) as executor:
+        assert executor.scheduler_address.startswith("tls://127.0.0.1:")
+        assert list(executor.map(add, [1, 2, 3], [1, 1, 1], chunksize=2)) == [2, 3, 4]
