@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import collections
+import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["ExecutorStatistics", "StatisticsRecorder"]
+from futurist.metrics._histogram import BUCKETS, Histogram, bucket_of
+
+__all__ = ["ExecutorStatistics", "Listener", "StatisticsRecorder"]
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,24 +35,73 @@ class ExecutorStatistics:
         return self.runtime / self.executed
 
 
-class StatisticsRecorder:
-    """Thread-safe counters behind :class:`ExecutorStatistics`, updated as work finishes.
+Listener = Callable[["StatisticsRecorder", Sequence[float], Sequence[float]], None]
+"""Told, as entries are folded, the run times and queue waits (seconds) recorded since."""
 
-    Recording appends to a deque (atomic, no lock: it is on every call's path); the entries are
-    folded into the totals under a lock when a snapshot is taken or the deque grows long.
+global_listeners: list[Listener] = []
+"""Listeners every recorder tells (a metrics backend instrumenting every executor)."""
+
+_REJECTED = object()
+"""The entry counting one submission ``check_and_reject`` refused."""
+
+
+class StatisticsRecorder:
+    """The counters and histograms of one executor, updated as its calls start and finish.
+
+    Why recording needs no lock: a call's path only appends an entry to a deque -- a float
+    (a start: its queue wait), a tuple (a finished run), an int (cancellations) or a rejection
+    marker. ``deque.append`` is one C call that no other thread can interleave with (under
+    the GIL, and under the deque's own lock in free-threaded builds), so no entry is lost.
+    ``counter += 1`` or ``counts[i] += 1`` would not do: the read and the write are separate
+    steps another thread can come between. Entries are folded into the totals and the
+    histograms' buckets under a lock, by whoever takes a snapshot or finds the deque long;
+    each entry is popped by exactly one fold, so it is counted once.
+
+    The recorder also carries what names the executor in metrics and logs (``name``,
+    ``kind``) and whether failures nobody read are logged (``log_unread_failures``).
     """
 
-    __slots__ = ("_cancelled", "_executed", "_failures", "_lock", "_pending", "_runtime")
+    __slots__ = (
+        "__weakref__",
+        "_cancelled",
+        "_executed",
+        "_failures",
+        "_lock",
+        "_pending",
+        "_rejected",
+        "_run_counts",
+        "_runtime",
+        "_started",
+        "_wait",
+        "_wait_counts",
+        "kind",
+        "listeners",
+        "log_unread_failures",
+        "name",
+    )
 
     _FOLD_AT = 4096
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "", kind: str = "", log_unread_failures: bool = False) -> None:
+        self.name = name
+        self.kind = kind
+        self.log_unread_failures = log_unread_failures
+        self.listeners: list[Listener] = []
         self._lock = threading.Lock()
-        self._pending: collections.deque[tuple[float, bool] | int] = collections.deque()
-        self._failures = 0
-        self._executed = 0
-        self._runtime = 0.0
-        self._cancelled = 0
+        self._pending: collections.deque[object] = collections.deque()
+        self._clear()
+
+    def _clear(self) -> None:
+        self._failures = self._executed = self._cancelled = self._started = self._rejected = 0
+        self._runtime = self._wait = 0.0
+        self._run_counts = [0] * (len(BUCKETS) + 1)
+        self._wait_counts = [0] * (len(BUCKETS) + 1)
+
+    def record_start(self, wait: float) -> None:
+        """Count one call starting after waiting ``wait`` seconds since it was accepted."""
+        self._pending.append(wait)
+        if len(self._pending) > self._FOLD_AT:
+            self._fold()
 
     def record_run(self, runtime: float, failed: bool) -> None:
         """Count one call that ran for ``runtime`` seconds and raised if ``failed``."""
@@ -60,6 +115,10 @@ class StatisticsRecorder:
         if len(self._pending) > self._FOLD_AT:
             self._fold()
 
+    def record_rejected(self) -> None:
+        """Count one submission that ``check_and_reject`` refused."""
+        self._pending.append(_REJECTED)
+
     def snapshot(self) -> ExecutorStatistics:
         """The figures as they are now, as one consistent immutable value."""
         with self._lock:
@@ -68,12 +127,24 @@ class StatisticsRecorder:
                 self._failures, self._executed, self._runtime, self._cancelled
             )
 
+    def figures(self) -> tuple[ExecutorStatistics, int, int, Histogram, Histogram]:
+        """The statistics, calls started, submissions rejected, run-time and queue-wait
+        histograms, all taken at one moment."""
+        with self._lock:
+            self._fold_locked()
+            return (
+                ExecutorStatistics(self._failures, self._executed, self._runtime, self._cancelled),
+                self._started,
+                self._rejected,
+                Histogram(tuple(self._run_counts), self._runtime),
+                Histogram(tuple(self._wait_counts), self._wait),
+            )
+
     def reset(self) -> None:
         """Forget everything recorded so far."""
         with self._lock:
             self._fold_locked()
-            self._failures = self._executed = self._cancelled = 0
-            self._runtime = 0.0
+            self._clear()
 
     def _fold(self) -> None:
         with self._lock:
@@ -81,15 +152,37 @@ class StatisticsRecorder:
 
     def _fold_locked(self) -> None:
         pending = self._pending
+        runs: list[float] = []
+        waits: list[float] = []
         while True:
             try:
                 entry = pending.popleft()
             except IndexError:
-                return
-            if isinstance(entry, int):
-                self._cancelled += entry
-            else:
+                break
+            if type(entry) is float:
+                self._started += 1
+                self._wait += entry
+                self._wait_counts[bucket_of(entry)] += 1
+                waits.append(entry)
+            elif type(entry) is tuple:
+                runtime, failed = entry
                 self._executed += 1
-                self._runtime += entry[0]
-                if entry[1]:
+                self._runtime += runtime
+                self._run_counts[bucket_of(runtime)] += 1
+                runs.append(runtime)
+                if failed:
                     self._failures += 1
+            elif entry is _REJECTED:
+                self._rejected += 1
+            else:
+                self._cancelled += entry  # type: ignore[operator]
+        if runs or waits:
+            self._tell(runs, waits)
+
+    def _tell(self, runs: list[float], waits: list[float]) -> None:
+        """Pass newly folded figures to the listeners; one that raises is logged, not fatal."""
+        for listener in (*global_listeners, *self.listeners):
+            try:
+                listener(self, runs, waits)
+            except Exception:
+                LOG.exception("metrics listener %r failed for executor %r", listener, self.name)

@@ -154,6 +154,8 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
     :class:`concurrent.futures.ThreadPoolExecutor`.
     """
 
+    kind = "thread_dynamic"
+
     def __init__(
         self,
         max_workers: int | None = None,
@@ -166,6 +168,9 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         thread_name_prefix: str = "",
         initializer: Callable[..., object] | None = None,
         initargs: tuple[Any, ...] = (),
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
     ) -> None:
         min_workers = validate_max_workers(min_workers, 1, "min_workers")
         max_workers = validate_max_workers(
@@ -200,6 +205,9 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
             thread_name_prefix=thread_name_prefix,
             initializer=initializer,
             initargs=initargs,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
         )
         self._min_workers = min_workers
         self._grow_threshold = grow

@@ -26,17 +26,27 @@ class SynchronousExecutor(Executor):
     After ``shutdown()``, ``restart()`` clears the statistics and accepts work again.
     """
 
+    kind = "synchronous"
+
     def __init__(
         self,
         green: bool = False,
         run_work_func: Callable[[WorkItem], None] = WorkItem.run,
         *,
         check_and_reject: CheckAndReject | None = None,
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
     ) -> None:
         if not callable(run_work_func):
             raise TypeError(f"run_work_func must be callable, got {run_work_func!r}")
         self._green = bool(green)
-        super().__init__(check_and_reject)
+        super().__init__(
+            check_and_reject,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
+        )
         self._run_work_func = run_work_func
         self._running: dict[int, int] = {}
         """How many calls run now, by the ident of the (green) thread running them."""

@@ -35,8 +35,6 @@ __all__ = ["ThreadPoolExecutor", "default_thread_count"]
 
 LOG = logging.getLogger(__name__)
 
-_pool_numbers = itertools.count()
-
 
 class _Retire:
     """The token telling the worker that takes it to exit (the pool was made smaller)."""
@@ -156,8 +154,11 @@ class ThreadPoolExecutor(Executor):
 
     Idle threads are reused before a new one starts, so sequential work runs on one thread.
     ``thread_name_prefix``, ``initializer`` and ``initargs`` mean what they mean in
-    :class:`concurrent.futures.ThreadPoolExecutor`.
+    :class:`concurrent.futures.ThreadPoolExecutor`; threads are named after the executor's
+    ``name`` unless ``thread_name_prefix`` is given.
     """
+
+    kind = "thread"
 
     def __init__(
         self,
@@ -167,22 +168,28 @@ class ThreadPoolExecutor(Executor):
         thread_name_prefix: str = "",
         initializer: Callable[..., object] | None = None,
         initargs: tuple[Any, ...] = (),
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
     ) -> None:
         max_workers = validate_max_workers(max_workers, default_thread_count())
         if initializer is not None and not callable(initializer):
             raise TypeError(f"initializer must be callable or None, got {initializer!r}")
         if not isinstance(thread_name_prefix, str):
             raise TypeError(f"thread_name_prefix must be a str, got {thread_name_prefix!r}")
-        super().__init__(check_and_reject)
+        super().__init__(
+            check_and_reject,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
+        )
         self._max_workers = max_workers
         self._state = _PoolState(initializer, tuple(initargs))
         self._threads: set[threading.Thread] = set()
         self._thread_numbers = itertools.count()
         # Threads started minus threads told to retire: what the pool is heading to.
         self._worker_count = 0
-        self._thread_name_prefix = thread_name_prefix or (
-            f"{type(self).__name__}-{next(_pool_numbers)}"
-        )
+        self._thread_name_prefix = thread_name_prefix or self.name
         self._sentinel_sent = False
         # Wake the workers if this executor is collected without shutdown().
         weakref.finalize(self, self._state.queue.put, None).atexit = False

@@ -24,6 +24,7 @@ from futurist.executors.wrapped import WrappedExecutor
 from futurist.plugins import registry
 from futurist.plugins.options import (
     DEFAULT_GROUP,
+    OBSERVING_OPTIONS,
     accepts,
     declared_options,
     group_options,
@@ -82,7 +83,8 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     reads = options_read_by(cls, own)
     _warn_unread(conf, group, kind, reads)
     check_and_reject = None if max_backlog is None else reject_when_reached(max_backlog)
-    executor = _build(cls, max_workers, check_and_reject, values)
+    observing = {dest: _read(section, group, dest) for dest in OBSERVING_OPTIONS if dest in reads}
+    executor = _build(cls, max_workers, check_and_reject, values, {"name": group, **observing})
     if _resizable(executor):
         _resizer_for(conf).track(group, executor)
     return executor
@@ -131,8 +133,13 @@ def _build(
     max_workers: int | None,
     check_and_reject: CheckAndReject | None,
     values: dict[str, Any],
+    observing: dict[str, Any],
 ) -> Executor:
-    """Build a kind from option values, following the config-options protocol."""
+    """Build a kind from option values, following the config-options protocol.
+
+    ``observing`` (the executor's name and the observability options) goes to the constructor
+    if it takes them, else to the wrapper of a plain ``concurrent.futures.Executor``.
+    """
     from_options = getattr(cls, "from_options", None)
     if from_options is not None:
         built = from_options(max_workers=max_workers, check_and_reject=check_and_reject, **values)
@@ -147,8 +154,9 @@ def _build(
     if issubclass(cls, Executor):
         if check_and_reject is not None and accepts(cls, "check_and_reject"):
             kwargs["check_and_reject"] = check_and_reject
+        kwargs.update((key, value) for key, value in observing.items() if accepts(cls, key))
         return cls(**kwargs)
-    return WrappedExecutor(cls(**kwargs), check_and_reject)
+    return WrappedExecutor(cls(**kwargs), check_and_reject, **observing)
 
 
 def _resizable(executor: Executor) -> bool:

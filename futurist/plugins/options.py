@@ -25,6 +25,7 @@ from futurist.plugins import registry
 __all__ = [
     "COMMON_OPTION_NAMES",
     "DEFAULT_GROUP",
+    "OBSERVING_OPTIONS",
     "accepts",
     "builtin_kinds",
     "common_options",
@@ -41,16 +42,21 @@ LOG = logging.getLogger(__name__)
 DEFAULT_GROUP = "futurist"
 """The group an executor's options live in unless the service names another."""
 
-COMMON_OPTION_NAMES = frozenset({"executor", "max_workers", "max_backlog"})
+COMMON_OPTION_NAMES = frozenset(
+    {"executor", "max_workers", "max_backlog", "log_unread_failures", "propagate_context"}
+)
 """Options every group has, whatever its kind."""
 
 _FUTURIST_DISTRIBUTION = "futurist"
 
+OBSERVING_OPTIONS = ("log_unread_failures", "propagate_context")
+"""Common options a kind reads if its constructor takes them (a wrapped kind always does)."""
+
 
 @functools.cache
 def common_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
-    """``executor``, ``max_workers`` and ``max_backlog``, their help naming which of ``kinds``
-    read them."""
+    """``executor``, ``max_workers``, ``max_backlog``, ``log_unread_failures`` and
+    ``propagate_context``, their help naming which of ``kinds`` read them."""
     builtin = ", ".join(builtin_kinds()) or "none installed"
     readers = _common_readers(kinds)
     return (
@@ -76,12 +82,28 @@ def common_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
             help="Most calls that may wait for a worker; one more submission raises "
             "futurist.RejectedSubmission. Unset means no limit." + _read_by(readers["max_backlog"]),
         ),
+        cfg.BoolOpt(
+            "log_unread_failures",
+            default=True,
+            help="Log, at ERROR with its traceback, the exception of a call that failed when "
+            "its future is garbage collected without anyone having read it (result(), "
+            "exception() or a done callback)." + _read_by(readers["log_unread_failures"]),
+        ),
+        cfg.BoolOpt(
+            "propagate_context",
+            default=False,
+            help="Run each call in a copy of the submitter's contextvars context. Kinds whose "
+            "calls run in other processes (process, dask) refuse it with an error."
+            + _read_by(readers["propagate_context"]),
+        ),
     )
 
 
 def _common_readers(kinds: tuple[str, ...]) -> dict[str, list[str]]:
     """Which of ``kinds`` read ``max_workers`` and ``max_backlog`` (loadable kinds only)."""
-    readers: dict[str, list[str]] = {"max_workers": [], "max_backlog": []}
+    readers: dict[str, list[str]] = {
+        dest: [] for dest in ("max_workers", "max_backlog", *OBSERVING_OPTIONS)
+    }
     for kind in kinds:
         try:
             cls = registry.load(kind)
@@ -126,6 +148,9 @@ def options_read_by(cls: type[concurrent.futures.Executor], own: list[str]) -> s
         reads.add("max_workers")
     if not issubclass(cls, Executor) or accepts(cls, "check_and_reject"):
         reads.add("max_backlog")
+    for dest in OBSERVING_OPTIONS:
+        if not issubclass(cls, Executor) or accepts(cls, dest):
+            reads.add(dest)
     return reads
 
 
