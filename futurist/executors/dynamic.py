@@ -338,7 +338,7 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         return outstanding >= self._grow_threshold * threads
 
     def _backlog(self) -> int:
-        return max(0, self._state.queue.qsize() - self._sizing.retiring)
+        return max(0, self._state.queue.qsize() - self._sizing.retiring - self._sentinel_sent)
 
     def _dispatch(self, item: WorkItem) -> bool:
         state = self._state

@@ -248,7 +248,8 @@ class ThreadPoolExecutor(Executor):
 
     def _backlog(self) -> int:
         state = self._state
-        return max(0, state.queue.qsize() - state.retiring)
+        # After shutdown the queue also holds the sentinel the workers pass on.
+        return max(0, state.queue.qsize() - state.retiring - self._sentinel_sent)
 
     def _dispatch(self, item: WorkItem) -> bool:
         state = self._state
