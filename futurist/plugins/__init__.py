@@ -142,7 +142,10 @@ def _build(
     """
     from_options = getattr(cls, "from_options", None)
     if from_options is not None:
-        built = from_options(max_workers=max_workers, check_and_reject=check_and_reject, **values)
+        observing = {key: value for key, value in observing.items() if accepts(from_options, key)}
+        built = from_options(
+            max_workers=max_workers, check_and_reject=check_and_reject, **values, **observing
+        )
         if not isinstance(built, Executor):
             raise TypeError(
                 f"{cls.__qualname__}.from_options() must return a futurist Executor, got {built!r}"

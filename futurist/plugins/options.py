@@ -137,13 +137,16 @@ def accepts(function: Any, parameter: str) -> bool:
 def options_read_by(cls: type[concurrent.futures.Executor], own: list[str]) -> set[str]:
     """The options (by dest) kind ``cls`` reads: ``own``, plus the common ones it can take.
 
-    A kind with ``from_options`` reads them all; otherwise ``max_workers`` if its constructor
+    A kind with ``from_options`` reads them all (the observability ones if it takes them);
+    otherwise ``max_workers`` if its constructor
     takes it and ``max_backlog`` if it takes ``check_and_reject`` (a plain
     ``concurrent.futures.Executor`` always does, through its wrapper).
     """
     reads = {"executor", *own}
-    if hasattr(cls, "from_options"):
-        return reads | {"max_workers", "max_backlog"}
+    from_options = getattr(cls, "from_options", None)
+    if from_options is not None:
+        observing = {dest for dest in OBSERVING_OPTIONS if accepts(from_options, dest)}
+        return reads | {"max_workers", "max_backlog"} | observing
     if accepts(cls, "max_workers"):
         reads.add("max_workers")
     if not issubclass(cls, Executor) or accepts(cls, "check_and_reject"):
