@@ -194,6 +194,8 @@ class Future(_StdFuture[_T]):
         with self._condition:
             if not self._done_callbacks and self._state in (PENDING, RUNNING):
                 self._unread = unread
+            else:
+                unread.armed = False
         self.set_exception_info(exception, traceback)
 
 

@@ -186,3 +186,24 @@ def test_from_config_names_the_executor_after_its_group_and_reads_the_options(
 def test_from_config_refuses_propagate_context_for_process(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="propagate_context=True is not possible with process"):
         _from_config(tmp_path, "crunch", ["executor = process", "propagate_context = true"])
+
+
+def test_a_failure_a_done_callback_awaited_is_not_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release = threading.Event()
+    seen: list[BaseException | None] = []
+
+    def fail_when_released() -> None:
+        assert release.wait(WAIT)
+        _fail()
+
+    with futurist.ThreadPoolExecutor(max_workers=1) as executor:
+        future = executor.submit(fail_when_released)
+        future.add_done_callback(lambda done: seen.append(done.exception()))
+        release.set()
+        futurist.waiters.wait_for_all([future], WAIT)
+        del future
+        gc.collect()
+    assert len(seen) == 1
+    assert "nobody read" not in caplog.text
