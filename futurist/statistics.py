@@ -78,6 +78,7 @@ class StatisticsRecorder:
         "listeners",
         "log_unread_failures",
         "name",
+        "record_start",
     )
 
     _FOLD_AT = 4096
@@ -89,6 +90,11 @@ class StatisticsRecorder:
         self.listeners: list[Listener] = []
         self._lock = threading.Lock()
         self._pending: collections.deque[object] = collections.deque()
+        self.record_start: Callable[[float], None] = self._pending.append
+        """Count one call starting after waiting the given seconds since it was accepted.
+
+        The deque's own ``append``, called directly: a start is always followed by a run,
+        whose recording folds the deque when it grows long."""
         self._clear()
 
     def _clear(self) -> None:
@@ -96,12 +102,6 @@ class StatisticsRecorder:
         self._runtime = self._wait = 0.0
         self._run_counts = [0] * (len(BUCKETS) + 1)
         self._wait_counts = [0] * (len(BUCKETS) + 1)
-
-    def record_start(self, wait: float) -> None:
-        """Count one call starting after waiting ``wait`` seconds since it was accepted."""
-        self._pending.append(wait)
-        if len(self._pending) > self._FOLD_AT:
-            self._fold()
 
     def record_run(self, runtime: float, failed: bool) -> None:
         """Count one call that ran for ``runtime`` seconds and raised if ``failed``."""
