@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from futurist.metrics._histogram import BUCKETS, Histogram
 
 if TYPE_CHECKING:
+    import futurist.statistics
     from futurist.executors.base import Executor
-    from futurist.statistics import ExecutorStatistics
 
 __all__ = ["BACKENDS", "BUCKETS", "ExecutorMetrics", "Histogram", "instrument"]
 
@@ -37,7 +37,7 @@ class ExecutorMetrics:
 
     name: str
     kind: str
-    statistics: ExecutorStatistics
+    statistics: futurist.statistics.ExecutorStatistics
     queued: int
     running: int
     workers: int
