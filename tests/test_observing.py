@@ -207,3 +207,12 @@ def test_a_failure_a_done_callback_awaited_is_not_reported(
         gc.collect()
     assert len(seen) == 1
     assert "nobody read" not in caplog.text
+
+
+def test_a_delayed_call_s_queue_wait_starts_when_it_is_due() -> None:
+    delay = 2.0
+    with DelayedPool(max_workers=1) as executor:
+        assert executor.submit_after(delay, pow, 2, 3).result(WAIT) == 8
+    queue_wait = executor.metrics.queue_wait
+    assert queue_wait.count == 1
+    assert queue_wait.sum < delay

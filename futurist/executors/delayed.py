@@ -223,8 +223,10 @@ class DelayedExecutorMixinBase(Executor):
         """Give a due item to the executor as a submission would.
 
         If the executor refuses it (a broken pool) or running it here raises, the item fails
-        with that error, so the scheduler keeps serving the others.
+        with that error, so the scheduler keeps serving the others. Its queue wait starts now,
+        not at submission: the delay was asked for.
         """
+        item.accepted = time.perf_counter()
         try:
             with self._submit_lock:
                 run_here = self._dispatch(item)
