@@ -70,16 +70,13 @@ def test_histograms_lose_no_value_recorded_from_many_threads() -> None:
 
 
 def test_a_value_on_a_bound_is_in_that_bound_s_bucket() -> None:
-    counts = [0] * (len(BUCKETS) + 1)
-    counts[1] = 1
-    histogram = Histogram(tuple(counts), BUCKETS[1])
-    assert histogram.cumulative()[1] == (BUCKETS[1], 1)
-    assert histogram.cumulative()[-1] == (float("inf"), 1)
     recorder = StatisticsRecorder()
     recorder.record_run(BUCKETS[1], False)
     recorder.record_run(BUCKETS[-1] * 2, False)
     run_time = recorder.figures()[3]
     assert run_time.counts[1] == 1 and run_time.counts[-1] == 1
+    assert (run_time.count, run_time.sum) == (2, BUCKETS[1] + BUCKETS[-1] * 2)
+    assert Histogram().count == 0 and Histogram().bounds == BUCKETS
 
 
 def _read_request_id() -> str:
@@ -216,3 +213,10 @@ def test_a_delayed_call_s_queue_wait_starts_when_it_is_due() -> None:
     queue_wait = executor.metrics.queue_wait
     assert queue_wait.count == 1
     assert queue_wait.sum < delay
+
+
+def test_a_process_pool_reports_its_worker_processes() -> None:
+    with futurist.ProcessPoolExecutor(max_workers=1) as executor:
+        assert executor.submit(pow, 2, 5).result(WAIT) == 32
+        figures = executor.metrics
+    assert (figures.workers, figures.max_workers, figures.kind) == (1, 1, "process")

@@ -660,6 +660,9 @@ class ProcessPoolExecutor(Executor):
     def _backlog(self) -> int:
         return self._pool.backlog()
 
+    def _workers_now(self) -> int:
+        return len(self._pool.workers)
+
     def _dispatch(self, item: WorkItem) -> bool:
         self._pool.add(item)
         return False

@@ -63,12 +63,3 @@ class Histogram:
     def count(self) -> int:
         """How many values were recorded."""
         return sum(self.counts)
-
-    def cumulative(self) -> list[tuple[float, int]]:
-        """``(upper bound, values at most that bound)`` per bucket, the last bound infinite."""
-        total = 0
-        pairs = []
-        for bound, count in zip((*BUCKETS, float("inf")), self.counts, strict=True):
-            total += count
-            pairs.append((bound, total))
-        return pairs

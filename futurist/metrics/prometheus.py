@@ -7,10 +7,12 @@ durations are in seconds, and every sample has the labels ``executor`` (the name
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from futurist.metrics import BUCKETS
 from futurist.metrics._catalog import FIGURES, HISTOGRAMS, Selection
 
 if TYPE_CHECKING:
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["ExecutorCollector", "instrument"]
 
 LABELS = ("executor", "kind")
+_LE = (*(repr(bound) for bound in BUCKETS), "+Inf")
+"""The ``le`` label of each bucket, the last one unbounded."""
 
 
 def _client() -> Any:
@@ -65,13 +69,9 @@ class ExecutorCollector:
             )
             for metrics in snapshots:
                 values = histogram.read(metrics)
-                buckets = [(_bound(bound), count) for bound, count in values.cumulative()]
+                buckets = list(zip(_LE, itertools.accumulate(values.counts), strict=True))
                 family.add_metric((metrics.name, metrics.kind), buckets, values.sum)
             yield family
-
-
-def _bound(bound: float) -> str:
-    return "+Inf" if bound == float("inf") else repr(bound)
 
 
 _collectors: dict[int, tuple[Any, ExecutorCollector]] = {}
