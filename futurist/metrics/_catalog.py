@@ -3,7 +3,6 @@ which executors an instrumentation covers."""
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -131,27 +130,31 @@ class Selection:
     """The executors one instrumentation covers: some named ones, or every executor."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._every = False
         self._executors: weakref.WeakSet[Executor] = weakref.WeakSet()
         self._recorders: weakref.WeakSet[StatisticsRecorder] = weakref.WeakSet()
 
     def add(self, executor: Executor | None) -> None:
         """Cover ``executor``, or every executor when None; covering one twice changes nothing."""
-        with self._lock:
-            if executor is None:
-                self._every = True
-            else:
-                self._executors.add(executor)
-                self._recorders.add(executor._recorder)
+        if executor is None:
+            self._every = True
+        else:
+            self._executors.add(executor)
+            self._recorders.add(executor._recorder)
 
     def executors(self) -> Iterator[Executor]:
         """The covered executors alive now, each once."""
         from futurist.executors import base
 
-        with self._lock:
-            chosen = list(base._live_executors if self._every else self._executors)
-        yield from chosen
+        source = base._live_executors if self._every else self._executors
+        while True:
+            try:
+                chosen = list(source)
+            except RuntimeError:
+                # Another thread built an executor while the weak set was being read: read again.
+                continue
+            yield from chosen
+            return
 
     def covers(self, recorder: StatisticsRecorder) -> bool:
         """Whether the executor that owns ``recorder`` is covered."""
