@@ -66,15 +66,13 @@ class WorkItem:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         recorder: StatisticsRecorder,
-        *,
-        context: contextvars.Context | None = None,
     ) -> None:
         self.future = future
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
         self.recorder = recorder
-        self.context = context
+        self.context: contextvars.Context | None = None
         self.accepted = perf_counter()
 
     def run(self) -> None:
@@ -289,8 +287,10 @@ class Executor(concurrent.futures.Executor, abc.ABC):
             except BaseException:
                 self._recorder.record_rejected()
                 raise
-        context = contextvars.copy_context() if self._propagate_context else None
-        return WorkItem(self._future_class(), fn, args, kwargs, self._recorder, context=context)
+        item = WorkItem(self._future_class(), fn, args, kwargs, self._recorder)
+        if self._propagate_context:
+            item.context = contextvars.copy_context()
+        return item
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop accepting work; optionally cancel what has not started and wait for the rest.

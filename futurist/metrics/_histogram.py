@@ -6,10 +6,9 @@ executors and processes can be added up bucket by bucket.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
-__all__ = ["BUCKETS", "Histogram", "bucket_of"]
+__all__ = ["BUCKETS", "Histogram"]
 
 BUCKETS: tuple[float, ...] = (
     0.0001,
@@ -35,11 +34,6 @@ BUCKETS: tuple[float, ...] = (
 )
 """Upper bounds, in seconds, of the histogram buckets (a value equal to a bound is in its
 bucket); one more bucket holds what is above the last bound."""
-
-
-def bucket_of(seconds: float) -> int:
-    """The index of the bucket ``seconds`` falls in: the first bound it does not exceed."""
-    return bisect.bisect_left(BUCKETS, seconds)
 
 
 @dataclass(frozen=True, slots=True)
