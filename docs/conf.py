@@ -62,6 +62,7 @@ _DOCUMENTED_AS = {
     "OnFailure": "futurist.periodics.worker.OnFailure",
     "cfg.Opt": "oslo_config.cfg.Opt",
     "cfg.ConfigOpts": "oslo_config.cfg.ConfigOpts",
+    "TracebackType": "types.TracebackType",
 }
 _DOCUMENTED_UNDER = {"concurrent.futures._base.": "concurrent.futures."}
 

@@ -28,6 +28,7 @@ from futurist import plugins
 from futurist._cli.kinds import describe_kinds, unavailable_reason
 from futurist._cli.priorities import MIX_SPEC, PriorityMixError, parse_priority_mix
 from futurist._cli.runner import Interrupt, Outcome, run_workload
+from futurist._cli.serving import serving_metrics
 from futurist._cli.settings import ConfigProblem, load_config, resolve_group
 from futurist._cli.workloads import SPECS, Workload, WorkloadError, parse_workload
 from futurist.exceptions import ExecutorPluginError, RejectedSubmission
@@ -134,6 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_workload(run)
     _add_flow(run)
     _add_json(run)
+    run.add_argument(
+        "--metrics-port",
+        type=_port,
+        metavar="PORT",
+        help="serve the executor's Prometheus metrics on this port while the workload runs "
+        "(0: a free port, shown on stderr); needs prometheus_client",
+    )
+    run.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="address the metrics endpoint listens on (default: 127.0.0.1)",
+    )
     run.set_defaults(command=_run)
 
     compare = commands.add_parser("compare", help="run a workload on several kinds, side by side")
@@ -237,6 +251,16 @@ def _tasks(text: str) -> int:
     return _count(text, low=1)
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {text!r}")
+    return value
+
+
 def _workload(text: str) -> Workload:
     try:
         return parse_workload(text)
@@ -304,7 +328,8 @@ def _run(arguments: argparse.Namespace) -> int:
     _check_available(kind)
     executor = _built(kind, lambda: plugins.from_config(conf, group))
     description = f"{kind} ({type(executor).__name__})"
-    outcome = _measure(executor, kind, description, arguments, quiet=arguments.json)
+    with serving_metrics(executor, arguments.metrics_port, arguments.metrics_host, _notice):
+        outcome = _measure(executor, kind, description, arguments, quiet=arguments.json)
     if arguments.json:
         _print_json({"group": group, "config_file": arguments.config_file, **outcome.as_dict()})
     else:

@@ -12,10 +12,12 @@ standard library renames or adds the state those shortcuts assume.
 from __future__ import annotations
 
 import _thread
+import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import CancelledError, TimeoutError
 from concurrent.futures import Future as _StdFuture
-from concurrent.futures._base import FINISHED, PENDING
+from concurrent.futures._base import FINISHED, PENDING, RUNNING
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -24,6 +26,8 @@ from futurist._eventlet import green_condition
 __all__ = ["CancelledError", "Future", "GreenFuture", "TimeoutError"]
 
 _T = TypeVar("_T")
+
+LOG = logging.getLogger(__name__)
 
 
 _NATIVE_RLOCK = threading.RLock
@@ -80,6 +84,41 @@ class _FutureCondition(_thread.RLock):  # type: ignore[misc]
             self.notify(len(waiters))
 
 
+class UnreadFailure:
+    """Logs a call's exception when collected, unless someone read it first (``armed`` off).
+
+    A failed future holds one until its exception is read; when the future is garbage
+    collected, so is this, and an unread failure is logged once, at ERROR, with its traceback
+    (as asyncio does for tasks). Succeeded futures never have one, so they pay nothing.
+    """
+
+    __slots__ = ("armed", "call", "exception", "executor", "traceback")
+
+    def __init__(
+        self,
+        executor: str,
+        call: Callable[..., Any],
+        exception: BaseException,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.armed = True
+        self.executor = executor
+        self.call = call
+        self.exception = exception
+        self.traceback = traceback
+
+    def __del__(self) -> None:
+        if self.armed:
+            call = getattr(self.call, "__qualname__", None) or repr(self.call)
+            LOG.error(
+                "executor %r: call %s failed and nobody read its exception "
+                "(result(), exception(), exception_info() or a done callback)",
+                self.executor,
+                call,
+                exc_info=(type(self.exception), self.exception, self.traceback),
+            )
+
+
 class Future(_StdFuture[_T]):
     """A :class:`concurrent.futures.Future` that also keeps the traceback of its failure.
 
@@ -89,6 +128,7 @@ class Future(_StdFuture[_T]):
     """
 
     _traceback: TracebackType | None = None
+    _unread: UnreadFailure | None = None
 
     def __init__(self) -> None:
         if threading.RLock is not _NATIVE_RLOCK:
@@ -110,7 +150,29 @@ class Future(_StdFuture[_T]):
         """
         if self._state == FINISHED and self._exception is None:
             return self._result  # type: ignore[return-value]
-        return super().result(timeout)
+        try:
+            return super().result(timeout)
+        except BaseException as exc:
+            if exc is self._exception:
+                self._note_read()
+            raise
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """The call's exception, as :meth:`concurrent.futures.Future.exception`."""
+        exc = super().exception(timeout)
+        self._note_read()
+        return exc
+
+    def add_done_callback(self, fn: Callable[[Any], object]) -> None:
+        """As :meth:`concurrent.futures.Future.add_done_callback`; the callback reads a failure."""
+        super().add_done_callback(fn)
+        self._note_read()
+
+    def _note_read(self) -> None:
+        """Someone has seen how the call ended: its failure, if any, is not to be reported."""
+        unread = self._unread
+        if unread is not None:
+            unread.armed = False
 
     def exception_info(
         self, timeout: float | None = None
@@ -129,6 +191,21 @@ class Future(_StdFuture[_T]):
         """Finish the future with ``exception`` and the ``traceback`` it was raised with."""
         self._traceback = traceback
         self.set_exception(exception)
+
+    def set_failure(
+        self, exception: BaseException, traceback: TracebackType | None, unread: UnreadFailure
+    ) -> None:
+        """Fail like :meth:`set_exception_info`, reporting the failure if nobody reads it.
+
+        ``unread`` is kept only if no done callback is registered yet (a later one, or any
+        read, disarms it); it is in place before the future is done, so no reader misses it.
+        """
+        with self._condition:
+            if not self._done_callbacks and self._state in (PENDING, RUNNING):
+                self._unread = unread
+            else:
+                unread.armed = False
+        self.set_exception_info(exception, traceback)
 
 
 class GreenFuture(Future[_T]):

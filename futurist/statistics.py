@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import bisect
 import collections
+import functools
+import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-__all__ = ["ExecutorStatistics", "StatisticsRecorder"]
+from futurist.metrics._histogram import BUCKETS, Histogram
+
+__all__ = ["ExecutorStatistics", "Listener", "StatisticsRecorder"]
+
+LOG = logging.getLogger(__name__)
+
+_E = TypeVar("_E")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,35 +40,99 @@ class ExecutorStatistics:
         return self.runtime / self.executed
 
 
-class StatisticsRecorder:
-    """Thread-safe counters behind :class:`ExecutorStatistics`, updated as work finishes.
+Listener = Callable[["StatisticsRecorder", Sequence[float], Sequence[float]], None]
+"""Told, as entries are folded, the run times and queue waits (seconds) recorded since."""
 
-    Recording appends to a deque (atomic, no lock: it is on every call's path); the entries are
-    folded into the totals under a lock when a snapshot is taken or the deque grows long.
+global_listeners: list[Listener] = []
+"""Listeners every recorder tells (a metrics backend instrumenting every executor)."""
+
+
+class StatisticsRecorder:
+    """The counters and histograms of one executor, updated as its calls start and finish.
+
+    Why recording needs no lock: a call's path only appends to deques -- its queue wait when
+    it starts, its run time when it ends (and a mark if it raised). ``deque.append`` is one C
+    call that no other thread can interleave with (under the GIL, and under the deque's own
+    lock in free-threaded builds), so no entry is lost. ``counter += 1`` or ``counts[i] += 1``
+    would not do: the read and the write are separate steps another thread can come between.
+    Entries are folded into the totals and the histograms' buckets under a lock, by whoever
+    takes a snapshot or finds a deque long; each entry is popped by exactly one fold, so it
+    is counted once. A fold drains the deques in the reverse of the order a call appends to
+    them (failure marks, runs, starts), so a snapshot never counts a failure before its run
+    nor a run before its start.
+
+    The recorder also carries what names the executor in metrics and logs (``name``,
+    ``kind``) and whether failures nobody read are logged (``log_unread_failures``).
     """
 
-    __slots__ = ("_cancelled", "_executed", "_failures", "_lock", "_pending", "_runtime")
+    __slots__ = (
+        "__weakref__",
+        "_cancelled",
+        "_cancels",
+        "_executed",
+        "_failed",
+        "_failures",
+        "_lock",
+        "_rejected",
+        "_rejects",
+        "_run_counts",
+        "_runs",
+        "_runtime",
+        "_started",
+        "_starts",
+        "_wait",
+        "_wait_counts",
+        "kind",
+        "listeners",
+        "log_unread_failures",
+        "name",
+        "record_start",
+    )
 
     _FOLD_AT = 4096
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "", kind: str = "", log_unread_failures: bool = False) -> None:
+        self.name = name
+        self.kind = kind
+        self.log_unread_failures = log_unread_failures
+        self.listeners: list[Listener] = []
         self._lock = threading.Lock()
-        self._pending: collections.deque[tuple[float, bool] | int] = collections.deque()
-        self._failures = 0
-        self._executed = 0
-        self._runtime = 0.0
-        self._cancelled = 0
+        self._starts: collections.deque[float] = collections.deque()
+        self._runs: collections.deque[float] = collections.deque()
+        self._failed: collections.deque[None] = collections.deque()
+        self._cancels: collections.deque[int] = collections.deque()
+        self._rejects: collections.deque[None] = collections.deque()
+        self.record_start: Callable[[float], None] = self._starts.append
+        """Count one call starting after waiting the given seconds since it was accepted.
+
+        The deque's own ``append``, called directly: a start is always followed by a run,
+        whose recording folds the deques when they grow long."""
+        self._clear()
+
+    def _clear(self) -> None:
+        self._failures = self._executed = self._cancelled = self._started = self._rejected = 0
+        self._runtime = self._wait = 0.0
+        self._run_counts = [0] * (len(BUCKETS) + 1)
+        self._wait_counts = [0] * (len(BUCKETS) + 1)
 
     def record_run(self, runtime: float, failed: bool) -> None:
         """Count one call that ran for ``runtime`` seconds and raised if ``failed``."""
-        self._pending.append((runtime, failed))
-        if len(self._pending) > self._FOLD_AT:
+        self._runs.append(runtime)
+        if failed:
+            self._failed.append(None)
+        if len(self._runs) > self._FOLD_AT:
             self._fold()
 
     def record_cancelled(self, count: int = 1) -> None:
         """Count ``count`` calls cancelled before they ran."""
-        self._pending.append(count)
-        if len(self._pending) > self._FOLD_AT:
+        self._cancels.append(count)
+        if len(self._cancels) > self._FOLD_AT:
+            self._fold()
+
+    def record_rejected(self) -> None:
+        """Count one submission that ``check_and_reject`` refused."""
+        self._rejects.append(None)
+        if len(self._rejects) > self._FOLD_AT:
             self._fold()
 
     def snapshot(self) -> ExecutorStatistics:
@@ -68,28 +143,65 @@ class StatisticsRecorder:
                 self._failures, self._executed, self._runtime, self._cancelled
             )
 
+    def figures(self) -> tuple[ExecutorStatistics, int, int, Histogram, Histogram]:
+        """The statistics, calls started, submissions rejected, run-time and queue-wait
+        histograms, all taken at one moment."""
+        with self._lock:
+            self._fold_locked()
+            return (
+                ExecutorStatistics(self._failures, self._executed, self._runtime, self._cancelled),
+                self._started,
+                self._rejected,
+                Histogram(tuple(self._run_counts), self._runtime),
+                Histogram(tuple(self._wait_counts), self._wait),
+            )
+
     def reset(self) -> None:
         """Forget everything recorded so far."""
         with self._lock:
             self._fold_locked()
-            self._failures = self._executed = self._cancelled = 0
-            self._runtime = 0.0
+            self._clear()
 
     def _fold(self) -> None:
         with self._lock:
             self._fold_locked()
 
     def _fold_locked(self) -> None:
-        pending = self._pending
-        while True:
+        failures = _drain(self._failed)
+        runs = _drain(self._runs)
+        waits = _drain(self._starts)
+        self._failures += len(failures)
+        self._executed += len(runs)
+        self._runtime += sum(runs)
+        _count_into(self._run_counts, runs)
+        self._started += len(waits)
+        self._wait += sum(waits)
+        _count_into(self._wait_counts, waits)
+        self._cancelled += sum(_drain(self._cancels))
+        self._rejected += len(_drain(self._rejects))
+        if runs or waits:
+            self._tell(runs, waits)
+
+    def _tell(self, runs: list[float], waits: list[float]) -> None:
+        """Pass newly folded figures to the listeners; one that raises is logged, not fatal."""
+        for listener in (*global_listeners, *self.listeners):
             try:
-                entry = pending.popleft()
-            except IndexError:
-                return
-            if isinstance(entry, int):
-                self._cancelled += entry
-            else:
-                self._executed += 1
-                self._runtime += entry[0]
-                if entry[1]:
-                    self._failures += 1
+                listener(self, runs, waits)
+            except Exception:
+                LOG.exception("metrics listener %r failed for executor %r", listener, self.name)
+
+
+_bucket_of = functools.partial(bisect.bisect_left, BUCKETS)
+"""The index of the bucket a value falls in: the first bound it does not exceed."""
+
+
+def _drain(entries: collections.deque[_E]) -> list[_E]:
+    """Pop what ``entries`` holds now; entries appended meanwhile stay for the next fold."""
+    popleft = entries.popleft
+    return [popleft() for _ in range(len(entries))]
+
+
+def _count_into(counts: list[int], values: list[float]) -> None:
+    """Add each value to its bucket of ``counts`` (bucketing and counting in C)."""
+    for index, number in collections.Counter(map(_bucket_of, values)).items():
+        counts[index] += number

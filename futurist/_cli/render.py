@@ -32,7 +32,7 @@ __all__ = [
 
 _PLAIN_INTERVAL = 0.5
 _BAR_WIDTH = 24
-_WIDE = 100
+_WIDE = 120
 
 
 def executors_table(kinds: Sequence[KindInfo]) -> Table:
@@ -81,6 +81,8 @@ def outcome_table(outcome: Outcome, title: str) -> Group:
     rows += [
         ("runtime", _seconds(stats.runtime)),
         ("average runtime", _seconds(outcome.average_runtime)),
+        ("queue wait", _seconds(outcome.queue_wait)),
+        ("average queue wait", _seconds(outcome.average_queue_wait)),
         ("wall time", _seconds(outcome.wall_time)),
         ("throughput", f"{outcome.throughput:,.1f} tasks/s"),
         ("latency p50", _seconds(outcome.latency(50))),
@@ -98,12 +100,13 @@ def outcome_table(outcome: Outcome, title: str) -> Group:
 def compare_table(outcomes: Sequence[Outcome], work: str, width: int) -> Group:
     """The kinds side by side, with a bar for each one's throughput against the best.
 
-    Below ``_WIDE`` columns the latencies are left out so that the bars still fit.
+    ``run`` and ``wait`` are the mean runtime and queue wait per task. Below ``_WIDE`` columns
+    the latencies are left out so that the bars still fit.
     """
     wide = width >= _WIDE
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("kind", no_wrap=True)
-    columns = ["executed", "failed", "cancelled", "wall", "p50", "p99", "tasks/s"]
+    columns = ["executed", "failed", "cancelled", "wall", "run", "wait", "p50", "p99", "tasks/s"]
     for column in columns if wide else [c for c in columns if c not in {"p50", "p99"}]:
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("throughput", ratio=1, min_width=10, max_width=_BAR_WIDTH)
@@ -117,6 +120,8 @@ def compare_table(outcomes: Sequence[Outcome], work: str, width: int) -> Group:
             str(stats.failures),
             str(stats.cancelled),
             _seconds(outcome.wall_time, 0),
+            _seconds(outcome.average_runtime, 0),
+            _seconds(outcome.average_queue_wait, 0),
             *(latencies if wide else []),
             f"{outcome.throughput:,.0f}",
             Bar(size=best or 1.0, begin=0.0, end=outcome.throughput, color="cyan"),

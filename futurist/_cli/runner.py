@@ -47,7 +47,8 @@ class Outcome:
     """What one run did: the executor's statistics plus the command's own measurements.
 
     ``wall_time`` runs from the first submission until the last task ended; ``latencies`` are
-    the seconds from each task's submission to its end, for tasks that ran.
+    the seconds from each task's submission to its end, for tasks that ran; ``queue_wait`` is
+    the total time tasks waited between acceptance and start (apart from their runtime).
     """
 
     kind: str
@@ -60,6 +61,7 @@ class Outcome:
     interrupted: bool
     priority_latencies: dict[int, tuple[float, ...]] = field(default_factory=dict)
     """With a priority mix: the latencies of the tasks of each priority."""
+    queue_wait: float = 0.0
 
     @property
     def not_submitted(self) -> int:
@@ -76,6 +78,12 @@ class Outcome:
         """Mean runtime of the executed tasks, or None when none executed."""
         stats = self.statistics
         return stats.average_runtime if stats.executed else None
+
+    @property
+    def average_queue_wait(self) -> float | None:
+        """Mean time the executed tasks waited before they started, or None when none did."""
+        executed = self.statistics.executed
+        return self.queue_wait / executed if executed else None
 
     def latency(self, percent: float, priority: int | None = None) -> float | None:
         """The ``percent`` percentile (nearest rank) of the latencies (of one ``priority``'s
@@ -101,6 +109,8 @@ class Outcome:
             "cancelled": stats.cancelled,
             "runtime": stats.runtime,
             "average_runtime": self.average_runtime,
+            "queue_wait": self.queue_wait,
+            "average_queue_wait": self.average_queue_wait,
             "wall_time": self.wall_time,
             "throughput": self.throughput,
             "latency_p50": self.latency(50),
@@ -197,16 +207,18 @@ def run_workload(
     finally:
         executor.shutdown(wait=True, cancel_futures=interrupt.requested)
     progress(len(tally.latencies), len(tally.failures))
+    figures = executor.metrics
     return Outcome(
         kind=kind,
         work=workload.spec,
         tasks=tasks,
         submitted=submitted,
-        statistics=executor.statistics,
+        statistics=figures.statistics,
         wall_time=wall_time,
         latencies=tuple(tally.latencies),
         interrupted=interrupt.requested,
         priority_latencies={key: tuple(values) for key, values in tally.by_priority.items()},
+        queue_wait=figures.queue_wait.sum,
     )
 
 

@@ -136,6 +136,8 @@ class FlowWorkItem(WorkItem):
 
     def __init__(self, item: WorkItem, priority: int, flow: Flow) -> None:
         super().__init__(item.future, item.fn, item.args, item.kwargs, item.recorder)
+        self.accepted = item.accepted
+        self.context = item.context
         self.priority = priority
         self.flow = flow
 

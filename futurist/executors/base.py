@@ -26,6 +26,7 @@ import abc
 import collections
 import concurrent.futures
 import contextlib
+import contextvars
 import importlib
 import itertools
 import logging
@@ -38,7 +39,8 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from futurist.futures import Future
+from futurist.futures import Future, UnreadFailure
+from futurist.metrics import ExecutorMetrics
 from futurist.statistics import ExecutorStatistics, StatisticsRecorder
 
 if TYPE_CHECKING:
@@ -66,10 +68,12 @@ class WorkItem:
     """One accepted call: its future, the call itself, and the recorder that counts it.
 
     Every path that ends a work item (run, cancel, fail) goes through a method here, so each
-    accepted future reaches exactly one terminal state and is counted exactly once.
+    accepted future reaches exactly one terminal state and is counted exactly once. ``accepted``
+    is when it was accepted (``perf_counter``), to measure its queue wait; ``context``, if set,
+    is the context the call runs in.
     """
 
-    __slots__ = ("args", "fn", "future", "kwargs", "priority", "recorder")
+    __slots__ = ("accepted", "args", "context", "fn", "future", "kwargs", "priority", "recorder")
 
     priority: int
     """Set only by a prioritized submission: read it as ``getattr(item, "priority", 0)``."""
@@ -87,19 +91,26 @@ class WorkItem:
         self.args = args
         self.kwargs = kwargs
         self.recorder = recorder
+        self.context: contextvars.Context | None = None
+        self.accepted = perf_counter()
 
     def run(self) -> None:
         """Run the call in this thread, unless its future was cancelled while it waited."""
         future = self.future
+        recorder = self.recorder
         if not future.set_running_or_notify_cancel():
-            self.recorder.record_cancelled()
+            recorder.record_cancelled()
             return
         started = perf_counter()
+        self._record_start(started - self.accepted)
         try:
-            result = self.fn(*self.args, **self.kwargs)
+            if self.context is None:
+                result = self.fn(*self.args, **self.kwargs)
+            else:
+                result = self.context.run(self.fn, *self.args, **self.kwargs)
         except BaseException as exc:
             self._record_run(perf_counter() - started, True)
-            future.set_exception_info(exc, exc.__traceback__)
+            self._set_failed(exc, exc.__traceback__)
         else:
             self._record_run(perf_counter() - started, False)
             future.set_result(result)
@@ -110,6 +121,7 @@ class WorkItem:
         Returns False (and counts the item as cancelled) when the future was cancelled first.
         """
         if self.future.set_running_or_notify_cancel():
+            self._record_start(perf_counter() - self.accepted)
             return True
         self._record_cancelled()
         return False
@@ -127,7 +139,16 @@ class WorkItem:
     ) -> None:
         """Fail a started item whose call raised (or could not run) after ``runtime`` seconds."""
         self._record_run(runtime, True)
-        self.future.set_exception_info(exc, traceback or exc.__traceback__)
+        self._set_failed(exc, traceback or exc.__traceback__)
+
+    def _set_failed(self, exc: BaseException, traceback: TracebackType | None) -> None:
+        """Fail the future; if the executor says so, a failure nobody reads gets logged."""
+        recorder = self.recorder
+        if recorder.log_unread_failures:
+            unread = UnreadFailure(recorder.name, self.fn, exc, traceback)
+            self.future.set_failure(exc, traceback, unread)
+        else:
+            self.future.set_exception_info(exc, traceback)
 
     def cancel(self) -> bool:
         """Cancel an item that never started; returns False if it had already started."""
@@ -141,6 +162,12 @@ class WorkItem:
 
     # A statistics update that fails must not keep the future from ending, nor kill the worker
     # ending it: it is logged, and the figures miss that one call.
+
+    def _record_start(self, queue_wait: float) -> None:
+        try:
+            self.recorder.record_start(queue_wait)
+        except Exception:
+            LOG.exception("could not count the start of %s in the executor's statistics", self)
 
     def _record_run(self, runtime: float, failed: bool) -> None:
         try:
@@ -197,10 +224,30 @@ class Executor(concurrent.futures.Executor, abc.ABC):
     _tracks_items: ClassVar[bool] = False
     """Whether the kind implements ``_running_items``, ``_cancel_queued`` and ``_wait_idle``;
     if not, the base tracks every accepted item for ``drain`` (at some cost per call)."""
+    kind: ClassVar[str] = ""
+    """The kind's plugin name, used in metrics and default names (the class name if empty)."""
+    _context_error: ClassVar[str] = ""
+    """Why this kind cannot run calls in the submitter's context; empty when it can."""
 
-    def __init__(self, check_and_reject: CheckAndReject | None = None) -> None:
+    def __init__(
+        self,
+        check_and_reject: CheckAndReject | None = None,
+        *,
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
+    ) -> None:
+        """``name`` names the executor in metrics, logs and thread names (default: the kind and
+        a number); ``log_unread_failures`` logs the exception of a failed call whose future is
+        collected without anyone reading it; ``propagate_context`` runs each call in a copy of
+        the submitter's :mod:`contextvars` context."""
         self._check_and_reject = validate_check_and_reject(check_and_reject)
-        self._recorder = StatisticsRecorder()
+        kind = self.kind or type(self).__name__
+        self._check_propagate_context(propagate_context)
+        self._propagate_context = bool(propagate_context)
+        self._recorder = StatisticsRecorder(
+            _validate_name(name, kind), kind, bool(log_unread_failures)
+        )
         self._submit_lock = self._new_lock()
         self._shutdown_started = False
         self._flow: Flow | None = None
@@ -218,6 +265,15 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         """
         return None
 
+    @classmethod
+    def _check_propagate_context(cls, propagate_context: bool) -> None:
+        """Raise ``ValueError`` if ``propagate_context`` is asked of a kind that cannot."""
+        if propagate_context and cls._context_error:
+            raise ValueError(
+                f"propagate_context=True is not possible with {cls.kind or cls.__name__}: "
+                f"{cls._context_error}"
+            )
+
     @property
     def alive(self) -> bool:
         """True until shutdown starts."""
@@ -227,6 +283,29 @@ class Executor(concurrent.futures.Executor, abc.ABC):
     def statistics(self) -> ExecutorStatistics:
         """An immutable snapshot of what this executor has run so far."""
         return self._recorder.snapshot()
+
+    @property
+    def name(self) -> str:
+        """The name this executor goes by in metrics, logs and its threads' names."""
+        return self._recorder.name
+
+    @property
+    def metrics(self) -> ExecutorMetrics:
+        """The live figures (backlog, running calls, workers, histograms), taken now."""
+        statistics, started, rejected, run_time, queue_wait = self._recorder.figures()
+        max_workers = getattr(self, "max_workers", None)
+        return ExecutorMetrics(
+            name=self._recorder.name,
+            kind=self._recorder.kind,
+            statistics=statistics,
+            queued=self._backlog(),
+            running=max(0, started - statistics.executed),
+            workers=self._workers_now(),
+            max_workers=max_workers if isinstance(max_workers, int) else None,
+            rejected=rejected,
+            run_time=run_time,
+            queue_wait=queue_wait,
+        )
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
         """Schedule ``fn(*args, **kwargs)`` and return the future of its result.
@@ -349,8 +428,15 @@ class Executor(concurrent.futures.Executor, abc.ABC):
                 f"exiting, so {type(self).__name__} did not accept {_name_of(fn)}"
             )
         if self._check_and_reject is not None:
-            self._check_and_reject(self, self._backlog())
-        return WorkItem(self._future_class(), fn, args, kwargs, self._recorder)
+            try:
+                self._check_and_reject(self, self._backlog())
+            except BaseException:
+                self._recorder.record_rejected()
+                raise
+        item = WorkItem(self._future_class(), fn, args, kwargs, self._recorder)
+        if self._propagate_context:
+            item.context = contextvars.copy_context()
+        return item
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop accepting work; optionally cancel what has not started and wait for the rest.
@@ -468,6 +554,11 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         """
         return threading.Lock()
 
+    def _workers_now(self) -> int:
+        """How many workers (threads, processes, green threads) the executor has now."""
+        workers = getattr(self, "num_workers", 0)
+        return workers if isinstance(workers, int) else 0
+
     def _run_here(self, item: WorkItem) -> None:
         """Run an item that ``_dispatch`` kept for the caller, with the submit lock released."""
         item.run()
@@ -478,7 +569,25 @@ class Executor(concurrent.futures.Executor, abc.ABC):
 
     def __repr__(self) -> str:
         state = "alive" if self.alive else "shut down"
-        return f"<{type(self).__name__} {state} at {id(self):#x}>"
+        return f"<{type(self).__name__} {self.name!r} {state} at {id(self):#x}>"
+
+
+_name_numbers: collections.Counter[str] = collections.Counter()
+_name_lock = threading.Lock()
+
+
+def _validate_name(name: object, kind: str) -> str:
+    """``name`` if it is a non-empty str; when None, the kind and the next number for it."""
+    if name is None:
+        with _name_lock:
+            number = _name_numbers[kind]
+            _name_numbers[kind] += 1
+        return f"{kind}-{number}"
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
+    if not name:
+        raise ValueError("name must not be empty; pass None for the kind and a number")
+    return name
 
 
 class PrioritizedSubmitter:

@@ -496,6 +496,8 @@ class DaskExecutor(Executor):
     """
 
     _chunked_map: ClassVar[bool] = True
+    kind = "dask"
+    _context_error = "its calls run on Dask workers, where the submitter's context is not"
 
     def __init__(
         self,
@@ -510,11 +512,15 @@ class DaskExecutor(Executor):
         tls_cert_file: str | None = None,
         tls_key_file: str | None = None,
         connect_timeout: float = 10.0,
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
     ) -> None:
         if max_workers is not None:
             validate_max_workers(max_workers, 1)
         _check_options(scheduler_address, n_workers, threads_per_worker, processes, connect_timeout)
         validate_check_and_reject(check_and_reject)
+        self._check_propagate_context(propagate_context)
         security = _security(scheduler_address, tls_ca_file, tls_cert_file, tls_key_file)
         distributed = _import_distributed()
         cluster = None
@@ -538,7 +544,12 @@ class DaskExecutor(Executor):
         if max_workers is None:
             threads = sum(client.nthreads().values())
             max_workers = max(_CALLS_PER_THREAD * threads, _CALLS_PER_THREAD)
-        super().__init__(check_and_reject)
+        super().__init__(
+            check_and_reject,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
+        )
         self._max_workers = max_workers
         self._address = address
         self._owns_cluster = cluster is not None

@@ -314,7 +314,9 @@ class DelayedExecutorMixinBase(Executor):
 
         If ``submit`` raises (a rejection, a broken pool, an override refusing it), the item
         fails with that error, so the scheduler keeps serving the others.
+        Its queue wait starts then, not at ``submit_after``: the delay was asked for.
         """
+        item.accepted = time.perf_counter()
         try:
             # Priority 0 is a plain submission's: keep those on submit() itself.
             priority = priority_of(item)

@@ -165,6 +165,8 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
     :class:`concurrent.futures.ThreadPoolExecutor`.
     """
 
+    kind = "thread_dynamic"
+
     def __init__(
         self,
         max_workers: int | None = None,
@@ -177,6 +179,9 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         thread_name_prefix: str | None = "",
         initializer: Callable[..., object] | None = None,
         initargs: tuple[Any, ...] = (),
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
     ) -> None:
         min_workers = validate_max_workers(min_workers, 1, "min_workers")
         max_workers = validate_max_workers(
@@ -209,6 +214,9 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
             thread_name_prefix=thread_name_prefix,
             initializer=initializer,
             initargs=initargs,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
         )
         self._min_workers = min_workers
         self._grow_threshold = grow
@@ -341,7 +349,7 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         return outstanding >= self._grow_threshold * threads
 
     def _backlog(self) -> int:
-        return max(0, self._state.queue.qsize() - self._sizing.retiring)
+        return max(0, self._state.queue.qsize() - self._sizing.retiring - self._sentinel_sent)
 
     def _dispatch(self, item: WorkItem) -> bool:
         sizing = self._sizing

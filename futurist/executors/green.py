@@ -93,12 +93,25 @@ class GreenThreadPoolExecutor(Executor):
     _future_class: type[Future[Any]] = GreenFuture
     _tracks_items: ClassVar[bool] = True
 
+    kind = "green"
+
     def __init__(
-        self, max_workers: int | None = 1000, check_and_reject: CheckAndReject | None = None
+        self,
+        max_workers: int | None = 1000,
+        check_and_reject: CheckAndReject | None = None,
+        *,
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
     ) -> None:
         max_workers = validate_max_workers(max_workers, 1000)
         eventlet = eventlet_module()
-        super().__init__(check_and_reject)
+        super().__init__(
+            check_and_reject,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
+        )
         self._eventlet = eventlet
         self._max_workers = max_workers
         self._state = _GreenState(eventlet.GreenPool(max_workers))

@@ -80,8 +80,6 @@ LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
-_pool_numbers = itertools.count()
-
 _call_repr = reprlib.Repr()
 _call_repr.maxstring = 40
 _call_repr.maxother = 40
@@ -733,6 +731,8 @@ class ProcessPoolExecutor(Executor):
     """
 
     _chunked_map = True
+    kind = "process"
+    _context_error = "its calls run in other processes, where the submitter's context is not"
 
     def __init__(
         self,
@@ -744,16 +744,24 @@ class ProcessPoolExecutor(Executor):
         max_tasks_per_child: int | None = None,
         check_and_reject: CheckAndReject | None = None,
         task_timeout: float | None = None,
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
     ) -> None:
         max_workers = validate_max_workers(max_workers, os.cpu_count() or 1)
         validate_initializer(initializer)
         max_tasks_per_child = _validate_max_tasks_per_child(max_tasks_per_child)
         task_timeout = _validate_task_timeout(task_timeout)
         context = _choose_context(mp_context, max_tasks_per_child)
-        super().__init__(check_and_reject)
+        super().__init__(
+            check_and_reject,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
+        )
         self._max_workers = max_workers
         self._pool = _Pool(
-            f"{type(self).__name__}-{next(_pool_numbers)}",
+            self.name,
             context,
             max_workers=max_workers,
             initializer=initializer,
@@ -830,6 +838,9 @@ class ProcessPoolExecutor(Executor):
 
     def _backlog(self) -> int:
         return self._pool.backlog()
+
+    def _workers_now(self) -> int:
+        return len(self._pool.workers)
 
     def _dispatch(self, item: WorkItem) -> bool:
         self._pool.add(item)

@@ -29,6 +29,7 @@ class SynchronousExecutor(Executor):
     """
 
     _tracks_items: ClassVar[bool] = True
+    kind = "synchronous"
 
     def __init__(
         self,
@@ -36,12 +37,20 @@ class SynchronousExecutor(Executor):
         run_work_func: Callable[[WorkItem], None] = WorkItem.run,
         *,
         check_and_reject: CheckAndReject | None = None,
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
     ) -> None:
         if not callable(run_work_func):
             # ValueError, as in the original futurist.
             raise ValueError(f"run_work_func must be callable, got {run_work_func!r}")
         self._green = bool(green)
-        super().__init__(check_and_reject)
+        super().__init__(
+            check_and_reject,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
+        )
         self._run_work_func = run_work_func
         self._running: dict[int, list[WorkItem]] = {}
         """The calls running now (nested ones last), by the ident of the (green) thread."""

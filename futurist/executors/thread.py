@@ -47,8 +47,6 @@ __all__ = ["ThreadPoolExecutor", "default_thread_count"]
 
 LOG = logging.getLogger(__name__)
 
-_pool_numbers = itertools.count()
-
 
 class _Token:
     """A queue entry that is not work: one ``isinstance`` check tells them all apart."""
@@ -313,10 +311,12 @@ class ThreadPoolExecutor(Executor):
 
     Idle threads are reused before a new one starts, so sequential work runs on one thread.
     ``thread_name_prefix``, ``initializer`` and ``initargs`` mean what they mean in
-    :class:`concurrent.futures.ThreadPoolExecutor`. Honours priorities; cannot stop a running
+    :class:`concurrent.futures.ThreadPoolExecutor`; threads are named after the executor's
+    ``name`` unless ``thread_name_prefix`` is given. Honours priorities; cannot stop a running
     call (``stop``, ``terminate_workers`` and ``kill_workers`` raise ``StopNotSupported``).
     """
 
+    kind = "thread"
     _tracks_items: ClassVar[bool] = True
 
     def __init__(
@@ -327,6 +327,9 @@ class ThreadPoolExecutor(Executor):
         thread_name_prefix: str | None = "",
         initializer: Callable[..., object] | None = None,
         initargs: tuple[Any, ...] = (),
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
     ) -> None:
         max_workers = validate_max_workers(max_workers, default_thread_count())
         validate_initializer(initializer)
@@ -334,16 +337,19 @@ class ThreadPoolExecutor(Executor):
             raise TypeError(
                 f"thread_name_prefix must be a str (or None), got {thread_name_prefix!r}"
             )
-        super().__init__(check_and_reject)
+        super().__init__(
+            check_and_reject,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
+        )
         self._max_workers = max_workers
         self._state = _PoolState(initializer, tuple(initargs))
         self._threads: set[threading.Thread] = set()
         self._thread_numbers = itertools.count()
         # Threads started minus threads told to retire: what the pool is heading to.
         self._worker_count = 0
-        self._thread_name_prefix = thread_name_prefix or (
-            f"{type(self).__name__}-{next(_pool_numbers)}"
-        )
+        self._thread_name_prefix = thread_name_prefix or self.name
         self._sentinel_sent = False
         # Wake the workers if this executor is collected without shutdown().
         weakref.finalize(self, self._state.queue.put, None).atexit = False
@@ -402,7 +408,8 @@ class ThreadPoolExecutor(Executor):
 
     def _backlog(self) -> int:
         state = self._state
-        return max(0, state.queue.qsize() - state.retiring)
+        # After shutdown the queue also holds the sentinel the workers pass on.
+        return max(0, state.queue.qsize() - state.retiring - self._sentinel_sent)
 
     def _dispatch(self, item: WorkItem) -> bool:
         if not self._state.enqueue(item) and self._worker_count < self._max_workers:

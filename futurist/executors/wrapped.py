@@ -29,16 +29,27 @@ class WrappedExecutor(Executor):
     ``check_and_reject`` policies work; ``shutdown(wait=True)`` waits for every accepted call.
     """
 
+    kind = "wrapped"
+
     def __init__(
         self,
         inner: concurrent.futures.Executor,
         check_and_reject: CheckAndReject | None = None,
+        *,
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
     ) -> None:
         if not isinstance(inner, concurrent.futures.Executor):
             raise TypeError(
                 f"inner must be a concurrent.futures.Executor, got {type(inner).__name__} {inner!r}"
             )
-        super().__init__(check_and_reject)
+        super().__init__(
+            check_and_reject,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
+        )
         self._inner = inner
         self._lock = threading.Lock()
         self._pending: set[WorkItem] = set()

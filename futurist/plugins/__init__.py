@@ -25,6 +25,7 @@ from futurist.executors.wrapped import WrappedExecutor
 from futurist.plugins import options, registry, values
 from futurist.plugins.options import (
     DEFAULT_GROUP,
+    OBSERVING_OPTIONS,
     accepts,
     list_opts,
     options_read_by,
@@ -84,8 +85,13 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     reads = options_read_by(cls, list(kind_values))
     _warn_unread(conf, group, kind, reads)
     check_and_reject = _backlog_policy(conf, group)
+    observing = {
+        dest: values.read(conf, group, dest) for dest in OBSERVING_OPTIONS if dest in reads
+    }
     try:
-        executor = _build(cls, max_workers, check_and_reject, kind_values)
+        executor = _build(
+            cls, max_workers, check_and_reject, kind_values, {"name": group, **observing}
+        )
     except ValueError as exc:
         reason = str(exc)
         named = sorted((d for d in ("max_workers", *kind_values) if d in reason), key=reason.index)
@@ -142,11 +148,19 @@ def _build(
     max_workers: int | None,
     check_and_reject: CheckAndReject | None,
     values: dict[str, Any],
+    observing: dict[str, Any],
 ) -> Executor:
-    """Build a kind from option values, following the config-options protocol."""
+    """Build a kind from option values, following the config-options protocol.
+
+    ``observing`` (the executor's name and the observability options) goes to the constructor
+    if it takes them, else to the wrapper of a plain ``concurrent.futures.Executor``.
+    """
     from_options = getattr(cls, "from_options", None)
     if from_options is not None:
-        built = from_options(max_workers=max_workers, check_and_reject=check_and_reject, **values)
+        observing = {key: value for key, value in observing.items() if accepts(from_options, key)}
+        built = from_options(
+            max_workers=max_workers, check_and_reject=check_and_reject, **values, **observing
+        )
         if not isinstance(built, Executor):
             raise TypeError(
                 f"{cls.__qualname__}.from_options() must return a futurist Executor, got {built!r}"
@@ -158,8 +172,9 @@ def _build(
     if issubclass(cls, Executor):
         if check_and_reject is not None and accepts(cls, "check_and_reject"):
             kwargs["check_and_reject"] = check_and_reject
+        kwargs.update((key, value) for key, value in observing.items() if accepts(cls, key))
         return cls(**kwargs)
-    return WrappedExecutor(cls(**kwargs), check_and_reject)
+    return WrappedExecutor(cls(**kwargs), check_and_reject, **observing)
 
 
 def _resizable(executor: Executor) -> bool:

@@ -31,6 +31,7 @@ from futurist.plugins import registry
 __all__ = [
     "COMMON_OPTION_NAMES",
     "DEFAULT_GROUP",
+    "OBSERVING_OPTIONS",
     "accepts",
     "builtin_kinds",
     "check_group",
@@ -51,16 +52,27 @@ DEFAULT_GROUP = "futurist"
 """The group an executor's options live in unless the service names another."""
 
 COMMON_OPTION_NAMES = frozenset(
-    {"executor", "max_workers", "max_backlog", "backlog_policy", "backlog_timeout"}
+    {
+        "executor",
+        "max_workers",
+        "max_backlog",
+        "backlog_policy",
+        "backlog_timeout",
+        "log_unread_failures",
+        "propagate_context",
+    }
 )
 """Options every group has, whatever its kind."""
 
 _FUTURIST_DISTRIBUTION = "futurist"
 
+OBSERVING_OPTIONS = ("log_unread_failures", "propagate_context")
+"""Common options a kind reads if its constructor takes them (a wrapped kind always does)."""
+
 
 def _common(read_by: dict[str, str]) -> tuple[cfg.Opt, ...]:
-    """``executor``, ``max_workers``, ``max_backlog`` and its policy; ``read_by`` ends each one's
-    help."""
+    """``executor``, ``max_workers``, ``max_backlog`` and its policy, ``log_unread_failures``
+    and ``propagate_context``; ``read_by`` ends each one's help."""
     builtin = ", ".join(builtin_kinds()) or "none installed"
     return (
         cfg.StrOpt(
@@ -103,6 +115,20 @@ def _common(read_by: dict[str, str]) -> tuple[cfg.Opt, ...]:
             "it raises futurist.RejectedSubmission. Unset means no limit."
             + read_by.get("max_backlog", ""),
         ),
+        cfg.BoolOpt(
+            "log_unread_failures",
+            default=True,
+            help="Log, at ERROR with its traceback, the exception of a call that failed when "
+            "its future is garbage collected without anyone having read it (result(), "
+            "exception() or a done callback)." + read_by.get("log_unread_failures", ""),
+        ),
+        cfg.BoolOpt(
+            "propagate_context",
+            default=False,
+            help="Run each call in a copy of the submitter's contextvars context. Kinds whose "
+            "calls run in other processes (process, dask) refuse it with an error."
+            + read_by.get("propagate_context", ""),
+        ),
     )
 
 
@@ -121,7 +147,9 @@ def common_options(kinds: tuple[str, ...]) -> tuple[cfg.Opt, ...]:
 
 def _common_readers(kinds: tuple[str, ...]) -> dict[str, list[str]]:
     """Which of ``kinds`` read ``max_workers`` and ``max_backlog`` (loadable kinds only)."""
-    readers: dict[str, list[str]] = {"max_workers": [], "max_backlog": []}
+    readers: dict[str, list[str]] = {
+        dest: [] for dest in ("max_workers", "max_backlog", *OBSERVING_OPTIONS)
+    }
     for kind in kinds:
         try:
             cls = registry.load(kind)
@@ -155,17 +183,25 @@ def accepts(function: Any, parameter: str) -> bool:
 def options_read_by(cls: type[concurrent.futures.Executor], own: list[str]) -> set[str]:
     """The options (by dest) kind ``cls`` reads: ``own``, plus the common ones it can take.
 
-    A kind with ``from_options`` reads them all; otherwise ``max_workers`` if its constructor
+    A kind with ``from_options`` reads them all (the observability ones if it takes them);
+    otherwise ``max_workers`` if its constructor
     takes it and ``max_backlog`` if it takes ``check_and_reject`` (a plain
     ``concurrent.futures.Executor`` always does, through its wrapper).
     """
     reads = {"executor", *own}
-    if hasattr(cls, "from_options"):
-        return reads | COMMON_OPTION_NAMES
+    from_options = getattr(cls, "from_options", None)
+    if from_options is not None:
+        observing = {dest for dest in OBSERVING_OPTIONS if accepts(from_options, dest)}
+        return (
+            reads | {"max_workers", "max_backlog", "backlog_policy", "backlog_timeout"} | observing
+        )
     if accepts(cls, "max_workers"):
         reads.add("max_workers")
     if not issubclass(cls, Executor) or accepts(cls, "check_and_reject"):
         reads |= {"max_backlog", "backlog_policy", "backlog_timeout"}
+    for dest in OBSERVING_OPTIONS:
+        if not issubclass(cls, Executor) or accepts(cls, dest):
+            reads.add(dest)
     return reads
 
 
