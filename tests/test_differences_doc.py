@@ -8,7 +8,10 @@ is gone: remove its section (and its check), or restore the behaviour.
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
+import gc
 import inspect
+import logging
 import math
 import os
 import re
@@ -44,6 +47,52 @@ def process_crash() -> None:
             executor.submit(process_tests.exit_with, 3).result(WAIT)
         assert isinstance(caught.value, concurrent.futures.BrokenExecutor)
         assert executor.submit(process_tests.identity, "next").result(WAIT) == "next"
+
+
+def process_delivery() -> None:
+    with process_tests.make("fork", max_workers=1) as executor:
+        exc = executor.submit(process_tests.identity, threading.Lock()).exception(WAIT)
+        assert isinstance(exc, futurist.PicklingFailed) and not isinstance(exc, TypeError)
+        assert isinstance(exc, concurrent.futures.process.BrokenProcessPool)
+        assert executor.submit(process_tests.identity, "next").result(WAIT) == "next"
+
+
+def _fail() -> None:
+    raise ValueError("nobody reads this")
+
+
+def unread_failures() -> None:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign,assignment]
+    logger = logging.getLogger("futurist.futures")
+    logger.addHandler(handler)
+    try:
+        with futurist.ThreadPoolExecutor(max_workers=1, name="unread") as executor:
+            future = executor.submit(_fail)
+            concurrent.futures.wait([future], timeout=WAIT)
+        del future
+        gc.collect()
+    finally:
+        logger.removeHandler(handler)
+    (record,) = [r for r in records if r.levelno == logging.ERROR]
+    assert "unread" in record.getMessage()
+
+
+def thread_names() -> None:
+    with futurist.ThreadPoolExecutor(max_workers=1, name="named") as executor:
+        name = executor.submit(lambda: threading.current_thread().name).result(WAIT)
+    assert name.startswith("named_")
+
+
+def flow_methods() -> None:
+    assert not hasattr(concurrent.futures.ThreadPoolExecutor, "stop")
+    release = threading.Event()
+    with futurist.ThreadPoolExecutor(max_workers=1) as executor:
+        future = executor.submit(release.wait, WAIT)
+        with pytest.raises(futurist.StopNotSupported):
+            executor.stop(future)
+        release.set()
 
 
 class _RecordingCondition(threading.Condition):
@@ -245,6 +294,10 @@ def pformat_table() -> None:
 
 CHECKS: dict[str, Callable[[], None]] = {
     "process-crash": process_crash,
+    "process-delivery": process_delivery,
+    "unread-failures": unread_failures,
+    "thread-names": thread_names,
+    "flow-methods": flow_methods,
     "no-polling": no_polling,
     "runtime-excludes-queue": runtime_excludes_queue,
     "submit-non-callable": submit_non_callable,
