@@ -349,6 +349,6 @@ def test_an_executor_failing_at_interpreter_exit_costs_no_other_executor_its_wor
     assert sorted(finished.stdout.splitlines()) == sorted(
         ["failing ran"] + [f"ran {number}" for number in range(20)]
     )
-    assert "futurist.executors.base ERROR <ExitFails shut down at" in finished.stderr
+    assert "futurist.executors.base ERROR <ExitFails 'thread-0' shut down at" in finished.stderr
     assert "failed to finish its work at interpreter exit" in finished.stderr
     assert "RuntimeError: exit failed" in finished.stderr

@@ -28,6 +28,7 @@ import pytest
 import futurist
 from futurist.executors import _process_worker
 from futurist.executors.process import _Pool, _Worker
+from tests.faults import settled_fds
 
 WAIT = 30.0
 """Upper bound for any wait here; reaching it means a bug, not a slow machine."""
@@ -63,13 +64,13 @@ def nothing_outlives() -> Iterator[None]:
     # The spawn and forkserver methods start one resource tracker per process, for good.
     resource_tracker.ensure_running()
     gc.collect()  # close what earlier tests left to the collector, so it is not counted here
-    fds = len(os.listdir("/proc/self/fd"))
+    fds = frozenset(os.listdir("/proc/self/fd"))
     threads = set(threading.enumerate())
     children = set(multiprocessing.active_children())
     yield
     assert set(threading.enumerate()) - threads == set()
     assert set(multiprocessing.active_children()) - children == set()
-    assert len(os.listdir("/proc/self/fd")) == fds
+    assert not settled_fds(fds)
 
 
 def settle(

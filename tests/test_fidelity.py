@@ -88,7 +88,8 @@ def test_thread_name_prefix_none_means_the_default_as_in_the_standard_library(
     names: list[str] = []
     with make(max_workers=2, thread_name_prefix=None) as executor:
         executor.submit(lambda: names.append(threading.current_thread().name)).result(WAIT)
-    assert names[0].startswith(f"{make.__name__}-"), names
+    # None means the default, as if no prefix were given: the executor's name.
+    assert names[0].startswith(f"{executor.name}_"), names
 
 
 def test_a_missing_eventlet_is_also_the_runtime_error_futurist_3_5_raised() -> None:

@@ -90,5 +90,5 @@ def test_an_unknown_backend_names_the_known_ones() -> None:
 
 def test_a_missing_api_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
-    with pytest.raises(ImportError, match=r"pip install 'futurist\[otel\]'"):
+    with pytest.raises(ImportError, match=r"pip install opentelemetry-api"):
         metrics.instrument("otel")
