@@ -416,6 +416,7 @@ class _Pool:
         try:
             unsent = unsent[self._write(worker, unsent) :]
         except BlockingIOError:
+            # The pipe is full: what is left stays in ``unsent`` until the worker reads.
             pass
         except OSError as exc:
             # The worker is dead or its pipe unusable: its sentinel settles the item.
