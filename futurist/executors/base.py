@@ -64,6 +64,10 @@ CheckAndReject = Callable[[Any, int], None]
 """``check_and_reject(executor, backlog)``: raise ``RejectedSubmission`` to refuse a submission."""
 
 
+_START_NOT_COUNTED = "could not count the start of %s in the executor's statistics"
+_RUN_NOT_COUNTED = "could not count the run of %s in the executor's statistics"
+
+
 class WorkItem:
     """One accepted call: its future, the call itself, and the recorder that counts it.
 
@@ -102,7 +106,12 @@ class WorkItem:
             recorder.record_cancelled()
             return
         started = perf_counter()
-        self._record_start(started - self.accepted)
+        # The guarded recordings of _record_start/_record_run, written out: this is every
+        # call's hot path, and two calls fewer are about 5% of a synchronous submit.
+        try:
+            recorder.record_start(started - self.accepted)
+        except Exception:
+            LOG.exception(_START_NOT_COUNTED, self)
         try:
             if self.context is None:
                 result = self.fn(*self.args, **self.kwargs)
@@ -112,7 +121,10 @@ class WorkItem:
             self._record_run(perf_counter() - started, True)
             self._set_failed(exc, exc.__traceback__)
         else:
-            self._record_run(perf_counter() - started, False)
+            try:
+                recorder.record_run(perf_counter() - started, False)
+            except Exception:
+                LOG.exception(_RUN_NOT_COUNTED, self)
             future.set_result(result)
 
     def start(self) -> bool:
@@ -167,13 +179,13 @@ class WorkItem:
         try:
             self.recorder.record_start(queue_wait)
         except Exception:
-            LOG.exception("could not count the start of %s in the executor's statistics", self)
+            LOG.exception(_START_NOT_COUNTED, self)
 
     def _record_run(self, runtime: float, failed: bool) -> None:
         try:
             self.recorder.record_run(runtime, failed)
         except Exception:
-            LOG.exception("could not count the run of %s in the executor's statistics", self)
+            LOG.exception(_RUN_NOT_COUNTED, self)
 
     def _record_cancelled(self) -> None:
         try:

@@ -52,8 +52,8 @@ class SynchronousExecutor(Executor):
             propagate_context=propagate_context,
         )
         self._run_work_func = run_work_func
-        self._running: dict[int, list[WorkItem]] = {}
-        """The calls running now (nested ones last), by the ident of the (green) thread."""
+        self._running: dict[WorkItem, int] = {}
+        """The calls running now, each with the ident of the (green) thread running it."""
         self._idle: Any = None
         """Condition on the submit lock, made by the first shutdown that has calls to wait for."""
         if self._green:
@@ -97,35 +97,24 @@ class SynchronousExecutor(Executor):
         return 0
 
     def _dispatch(self, item: WorkItem) -> bool:
-        running = self._running
-        thread = self._ident()
-        calls = running.get(thread)
-        if calls is None:
-            running[thread] = [item]
-        else:
-            calls.append(item)
+        self._running[item] = self._ident()
         return True
 
     def _run_here(self, item: WorkItem) -> None:
         try:
             self._run_work_func(item)
         finally:
-            # Only this thread ever changes its own entry, so no lock is needed to lower it.
-            # A shutdown sets its flag before it looks at the entries: if the flag still reads
-            # False here, that shutdown will find this entry already gone.
-            running = self._running
-            thread = self._ident()
-            calls = running[thread]
-            calls.pop()
-            if not calls:
-                del running[thread]
+            # Only this thread ever removes its own items, so no lock is needed. A shutdown
+            # sets its flag before it looks at the items: if the flag still reads False here,
+            # that shutdown will find this item already gone.
+            del self._running[item]
             if self._shutdown_started:
                 with self._submit_lock:
                     if self._idle is not None:
                         self._idle.notify_all()
 
     def _running_items(self) -> list[WorkItem]:
-        return [item for calls in list(self._running.values()) for item in list(calls)]
+        return list(self._running)
 
     def _cancel_queued(self) -> list[WorkItem]:
         return []
@@ -145,7 +134,7 @@ class SynchronousExecutor(Executor):
         running = self._running
 
         def idle() -> bool:
-            return not running or list(running) == [here]
+            return all(thread == here for thread in list(running.values()))
 
         with self._submit_lock:
             if idle():
