@@ -340,16 +340,13 @@ class _Pool:
 
         A call that ends (or is cancelled) as it is looked for needs no stopping: True.
         """
-        queued = None
         with self._lock:
             worker = self._worker_running(future)
-            if worker is not None:
+            queued = None if worker is not None else self._withdraw(future)
+            if worker is not None and not future.done():
                 self._mark(worker, _STOP)
-            else:
-                queued = self._withdraw(future)
-        if worker is not None:
-            self.wake()
-            return True
+                self.wake()
+                return True
         if queued is not None:
             queued.cancel()
             return True
