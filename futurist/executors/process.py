@@ -27,7 +27,7 @@ Data flow::
 
 A worker holds one call at a time, so the parent always knows which call a dead worker was
 running, a crash fails only that call, ``cancel()`` works on everything not yet running, and
-``pending`` is exactly the backlog ``check_and_reject`` sees (a :class:`PriorityBacklog` once
+``pending`` is exactly the backlog ``check_and_reject`` sees (a ``PriorityBacklog`` once
 priorities are used). One lock guards ``pending`` and the hand-over of an item to a worker, so
 at any moment an item is queued, held by a worker, or settled -- never in between: ``add`` and
 ``_break`` cannot lose an item to each other, and ``stop``/``drain`` from another thread find every
