@@ -1,18 +1,21 @@
-"""Flow control: prioritized against plain submission, and how fast a waiting submitter wakes."""
+"""Flow control: prioritized against plain submission (thread and process pools), and how fast a
+waiting submitter wakes."""
 
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import statistics
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import futurist
 from benchmarks.harness import Figure, interleave
 from futurist import rejection
+from futurist.executors.base import Executor
 
-TASKS = 50_000
 WAKES = 1_000
 BUSY_SECONDS = 0.0005
 """How long the running call works (simulated I/O); a sample counts only if the submitter
@@ -27,32 +30,58 @@ Submit = Callable[[int], "futurist.Future[None]"]
 """Submits task ``number``."""
 
 
-def per_task_us(submitter: Callable[[futurist.ThreadPoolExecutor], Submit]) -> float:
-    """Submit TASKS no-ops through ``submitter(pool)`` on a fresh pool, wait for all: us/task."""
-    with futurist.ThreadPoolExecutor(max_workers=10) as pool:
-        submit = submitter(pool)
-        submit(0).result()
+@dataclass(frozen=True)
+class Pool:
+    """A pool to measure: how to build it, how many no-ops to time, how many calls warm it."""
+
+    label: str
+    make: Callable[[], Executor]
+    tasks: int
+    warm: int
+
+
+def thread_pool() -> Executor:
+    return futurist.ThreadPoolExecutor(max_workers=10)
+
+
+def process_pool() -> Executor:
+    return futurist.ProcessPoolExecutor(2, multiprocessing.get_context())
+
+
+POOLS = (
+    Pool("thread pool: 50,000 no-ops", thread_pool, 50_000, 1),
+    # Its workers start (one call each) before the clock starts, as in bench_process.
+    Pool("process pool: 5,000 no-ops on 2 workers", process_pool, 5_000, 4),
+)
+
+
+def per_task_us(pool: Pool, submitter: Callable[[Executor], Submit]) -> float:
+    """Submit ``pool.tasks`` no-ops through ``submitter`` on a fresh pool, wait for all: us/task."""
+    with pool.make() as executor:
+        submit = submitter(executor)
+        for future in [submit(number) for number in range(pool.warm)]:
+            future.result()
         started = time.perf_counter()
-        futures = [submit(number) for number in range(TASKS)]
+        futures = [submit(number) for number in range(pool.tasks)]
         for future in futures:
             future.result()
         elapsed = time.perf_counter() - started
-    return elapsed / TASKS * 1e6
+    return elapsed / pool.tasks * 1e6
 
 
-def plain(pool: futurist.ThreadPoolExecutor) -> Submit:
-    return lambda number: pool.submit(noop)
+def plain(executor: Executor) -> Submit:
+    return lambda number: executor.submit(noop)
 
 
-def prioritized(pool: futurist.ThreadPoolExecutor) -> Submit:
+def prioritized(executor: Executor) -> Submit:
     """Four priority levels in turn, each with a submitter made once (the usual way)."""
-    levels = [pool.prioritized(level) for level in range(4)]
+    levels = [executor.prioritized(level) for level in range(4)]
     return lambda number: levels[number % 4].submit(noop)
 
 
-def prioritized_each_time(pool: futurist.ThreadPoolExecutor) -> Submit:
+def prioritized_each_time(executor: Executor) -> Submit:
     """Four priority levels in turn, making the submitter on every call."""
-    return lambda number: pool.prioritized(number % 4).submit(noop)
+    return lambda number: executor.prioritized(number % 4).submit(noop)
 
 
 def busy(ended: list[float]) -> None:
@@ -84,23 +113,26 @@ def wake_latencies_us() -> list[float]:
 def collect(rounds: int) -> list[Figure]:
     """Prioritized submission against plain, and the waiting submitter's wake latency."""
     figures = []
-    for label, submitter in (
-        ("prioritized (4 levels)", prioritized),
-        ("prioritized(p) on each call", prioritized_each_time),
-    ):
-        ours, theirs = interleave(
-            functools.partial(per_task_us, submitter), functools.partial(per_task_us, plain), rounds
-        )
-        figures.append(
-            Figure(
-                f"thread pool: 50,000 no-ops, {label}",
-                "us/task",
-                ours,
-                theirs,
-                "plain submit",
-                target_ratio=1.2,
+    for pool in POOLS:
+        for label, submitter in (
+            ("prioritized (4 levels)", prioritized),
+            ("prioritized(p) on each call", prioritized_each_time),
+        ):
+            ours, theirs = interleave(
+                functools.partial(per_task_us, pool, submitter),
+                functools.partial(per_task_us, pool, plain),
+                rounds,
             )
-        )
+            figures.append(
+                Figure(
+                    f"{pool.label}, {label}",
+                    "us/task",
+                    ours,
+                    theirs,
+                    "plain submit",
+                    target_ratio=1.2,
+                )
+            )
     samples = wake_latencies_us()
     if len(samples) < 2:
         raise RuntimeError(

@@ -13,6 +13,7 @@ from futurist.exceptions import (
     UnknownExecutorKind,
     UnpicklingFailed,
     WorkerCrashed,
+    WorkerStopped,
 )
 from futurist.executors.dask import DaskExecutor
 from futurist.executors.delayed import (
@@ -54,6 +55,7 @@ __all__ = [
     "UnknownExecutorKind",
     "UnpicklingFailed",
     "WorkerCrashed",
+    "WorkerStopped",
     "rejection",
     "waiters",
 ]

@@ -18,6 +18,7 @@ __all__ = [
     "UnknownExecutorKind",
     "UnpicklingFailed",
     "WorkerCrashed",
+    "WorkerStopped",
 ]
 
 
@@ -52,6 +53,16 @@ class WorkerCrashed(BrokenProcessPool):
     Only the task that was running fails with this error; the pool replaces the worker. It is a
     :class:`~concurrent.futures.process.BrokenProcessPool`, what the standard library's process
     pool raises in the same case (where it also breaks the whole pool).
+    """
+
+
+class WorkerStopped(CallStopped, BrokenProcessPool):
+    """The call was stopped by ending the worker process that ran it.
+
+    What the process kind's ``stop()``, ``drain()`` past its deadline, ``terminate_workers()``
+    and ``kill_workers()`` fail a running call with. Also a
+    :class:`~concurrent.futures.process.BrokenProcessPool`, what the standard library's
+    ``terminate_workers()``/``kill_workers()`` (Python 3.14) fail running calls with.
     """
 
 

@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import re
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -47,6 +48,16 @@ def process_crash() -> None:
             executor.submit(process_tests.exit_with, 3).result(WAIT)
         assert isinstance(caught.value, concurrent.futures.BrokenExecutor)
         assert executor.submit(process_tests.identity, "next").result(WAIT) == "next"
+
+
+def process_sigterm() -> None:
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: None)
+    try:
+        with process_tests.make("fork", max_workers=1) as executor:
+            handler = executor.submit(signal.getsignal, signal.SIGTERM).result(WAIT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert handler == signal.SIG_DFL
 
 
 def process_delivery() -> None:
@@ -294,6 +305,7 @@ def pformat_table() -> None:
 
 CHECKS: dict[str, Callable[[], None]] = {
     "process-crash": process_crash,
+    "process-sigterm": process_sigterm,
     "process-delivery": process_delivery,
     "unread-failures": unread_failures,
     "thread-names": thread_names,

@@ -111,6 +111,19 @@ class PriorityBacklog:
         self._size -= 1
         return item
 
+    def remove(self, item: WorkItem) -> None:
+        """Take ``item`` out wherever it is queued; ``ValueError`` if it is not, as a deque's."""
+        key = -priority_of(item)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            raise ValueError(f"{item!r} is not in the backlog")
+        bucket.remove(item)
+        if not bucket:
+            self._keys.remove(key)
+            heapq.heapify(self._keys)
+            del self._buckets[key]
+        self._size -= 1
+
     def clear(self) -> None:
         """Forget every item."""
         self._buckets.clear()
@@ -319,10 +332,10 @@ def _remaining(deadline: float | None) -> float:
     return max(0.0, deadline - time.monotonic())
 
 
-def stopped_error(item: WorkItem, why: str) -> CallStopped:
-    """The error a stopped call's future fails with."""
+def stopped_error(item: WorkItem, why: str, error: type[CallStopped] = CallStopped) -> CallStopped:
+    """The error a stopped call's future fails with (``error``, a kind's own subclass)."""
     name = getattr(item.fn, "__qualname__", None) or repr(item.fn)
-    return CallStopped(f"{name} was stopped while it ran: {why}")
+    return error(f"{name} was stopped while it ran: {why}")
 
 
 def cannot_stop(executor: Executor, what: str) -> StopNotSupported:

@@ -19,7 +19,9 @@ tuples tagged by their first element:
 - ``(INITIALIZER_FAILED, traceback_text)``, then the child exits.
 
 The child ignores SIGINT: a Ctrl-C in a terminal reaches the whole process group, and it is the
-parent (through its shutdown) that decides what happens to the calls running here.
+parent (through its shutdown) that decides what happens to the calls running here. SIGTERM gets
+its default action back (a forked child inherits the parent's handler): the parent sends it to
+stop the call running here, and a call that wants to clean up first installs its own handler.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def serve(
 ) -> None:
     """Run the initializer, then answer calls until told to stop or ``max_tasks`` are done."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if initializer is not None:
         try:
             initializer(*initargs)

@@ -19,12 +19,20 @@ Data flow::
         sentinel  --> the worker died: only its item fails (WorkerCrashed), a new worker starts
         deadline  --> an item ran past task_timeout (counted from when its worker said it was
                       ready): kill its worker, fail the item with TimeoutError, start a new one
+        ending    --> stop()/drain()/terminate_workers()/kill_workers() marked workers to end:
+                      signal each (SIGTERM, then SIGKILL if it outlives _KILL_AFTER; or SIGKILL)
+                      and start its replacement at once; its sentinel fails its call with
+                      WorkerStopped, unless the call's outcome arrived first
         stop      --> shutting down and nothing left: ask each worker to exit, join them all
 
 A worker holds one call at a time, so the parent always knows which call a dead worker was
 running, a crash fails only that call, ``cancel()`` works on everything not yet running, and
-``pending`` is exactly the backlog ``check_and_reject`` sees. ``add`` and ``_break`` share a
-lock, so an item is either refused or queued before the pool breaks and then failed by it. A call
+``pending`` is exactly the backlog ``check_and_reject`` sees (a ``PriorityBacklog`` once
+priorities are used). One lock guards ``pending`` and the hand-over of an item to a worker, so
+at any moment an item is queued, held by a worker, or settled -- never in between: ``add`` and
+``_break`` cannot lose an item to each other, and ``stop``/``drain`` from another thread find every
+call they are asked about. Only the manager settles a held item, and it keeps the item on its
+worker until its future is done, so a call stopped as it ends gets exactly one outcome. A call
 or outcome that cannot be (un)pickled fails only that call, with :class:`~futurist.DeliveryFailed`
 (a ``BrokenProcessPool``, as the standard library raises, which breaks its whole pool instead).
 The manager holds the shared
@@ -35,7 +43,9 @@ its accepted work finish. POSIX only: the manager waits on pipes and process sen
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
+import dataclasses
 import itertools
 import logging
 import math
@@ -53,10 +63,11 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
-from futurist.exceptions import PicklingFailed, UnpicklingFailed, WorkerCrashed
+from futurist.exceptions import PicklingFailed, UnpicklingFailed, WorkerCrashed, WorkerStopped
 from futurist.executors import _process_worker
+from futurist.executors._flow import PriorityBacklog, stopped_error
 from futurist.executors._process_worker import describe_callable
 from futurist.executors.base import (
     CheckAndReject,
@@ -79,6 +90,9 @@ LOG = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
+
+_KILL_AFTER = 2.0
+"""Seconds a worker told to end with SIGTERM by ``stop()`` may take before it gets SIGKILL."""
 
 _call_repr = reprlib.Repr()
 _call_repr.maxstring = 40
@@ -114,6 +128,21 @@ def _describe_exit(exitcode: int | None) -> str:
     return f"exited with code {exitcode}"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Ending:
+    """Why and how the parent ends a worker: who asked (for the stopped call's error), SIGKILL
+    or SIGTERM, and whether SIGKILL follows if the worker outlives ``_KILL_AFTER``."""
+
+    by: str
+    kill: bool
+    escalate: bool
+
+
+_STOP = _Ending("stop() or drain() ended it", kill=False, escalate=True)
+_TERMINATE = _Ending("terminate_workers() ended every worker", kill=False, escalate=False)
+_KILL = _Ending("kill_workers() ended every worker", kill=True, escalate=False)
+
+
 def _frame(payload: bytes) -> bytes:
     """``payload`` framed as :meth:`multiprocessing.connection.Connection.send_bytes` frames it."""
     size = len(payload)
@@ -133,12 +162,15 @@ class _Worker:
     __slots__ = (
         "budget",
         "conn",
+        "ending",
         "fault",
         "hung_up",
         "item",
+        "kill_at",
         "process",
         "ready",
         "sentinel",
+        "signalled",
         "since",
         "socket",
         "unsent",
@@ -161,6 +193,12 @@ class _Worker:
         """Whether the selector watches the pipe for room to write ``unsent``."""
         self.fault = ""
         """Why the parent killed this worker, when it did so because its pipe failed."""
+        self.ending: _Ending | None = None
+        """Set (under the pool's lock) once the worker is to be ended; it gets no more calls."""
+        self.signalled = False
+        """Whether the manager has signalled it to end (it no longer counts as a worker)."""
+        self.kill_at = 0.0
+        """When it gets SIGKILL if it outlives a SIGTERM that ``ending.escalate`` follows up."""
 
     @property
     def retiring(self) -> bool:
@@ -199,15 +237,22 @@ class _Pool:
         self.initargs = initargs
         self.max_tasks_per_child = max_tasks_per_child
         self.task_timeout = task_timeout
-        self.pending: collections.deque[WorkItem] = collections.deque()
+        self.pending: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
         self.workers: set[_Worker] = set()
+        self.ending: list[_Worker] = []
+        """Workers marked to end and not signalled yet (guarded by ``_lock``)."""
+        self.doomed = 0
+        """Workers signalled to end and not buried yet: they no longer count toward
+        ``max_workers``, so their replacements start at once."""
+        self.escalating: list[_Worker] = []
+        """Signalled workers that get SIGKILL at their ``kill_at`` if still alive."""
         self.broken: str | None = None
         self.stopping = False
         self.cannot_grow = False
         """Set when starting a worker failed while others run (an exiting interpreter)."""
         self.thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        """Makes ``add``'s check-and-queue atomic with ``_break``'s mark-and-drain."""
+        """Guards ``pending``, the hand-over of an item to a worker, and ``ending``."""
         self.wake_pending = False
         self._wake_lock = threading.Lock()
         self._wake_read, self._wake_write = os.pipe()
@@ -271,14 +316,84 @@ class _Pool:
                 with contextlib.suppress(BlockingIOError):
                     os.write(self._wake_write, b"\0")
 
-    def cancel_pending(self) -> None:
-        """Cancel every item not yet sent to a worker."""
-        while True:
-            try:
-                item = self.pending.popleft()
-            except IndexError:
-                return
-            item.cancel()
+    def use_priorities(self) -> None:
+        """Hand queued items to workers in priority order from now on."""
+        with self._lock:
+            if not isinstance(self.pending, PriorityBacklog):
+                self.pending = PriorityBacklog(self.pending)
+
+    def cancel_pending(self) -> list[WorkItem]:
+        """Cancel every item not yet sent to a worker; return those it cancelled."""
+        with self._lock:
+            items = list(self.pending)
+            self.pending.clear()
+        return [item for item in items if item.cancel()]
+
+    def running(self) -> list[WorkItem]:
+        """The items handed to workers and not settled yet."""
+        with self._lock:
+            return [item for worker in list(self.workers) if (item := worker.item) is not None]
+
+    def stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
+        """Cancel the queued call of ``future``, or end the worker running it (SIGTERM, then
+        SIGKILL after ``_KILL_AFTER`` s); False if this pool never held it.
+
+        A call that ends (or is cancelled) as it is looked for needs no stopping: True.
+        """
+        with self._lock:
+            worker = self._worker_running(future)
+            queued = None if worker is not None else self._withdraw(future)
+            if worker is not None and not future.done():
+                self._mark(worker, _STOP)
+                self.wake()
+                return True
+        if queued is not None:
+            queued.cancel()
+            return True
+        return future.done()
+
+    def end_workers(self, ending: _Ending) -> None:
+        """Signal every worker to end, as ``ending`` says (the pool is shutting down)."""
+        with self._lock:
+            for worker in list(self.workers):
+                self._mark(worker, ending)
+        self.wake()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """After ``request_stop``: wait up to ``timeout`` s for every accepted item to end (the
+        manager exits then); True if they all did."""
+        thread = self.thread
+        if thread is None:
+            return True
+        if thread is threading.current_thread():
+            return self._drained()
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def _worker_running(self, future: concurrent.futures.Future[Any]) -> _Worker | None:
+        """The worker holding the call of ``future`` (caller holds ``_lock``)."""
+        for worker in list(self.workers):
+            item = worker.item
+            if item is not None and item.future is future:
+                return worker
+        return None
+
+    def _withdraw(self, future: concurrent.futures.Future[Any]) -> WorkItem | None:
+        """Take the queued item of ``future`` out of ``pending`` (caller holds ``_lock``)."""
+        for item in self.pending:
+            if item.future is future:
+                self.pending.remove(item)
+                return item
+        return None
+
+    def _mark(self, worker: _Worker, ending: _Ending) -> None:
+        """Mark ``worker`` to end, for the manager to signal (caller holds ``_lock``).
+
+        A later ``kill_workers()`` overrides an earlier SIGTERM; nothing else repeats one.
+        """
+        if worker.ending is None or (ending.kill and not worker.ending.kill):
+            worker.ending = ending
+            self.ending.append(worker)
 
     def request_stop(self) -> None:
         """Let the manager exit once every accepted item has finished."""
@@ -334,33 +449,45 @@ class _Pool:
                         self._push(worker)
                     if events & selectors.EVENT_READ:
                         self._collect(worker)
+            if self.ending:
+                self._signal_ending()
+            if self.escalating:
+                self._escalate()
             if self.task_timeout is not None:
                 self._expire()
 
     def _drained(self) -> bool:
         return not self.pending and all(worker.item is None for worker in self.workers)
 
+    def _full(self) -> bool:
+        """Whether ``max_workers`` workers run (those being ended do not count)."""
+        return len(self.workers) - self.doomed >= self.max_workers
+
     def _assign(self) -> None:
         """Send queued calls to idle workers, starting workers up to ``max_workers``."""
-        pending = self.pending
         # Another thread may empty ``pending`` at any moment (shutdown's cancel_futures): the
         # check is only a hint, and the pop that follows is what decides.
-        while pending and self.broken is None:
+        while self.pending and self.broken is None:
             worker = self._idle_worker()
             if worker is None:
-                if len(self.workers) >= self.max_workers or self.cannot_grow:
+                if self._full() or self.cannot_grow:
                     return
                 worker = self._grow()
                 if worker is None:
                     return
-            try:
-                item = pending.popleft()
-            except IndexError:
-                return
-            if item.start():
-                payload = self._pickle_call(item)
-                if payload is not None:
-                    self._send(worker, item, payload)
+            with self._lock:
+                try:
+                    item = self.pending.popleft()
+                except IndexError:
+                    return
+                if not item.start():
+                    continue
+                worker.item = item
+            payload = self._pickle_call(item)
+            if payload is None:
+                worker.item = None
+            else:
+                self._send(worker, item, payload)
 
     def _grow(self) -> _Worker | None:
         """Start one more worker; on failure carry on with the running ones, or break the pool."""
@@ -385,7 +512,7 @@ class _Pool:
 
     def _idle_worker(self) -> _Worker | None:
         for worker in self.workers:
-            if worker.item is None and not worker.retiring:
+            if worker.item is None and not worker.retiring and worker.ending is None:
                 return worker
         return None
 
@@ -403,7 +530,6 @@ class _Pool:
             return None
 
     def _send(self, worker: _Worker, item: WorkItem, payload: bytes) -> None:
-        worker.item = item
         worker.since = time.monotonic()
         if worker.budget is not None:
             worker.budget -= 1
@@ -478,12 +604,21 @@ class _Pool:
         return worker
 
     def _forget(self, worker: _Worker) -> None:
-        """Stop watching a worker that has died or been told to exit."""
-        self.workers.discard(worker)
+        """Stop watching a worker that has died or been told to exit, and let it go."""
+        self._unwatch(worker)
+        self._drop(worker)
+
+    def _unwatch(self, worker: _Worker) -> None:
         assert self._selector is not None
         if not worker.hung_up:
             self._selector.unregister(worker.conn)
         self._selector.unregister(worker.sentinel)
+
+    def _drop(self, worker: _Worker) -> None:
+        """Take an ended worker out of the pool, once what it held is settled."""
+        self.workers.discard(worker)
+        if worker.signalled:
+            self.doomed -= 1
 
     def _collect(self, worker: _Worker) -> None:
         """Settle the outcome the worker has sent, if any."""
@@ -514,20 +649,26 @@ class _Pool:
                 # use. (With a call in hand, the message is taken for that call's outcome.)
                 self._give_up(worker, "unpickle a message from", exc)
                 return
-            worker.item = None
             error = UnpicklingFailed(
                 f"the outcome of {_describe_call(item)} could not be unpickled in the parent "
                 f"process ({type(exc).__name__}: {exc})"
             )
             error.__cause__ = exc
             item.fail(error)
+            worker.item = None
             return
         kind = outcome[0]
         if kind == _process_worker.INITIALIZER_FAILED:
             self._initializer_failed(worker, outcome[1])
             return
         assert item is not None, "a worker answered a call it was never sent"
+        self._settle_item(item, outcome)
         worker.item = None
+
+    @staticmethod
+    def _settle_item(item: WorkItem, outcome: tuple[Any, ...]) -> None:
+        """End ``item`` with the outcome its worker sent back."""
+        kind = outcome[0]
         if kind == _process_worker.RETURNED:
             item.finish(outcome[1], outcome[2])
         elif kind == _process_worker.RAISED:
@@ -560,19 +701,15 @@ class _Pool:
         """Settle what a dead worker held (its last outcome, or its running call); replace it."""
         while not worker.hung_up and worker.conn.poll():
             self._collect(worker)
-        self._forget(worker)
+        self._unwatch(worker)
         code, pid = worker.end()
         item = worker.item
         if item is not None:
-            item.fail(
-                WorkerCrashed(
-                    f"worker process {worker.process.name} (pid {pid}) {_describe_exit(code)} "
-                    f"while running {_describe_call(item)}{worker.fault}; a new worker "
-                    "replaces it"
-                ),
-                time.monotonic() - worker.since,
-            )
-        elif not worker.retiring and not self.stopping and self.broken is None:
+            item.fail(self._lost_error(worker, item, code, pid), time.monotonic() - worker.since)
+            worker.item = None
+        self._drop(worker)
+        expected = worker.retiring or worker.ending is not None or self.stopping
+        if item is None and not expected and self.broken is None:
             LOG.warning(
                 "idle worker process %s (pid %s) of pool %s %s",
                 worker.process.name,
@@ -582,6 +719,53 @@ class _Pool:
             )
         self._replace()
 
+    def _lost_error(
+        self, worker: _Worker, item: WorkItem, code: int | None, pid: int | None
+    ) -> BaseException:
+        """Why the call a worker held when it died failed: it was stopped, or it crashed."""
+        process = f"worker process {worker.process.name} (pid {pid}) {_describe_exit(code)}"
+        replaced = "" if self.stopping else "; a new worker replaces it"
+        if worker.ending is not None:
+            return stopped_error(
+                item, f"{worker.ending.by}: its {process}{replaced}", WorkerStopped
+            )
+        return WorkerCrashed(
+            f"{process} while running {_describe_call(item)}{worker.fault}{replaced}"
+        )
+
+    def _signal_ending(self) -> None:
+        """Signal the workers marked to end, and start their replacements at once."""
+        with self._lock:
+            marked, self.ending = self.ending, []
+        for worker in marked:
+            ending = worker.ending
+            if worker not in self.workers or ending is None:
+                continue  # it died meanwhile, and its sentinel settled what it held
+            if not worker.signalled:
+                worker.signalled = True
+                self.doomed += 1
+            if ending.kill:
+                worker.process.kill()
+            else:
+                worker.process.terminate()
+                if ending.escalate:
+                    worker.kill_at = time.monotonic() + _KILL_AFTER
+                    self.escalating.append(worker)
+            self._replace()
+
+    def _escalate(self) -> None:
+        """SIGKILL every worker that outlived the SIGTERM of a ``stop()``."""
+        now = time.monotonic()
+        waiting = []
+        for worker in self.escalating:
+            if worker not in self.workers:
+                continue
+            if now >= worker.kill_at:
+                worker.process.kill()
+            else:
+                waiting.append(worker)
+        self.escalating = waiting
+
     def _expire(self) -> None:
         """Kill every worker whose call has outlived ``task_timeout``; fail that call."""
         timeout = self.task_timeout
@@ -590,13 +774,15 @@ class _Pool:
         for worker in list(self.workers):
             if worker.item is None or not worker.ready or now - worker.since < timeout:
                 continue
+            if worker.ending is not None:
+                continue  # being stopped: its call fails as stopped, not also as timed out
             while worker.item is not None and not worker.hung_up and worker.conn.poll():
                 self._collect(worker)  # it finished just in time
             if worker.item is None:
                 continue
             item = worker.item
             worker.process.kill()
-            self._forget(worker)
+            self._unwatch(worker)
             _, pid = worker.end()
             item.fail(
                 TimeoutError(
@@ -606,23 +792,29 @@ class _Pool:
                 ),
                 now - worker.since,
             )
+            worker.item = None
+            self._drop(worker)
             self._replace()
 
     def _replace(self) -> None:
         """Start a worker at once after one died, so queued and future work need not wait."""
-        if self.broken is None and not self.stopping and len(self.workers) < self.max_workers:
+        if self.broken is None and not self.stopping and not self._full():
             self._grow()
 
     def _next_deadline(self) -> float | None:
         timeout = self.task_timeout
-        if timeout is None:
+        if timeout is None and not self.escalating:
             return None
-        starts = [
-            worker.since for worker in self.workers if worker.item is not None and worker.ready
-        ]
-        if not starts:
+        deadlines = [worker.kill_at for worker in self.escalating]
+        if timeout is not None:
+            deadlines += [
+                worker.since + timeout
+                for worker in self.workers
+                if worker.item is not None and worker.ready and worker.ending is None
+            ]
+        if not deadlines:
             return None
-        return max(0.0, min(starts) + timeout - time.monotonic())
+        return max(0.0, min(deadlines) - time.monotonic())
 
     def _break(self, reason: str) -> None:
         """Refuse new work and fail everything not yet sent with ``BrokenProcessPool``."""
@@ -639,16 +831,16 @@ class _Pool:
                 item.fail(BrokenProcessPool(reason))
 
     def _stop_workers(self) -> None:
-        """Ask every (idle) worker to exit and join them all."""
+        """Ask every (idle) worker to exit and join them all; kill those marked to end."""
         stop = memoryview(_frame(b""))
         for worker in self.workers:
             # An idle worker has read all it was sent, so the few bytes fit; if not, or the
             # pipe fails, the worker cannot be told and is killed instead.
+            told = False
             try:
-                told = self._write(worker, stop) == len(stop)
+                told = worker.ending is None and self._write(worker, stop) == len(stop)
             except OSError as exc:
                 LOG.debug("cannot tell worker %s to stop: %r", worker.process.name, exc)
-                told = False
             if not told:
                 worker.process.kill()
         for worker in list(self.workers):
@@ -729,9 +921,16 @@ class ProcessPoolExecutor(Executor):
     running longer than that many seconds has its worker killed and fails with
     ``TimeoutError``. Workers ignore SIGINT: the parent's shutdown decides what happens to
     running calls.
+
+    Queued calls start in priority order (``prioritized``). ``stop(future)`` ends the worker
+    running that call (SIGTERM, then SIGKILL if it is still alive two seconds later) and starts
+    a fresh one at once; the call fails with :class:`futurist.WorkerStopped`, a
+    :class:`futurist.CallStopped`. ``terminate_workers()``/``kill_workers()`` shut down,
+    cancel what is queued and send SIGTERM/SIGKILL to every worker, as in Python 3.14.
     """
 
     _chunked_map = True
+    _tracks_items: ClassVar[bool] = True
     kind = "process"
     _context_error = "its calls run in other processes, where the submitter's context is not"
 
@@ -846,6 +1045,32 @@ class ProcessPoolExecutor(Executor):
     def _dispatch(self, item: WorkItem) -> bool:
         self._pool.add(item)
         return False
+
+    def _use_priorities(self) -> None:
+        self._pool.use_priorities()
+
+    def _in_own_worker(self) -> bool:
+        # Calls run in other processes; done callbacks run on the manager thread, which alone
+        # makes room in the backlog.
+        return threading.current_thread() is self._pool.thread
+
+    def _running_items(self) -> list[WorkItem]:
+        return self._pool.running()
+
+    def _cancel_queued(self) -> list[WorkItem]:
+        return self._pool.cancel_pending()
+
+    def _wait_idle(self, timeout: float) -> bool:
+        return self._pool.wait_idle(timeout)
+
+    def _stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
+        self._refuse_a_forked_copy()
+        return self._pool.stop_call(future)
+
+    def _end_workers(self, kill: bool) -> None:
+        self._refuse_a_forked_copy()
+        self.shutdown(wait=False, cancel_futures=True)
+        self._pool.end_workers(_KILL if kill else _TERMINATE)
 
     def _stop(self, wait: bool, cancel_futures: bool) -> None:
         pool = self._pool

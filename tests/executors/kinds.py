@@ -83,8 +83,6 @@ class Kind:
     """Queued calls start in priority order (False: the kind accepts priorities, ignores them)."""
     stops_calls: bool = False
     """``stop()``, ``terminate_workers()`` and ``drain()`` stop running calls."""
-    flow_pending: str | None = None
-    """Why the flow-control cases of this kind are not run yet (None: they are)."""
 
     @property
     def threaded(self) -> bool:
@@ -192,11 +190,6 @@ def _process(start_method: str) -> Callable[..., Executor]:
     return make
 
 
-_PROCESS_FLOW = (
-    "priorities, stopping calls and the process pool's drain come with the process part of "
-    "flow control (issue 16), after the process manager rewrite"
-)
-
 KINDS: list[Kind] = [
     Kind("thread", _thread),
     Kind("thread_dynamic", _thread_dynamic, smallest_pool=2),
@@ -206,8 +199,8 @@ KINDS: list[Kind] = [
     Kind("dask", _dask, crosses_processes=True),
     Kind("synchronous", _synchronous, in_caller=True, priorities=False),
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True, priorities=False),
-    Kind("process-fork", _process("fork"), crosses_processes=True, flow_pending=_PROCESS_FLOW),
-    Kind("process-spawn", _process("spawn"), crosses_processes=True, flow_pending=_PROCESS_FLOW),
+    Kind("process-fork", _process("fork"), crosses_processes=True, stops_calls=True),
+    Kind("process-spawn", _process("spawn"), crosses_processes=True, stops_calls=True),
     # Third-party kinds from tests/fixtures/futurist-fixture-plugins, chosen by config file.
     Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1, priorities=False),
     Kind("fixture_plain", _from_config_file("fixture_plain"), priorities=False),

@@ -398,11 +398,6 @@ def test_map_timeout_cancels_the_rest(kind: Kind, manager: Any) -> None:
 # Flow control (issue 16): priorities, waiting for room, bounded drain, stopping calls.
 
 
-def flow_ready(kind: Kind) -> None:
-    if kind.flow_pending is not None:
-        pytest.skip(kind.flow_pending)
-
-
 def test_prioritized_submit_keeps_the_calls_own_priority_keyword(executor: Executor) -> None:
     future: concurrent.futures.Future[dict[str, int]] = executor.prioritized(3).submit(
         dict, priority=7
@@ -412,7 +407,6 @@ def test_prioritized_submit_keeps_the_calls_own_priority_keyword(executor: Execu
 
 
 def test_queued_calls_start_highest_priority_first(kind: Kind, manager: Any) -> None:
-    flow_ready(kind)
     needs_queue(kind)
     if not kind.priorities:
         pytest.skip(f"{kind.name} accepts priorities and ignores them (documented)")
@@ -492,7 +486,6 @@ def test_stop_refuses_a_finished_foreign_or_non_future(executor: Executor) -> No
 
 
 def test_stop_stops_a_running_call_or_says_the_kind_cannot(kind: Kind, manager: Any) -> None:
-    flow_ready(kind)
     needs_queue(kind)
     executor = kind.make(max_workers=1)
     release, blockers = block_all_workers(kind, executor, manager)
@@ -518,7 +511,6 @@ def test_stop_stops_a_running_call_or_says_the_kind_cannot(kind: Kind, manager: 
 def test_terminate_and_kill_workers_stop_everything_or_change_nothing(
     kind: Kind, manager: Any, method: str
 ) -> None:
-    flow_ready(kind)
     executor = kind.make(max_workers=1)
     if not kind.stops_calls:
         with pytest.raises(futurist.StopNotSupported, match=method):

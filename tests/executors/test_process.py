@@ -22,6 +22,7 @@ import pytest
 
 import futurist
 from futurist import rejection
+from futurist.executors import process
 from futurist.executors.base import Executor
 from tests.executors.kinds import EventLike
 
@@ -89,6 +90,19 @@ def spin(seconds: float) -> float:
     while time.perf_counter() < deadline:
         pass
     return seconds
+
+
+def hold(pids: Any, release: EventLike) -> int:
+    """Say which worker runs this call, then wait until released; return that worker's pid."""
+    pids.put(os.getpid())
+    if not release.wait(WAIT):
+        raise AssertionError("the test never released this call")
+    return os.getpid()
+
+
+def hold_ignoring_sigterm(pids: Any, release: EventLike) -> int:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return hold(pids, release)
 
 
 def fail_deep(message: str) -> None:
@@ -674,6 +688,180 @@ def test_a_forked_worker_cannot_submit_to_its_copy_of_the_pool(children_checked:
     finally:
         _pool_seen_by_children.clear()
     assert "only the process that created the pool can" in message
+
+
+# -- stopping calls ----------------------------------------------------------------------------
+
+
+def test_stop_ends_only_its_worker_and_a_fresh_one_takes_the_next_call(
+    manager: Any, children_checked: None
+) -> None:
+    # The contract suite stops calls on spawned workers too; forking keeps this one quick.
+    pids, release = manager.Queue(), manager.Event()
+    with make("fork", max_workers=2) as executor:
+        stopped = executor.submit(hold, pids, release)
+        stopped_pid = pids.get(timeout=WAIT)
+        survivor = executor.submit(hold, pids, release)
+        survivor_pid = pids.get(timeout=WAIT)
+        executor.stop(stopped)
+        with pytest.raises(futurist.WorkerStopped, match=r"signal SIGTERM \(15\)") as caught:
+            stopped.result(WAIT)
+        assert isinstance(caught.value, futurist.CallStopped)
+        assert isinstance(caught.value, BrokenProcessPool)
+        assert "hold was stopped while it ran: stop() or drain() ended it" in str(caught.value)
+        assert "a new worker replaces it" in str(caught.value)
+        # The survivor still holds the other worker: only a fresh one can run this call.
+        assert executor.submit(pid).result(WAIT) not in {stopped_pid, survivor_pid}
+        assert not survivor.done()
+        release.set()
+        assert survivor.result(WAIT) == survivor_pid
+    stats = executor.statistics
+    assert (stats.executed, stats.failures, stats.cancelled) == (3, 1, 0)
+
+
+def test_stop_kills_a_call_that_ignores_sigterm(manager: Any, children_checked: None) -> None:
+    pids, release = manager.Queue(), manager.Event()
+    with mock.patch.object(process, "_KILL_AFTER", 0.1), make("fork", max_workers=1) as executor:
+        held = executor.submit(hold_ignoring_sigterm, pids, release)
+        pids.get(timeout=WAIT)
+        executor.stop(held)
+        with pytest.raises(futurist.WorkerStopped, match=r"signal SIGKILL \(9\)"):
+            held.result(WAIT)
+        assert executor.submit(identity, "next").result(WAIT) == "next"
+
+
+def test_a_stopped_call_that_outlives_task_timeout_fails_once_as_stopped(
+    manager: Any, children_checked: None
+) -> None:
+    pids, never = manager.Queue(), manager.Event()
+    timeout = 0.5
+    with (
+        mock.patch.object(process, "_KILL_AFTER", 2 * timeout),
+        make("fork", max_workers=1, task_timeout=timeout) as executor,
+    ):
+        assert executor.submit(identity, "warm").result(WAIT) == "warm"
+        submitted = time.monotonic()
+        held = executor.submit(hold_ignoring_sigterm, pids, never)
+        pids.get(timeout=WAIT)
+        executor.stop(held)
+        if time.monotonic() - submitted >= timeout:
+            pytest.skip("the machine was too slow to stop the call within its task_timeout")
+        # Ignoring SIGTERM, the call outlives its task_timeout before SIGKILL ends it.
+        with pytest.raises(futurist.WorkerStopped, match="SIGKILL"):
+            held.result(WAIT)
+    stats = executor.statistics
+    assert (stats.executed, stats.failures) == (2, 1)
+
+
+def test_stop_racing_with_the_end_of_each_call_gives_it_exactly_one_outcome(
+    children_checked: None,
+) -> None:
+    endings: collections.Counter[int] = collections.Counter()
+    with make("fork", max_workers=2) as executor:
+        futures = [executor.submit(identity, n) for n in range(24)]
+        for future in futures:
+            future.add_done_callback(lambda done: endings.update([id(done)]))
+            try:
+                executor.stop(future)
+            except ValueError as refusal:
+                assert "already done" in str(refusal)
+        stopped = 0
+        for number, future in enumerate(futures):
+            if future.cancelled():
+                continue
+            error = future.exception(WAIT)
+            if error is None:
+                assert future.result() == number
+            else:
+                assert isinstance(error, futurist.WorkerStopped)
+                stopped += 1
+        assert executor.submit(identity, "after").result(WAIT) == "after"
+    assert sorted(endings.values()) == [1] * 24
+    stats = executor.statistics
+    assert stats.executed + stats.cancelled == 25
+    assert stats.failures == stopped
+
+
+def test_stop_cancels_queued_prioritized_calls(manager: Any, children_checked: None) -> None:
+    started, release = manager.Event(), manager.Event()
+    order: list[str] = []
+    with make("fork", max_workers=1) as executor:
+        executor.submit(wait_for, started, release, "blocker")
+        assert started.wait(WAIT)
+        low = executor.prioritized(-1).submit(identity, "low")
+        high = executor.prioritized(5).submit(identity, "high")
+        kept = [
+            executor.submit(identity, "plain"),
+            executor.prioritized(5).submit(identity, "high too"),
+        ]
+        for future in kept:
+            future.add_done_callback(lambda done: order.append(done.result()))
+        executor.stop(high)
+        executor.stop(low)
+        assert high.cancelled() and low.cancelled()
+        release.set()
+        for future in kept:
+            future.result(WAIT)
+    assert order == ["high too", "plain"]
+    assert executor.statistics.cancelled == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "signal_name"), [("terminate_workers", "SIGTERM"), ("kill_workers", "SIGKILL")]
+)
+def test_terminate_and_kill_workers_end_every_worker_as_python_3_14_does(
+    manager: Any, children_checked: None, method: str, signal_name: str
+) -> None:
+    pids, release = manager.Queue(), manager.Event()
+    executor = make("fork", max_workers=2)
+    running = [executor.submit(hold, pids, release) for _ in range(2)]
+    for _ in running:
+        pids.get(timeout=WAIT)
+    queued = executor.submit(identity, "queued")
+    getattr(executor, method)()
+    assert queued.cancelled()
+    assert not executor.alive
+    for future in running:
+        error = future.exception(WAIT)
+        # What the standard library's pool fails them with, and what a stop fails them with.
+        assert isinstance(error, BrokenProcessPool)
+        assert isinstance(error, futurist.CallStopped)
+        assert f"{method}() ended every worker" in str(error)
+        assert f"signal {signal_name}" in str(error)
+    with pytest.raises(RuntimeError, match="cannot schedule new futures after shutdown"):
+        executor.submit(identity, 1)
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert (stats.failures, stats.cancelled) == (2, 1)
+
+
+def test_a_done_callback_submitting_to_its_full_pool_is_refused_at_once(
+    manager: Any, children_checked: None
+) -> None:
+    started, release = manager.Event(), manager.Event()
+    refusals: list[BaseException] = []
+    called = threading.Event()
+    policy = rejection.wait_when_reached(1, timeout=WAIT)
+    with make("fork", max_workers=1, check_and_reject=policy) as executor:
+
+        def submit_more(_: concurrent.futures.Future[Any]) -> None:
+            # Runs on the manager thread, the only one that makes room: waiting would hang.
+            try:
+                executor.submit(identity, "more")
+            except futurist.RejectedSubmission as refusal:
+                refusals.append(refusal)
+            finally:
+                called.set()
+
+        blocker = executor.submit(wait_for, started, release, "blocker")
+        assert started.wait(WAIT)
+        queued = executor.submit(identity, "queued")
+        blocker.add_done_callback(submit_more)
+        release.set()
+        assert called.wait(WAIT)
+        assert queued.result(WAIT) == "queued"
+    assert len(refusals) == 1
+    assert "its own workers" in str(refusals[0])
 
 
 # -- configuration -----------------------------------------------------------------------------
