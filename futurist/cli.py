@@ -31,6 +31,7 @@ from futurist._cli.runner import Interrupt, Outcome, run_workload
 from futurist._cli.serving import serving_metrics
 from futurist._cli.settings import ConfigProblem, load_config, resolve_group
 from futurist._cli.workloads import SPECS, Workload, WorkloadError, parse_workload
+from futurist._extras import missing
 from futurist.exceptions import ExecutorPluginError, RejectedSubmission
 from futurist.executors.base import Executor
 from futurist.plugins.options import DEFAULT_GROUP
@@ -42,11 +43,6 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-MISSING_RICH = (
-    "the futurist command needs rich, which is not installed; "
-    "install it with: pip install rich (futurist's cli extra)"
-)
 
 _PIPE_WIDTH = 160
 _DEFAULT_TASKS = 200
@@ -77,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import rich  # noqa: F401
     except ImportError:
-        print(f"futurist: {MISSING_RICH}", file=sys.stderr)
+        print(f"futurist: {missing('the futurist command needs', 'rich', 'cli')}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(format="futurist: warning: %(message)s", level=logging.WARNING)
     warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
