@@ -557,6 +557,8 @@ class DaskExecutor(Executor):
         """The oslo.config options of this kind; their names are constructor keywords."""
         from oslo_config import cfg
 
+        from futurist.executors._option_types import positive_seconds
+
         return [
             cfg.StrOpt(
                 "scheduler_address",
@@ -586,10 +588,10 @@ class DaskExecutor(Executor):
             cfg.StrOpt(
                 "tls_key_file", help="This client's private key (PEM), if not in tls_cert_file."
             ),
-            cfg.FloatOpt(
+            cfg.Opt(
                 "connect_timeout",
+                type=positive_seconds(),
                 default=10.0,
-                min=0.1,
                 help="Seconds to wait for the scheduler to answer before giving up.",
             ),
         ]

@@ -763,6 +763,8 @@ class ProcessPoolExecutor(Executor):
         """The oslo.config options of the ``process`` kind, beyond the common ones."""
         from oslo_config import cfg
 
+        from futurist.executors._option_types import positive_seconds
+
         return [
             cfg.StrOpt(
                 "start_method",
@@ -780,9 +782,9 @@ class ProcessPoolExecutor(Executor):
                 help="Replace a worker process after it has run this many calls; unset means "
                 "never. Not allowed with start_method=fork.",
             ),
-            cfg.FloatOpt(
+            cfg.Opt(
                 "task_timeout",
-                min=0.001,
+                type=positive_seconds(),
                 help="Seconds a call may run before its worker process is killed (and "
                 "replaced) and the call fails with TimeoutError; unset means no limit.",
             ),

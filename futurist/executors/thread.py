@@ -484,7 +484,10 @@ class ThreadPoolExecutor(Executor):
         state = self._state
         state.enqueue(item)
         threads = len(state.threads) - state.retiring
-        if self._should_grow(state.submitted - state.finished, threads):
+        # A pool at its size never grows: the common case skips the rule's call.
+        if threads < self._max_workers and self._should_grow(
+            state.submitted - state.finished, threads
+        ):
             self._start_thread_for(item, threads)
         return False
 

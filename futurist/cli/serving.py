@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from futurist import metrics
-from futurist._cli.settings import ConfigProblem
 from futurist._extras import import_extra
+from futurist.cli.settings import ConfigProblem
 from futurist.executors.base import Executor
 
 __all__ = ["serving_metrics"]
