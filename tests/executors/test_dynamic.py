@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from oslo_config import cfg
 
-from futurist import DynamicThreadPoolExecutor, RejectedSubmission
+from futurist import DynamicThreadPoolExecutor, Future, RejectedSubmission
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -131,15 +131,27 @@ def test_idle_threads_retire_by_themselves_down_to_min_workers() -> None:
     assert not survivors[0].is_alive()
 
 
-def test_lowering_max_workers_retires_surplus_threads_and_keeps_queued_work() -> None:
+def busy_pool(
+    max_workers: int, calls: int
+) -> tuple[Blockers, DynamicThreadPoolExecutor, list[Future[str]]]:
+    """A pool growing at load 1.0 given ``calls`` blockers, each of its threads running one."""
     blockers = Blockers()
-    executor = DynamicThreadPoolExecutor(max_workers=4, min_workers=1, grow_threshold=1.0)
-    futures = [executor.submit(blockers) for _ in range(7)]
-    blockers.wait_started(4)
+    executor = DynamicThreadPoolExecutor(max_workers=max_workers, min_workers=1, grow_threshold=1.0)
+    futures = [executor.submit(blockers) for _ in range(calls)]
+    blockers.wait_started(min(calls, max_workers))
+    return blockers, executor, futures
+
+
+def release_all(blockers: Blockers, futures: list[Future[str]]) -> None:
+    blockers.release.set()
+    assert [future.result(timeout=30) for future in futures] == ["released"] * len(futures)
+
+
+def test_lowering_max_workers_retires_surplus_threads_and_keeps_queued_work() -> None:
+    blockers, executor, futures = busy_pool(max_workers=4, calls=7)
     executor.max_workers = 2
     assert (executor.max_workers, executor.queue_size) == (2, 3)
-    blockers.release.set()
-    assert [future.result(timeout=30) for future in futures] == ["released"] * 7
+    release_all(blockers, futures)
     wait_until(lambda: executor.num_workers == 2)
     assert executor.get_num_idle_workers() == 2
     executor.shutdown()
@@ -147,17 +159,13 @@ def test_lowering_max_workers_retires_surplus_threads_and_keeps_queued_work() ->
 
 
 def test_raising_max_workers_grows_for_queued_work_by_the_rule() -> None:
-    blockers = Blockers()
-    executor = DynamicThreadPoolExecutor(max_workers=2, min_workers=1, grow_threshold=1.0)
-    futures = [executor.submit(blockers) for _ in range(5)]
-    blockers.wait_started(2)
+    blockers, executor, futures = busy_pool(max_workers=2, calls=5)
     # Load 5 on 2 threads: with room for 6 the pool grows while the load is at least 1.0,
     # up to 6 threads (5 / 5 is still 1.0), and the 3 queued calls start.
     executor.max_workers = 6
     blockers.wait_started(3)
     assert executor.num_workers == 6
-    blockers.release.set()
-    assert [future.result(timeout=30) for future in futures] == ["released"] * 5
+    release_all(blockers, futures)
     executor.shutdown()
 
 
