@@ -335,7 +335,7 @@ def _work(state: _PoolState) -> None:
     try:
         while True:
             try:
-                item = get(timeout=idle_timeout)
+                item = get(True, idle_timeout)
             except queue.Empty:
                 if state.leave_when_idle():
                     return
