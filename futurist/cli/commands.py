@@ -30,6 +30,7 @@ _PIPE_WIDTH = 160
 
 
 def list_executors(arguments: argparse.Namespace) -> int:
+    """``futurist executors``: every installed kind, whether it can run, and what it is."""
     from futurist.cli import render
 
     kinds = describe_kinds()
@@ -41,6 +42,7 @@ def list_executors(arguments: argparse.Namespace) -> int:
 
 
 def show_config(arguments: argparse.Namespace) -> int:
+    """``futurist config``: the options a group resolves to, and where each value came from."""
     from futurist.cli import render
 
     conf = load_config(arguments.config_file, arguments.group)
@@ -60,6 +62,7 @@ def show_config(arguments: argparse.Namespace) -> int:
 
 
 def run(arguments: argparse.Namespace) -> int:
+    """``futurist run``: the workload on the executor the config file selects, measured."""
     from futurist.cli import render
 
     group = arguments.group
@@ -84,6 +87,7 @@ def run(arguments: argparse.Namespace) -> int:
 
 
 def compare(arguments: argparse.Namespace) -> int:
+    """``futurist compare``: the workload on several kinds, one after another, side by side."""
     from futurist.cli import render
 
     kinds: list[str] = arguments.kinds

@@ -457,7 +457,11 @@ class ThreadPoolExecutor(Executor):
         return max(0, state.staying - running)
 
     def _check_max_workers(self, value: int) -> None:
-        """Raise ``ValueError`` if this pool cannot take ``value`` as its new ``max_workers``."""
+        """Raise ``ValueError`` if this pool cannot take ``value`` as its new ``max_workers``.
+
+        The plain pool takes every size ``validate_max_workers`` lets through; the dynamic
+        pool also needs it above ``min_workers``.
+        """
 
     def _should_grow(self, outstanding: int, threads: int) -> bool:
         """Whether ``threads`` workers need another for ``outstanding`` running + queued calls.
