@@ -9,19 +9,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from futurist._extras import import_extra
+
 __all__ = [
-    "MISSING_EVENTLET",
     "EventletMissing",
     "eventlet_module",
     "green_condition",
     "green_ident",
     "green_lock",
 ]
-
-MISSING_EVENTLET = (
-    "green futures and executors need eventlet, which is not installed; "
-    "install it with: pip install eventlet (futurist's eventlet extra)"
-)
 
 
 class EventletMissing(ImportError, RuntimeError):
@@ -31,11 +27,9 @@ class EventletMissing(ImportError, RuntimeError):
 @functools.cache
 def eventlet_module() -> Any:
     """Import and return eventlet, or raise :class:`EventletMissing` saying what to install."""
-    try:
-        import eventlet
-    except ImportError as exc:
-        raise EventletMissing(MISSING_EVENTLET, name="eventlet") from exc
-    return eventlet
+    return import_extra(
+        "eventlet", "green futures and executors need", "eventlet", error=EventletMissing
+    )
 
 
 @functools.cache

@@ -34,6 +34,8 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast
 
+from futurist._extras import import_extra
+
 if TYPE_CHECKING:
     import trio
 
@@ -173,13 +175,7 @@ _TRIO = _TrioBackend()
 
 def _require_trio() -> None:
     """Import trio, or explain which extra brings it."""
-    try:
-        import trio  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(
-            "backend='trio' needs the trio library, which is not installed; "
-            "install it with: pip install trio (futurist's trio extra)"
-        ) from exc
+    import_extra("trio", "backend='trio' needs", "trio")
 
 
 def _backend_named(name: object) -> _Backend | None:

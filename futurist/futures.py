@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from futurist._eventlet import green_condition
+from futurist._naming import callable_name
 
 __all__ = ["CancelledError", "Future", "GreenFuture", "TimeoutError"]
 
@@ -109,7 +110,7 @@ class UnreadFailure:
 
     def __del__(self) -> None:
         if self.armed:
-            call = getattr(self.call, "__qualname__", None) or repr(self.call)
+            call = callable_name(self.call)
             LOG.error(
                 "executor %r: call %s failed and nobody read its exception "
                 "(result(), exception(), exception_info() or a done callback)",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from futurist._seconds import optional_seconds
 from futurist.exceptions import RejectedSubmission
-from futurist.executors._flow import validate_timeout, wait_for_room
+from futurist.executors._flow import wait_for_room
 from futurist.executors.base import CheckAndReject
 
 __all__ = ["WaitWhenReached", "reject_when_reached", "wait_when_reached"]
@@ -60,7 +61,7 @@ class WaitWhenReached:
                 "max_backlog must be >= 1 to wait for room (with 0 no call may ever queue, so "
                 "every submission would wait for nothing); use reject_when_reached(0) to refuse"
             )
-        self.timeout = validate_timeout("timeout", timeout, optional=True)
+        self.timeout = optional_seconds("timeout", timeout, zero=True, infinite=True)
 
     def __call__(self, executor: Any, backlog: int) -> None:
         if backlog >= self.max_backlog:

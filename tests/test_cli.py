@@ -420,7 +420,7 @@ def test_run_with_a_priority_mix_and_the_wait_policy(tmp_path: Path) -> None:
         (("--priorities", "5"), "'5' must be PRIORITY:WEIGHT"),
         (("--priorities", "1:1,1:2"), "priority 1 is given twice"),
         (("--max-backlog", "-1"), "must be an integer >= 0"),
-        (("--backlog-timeout", "-2"), "must be a number of seconds >= 0"),
+        (("--backlog-timeout", "-2"), "must be a finite number of seconds >= 0"),
         (("--backlog-policy", "wait"), "backlog_policy = wait needs max_backlog"),
     ],
 )

@@ -58,7 +58,7 @@ def test_a_priority_must_be_an_integer(pool: futurist.ThreadPoolExecutor, priori
 def test_drain_refuses_a_bad_timeout_and_changes_nothing(
     pool: futurist.ThreadPoolExecutor, timeout: Any, error: type[Exception]
 ) -> None:
-    with pytest.raises(error, match=r"timeout must be a number of seconds >= 0"):
+    with pytest.raises(error, match=r"timeout must be a number of seconds"):
         pool.drain(timeout)
     assert pool.alive
     assert pool.submit(identity, 1).result(WAIT) == 1

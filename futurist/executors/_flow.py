@@ -23,7 +23,6 @@ import collections
 import concurrent.futures
 import heapq
 import itertools
-import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,6 +30,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from futurist._eventlet import green_condition
+from futurist._naming import callable_name
+from futurist._seconds import seconds
 from futurist.exceptions import CallStopped, RejectedSubmission, StopNotSupported
 from futurist.executors.base import WorkItem
 
@@ -43,23 +44,10 @@ __all__ = [
     "PriorityBacklog",
     "drain",
     "priority_of",
-    "validate_timeout",
     "wait_for_room",
 ]
 
 _T = TypeVar("_T")
-
-
-def validate_timeout(name: str, value: object, *, optional: bool = False) -> float | None:
-    """Return ``value`` as seconds (None allowed if ``optional``) or raise a clear error."""
-    if value is None and optional:
-        return None
-    allowed = "a number of seconds >= 0" + (" or None (no limit)" if optional else "")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be {allowed}, got {type(value).__name__} {value!r}")
-    if math.isnan(value) or value < 0:
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return float(value)
 
 
 def priority_of(item: WorkItem) -> int:
@@ -334,8 +322,7 @@ def _remaining(deadline: float | None) -> float:
 
 def stopped_error(item: WorkItem, why: str, error: type[CallStopped] = CallStopped) -> CallStopped:
     """The error a stopped call's future fails with (``error``, a kind's own subclass)."""
-    name = getattr(item.fn, "__qualname__", None) or repr(item.fn)
-    return error(f"{name} was stopped while it ran: {why}")
+    return error(f"{callable_name(item.fn)} was stopped while it ran: {why}")
 
 
 def cannot_stop(executor: Executor, what: str) -> StopNotSupported:
@@ -355,10 +342,9 @@ def drain(executor: Executor, timeout: object) -> set[concurrent.futures.Future[
     Past the deadline the queued calls are cancelled and the running ones stopped where the
     kind can. Returns the futures not finished at the deadline.
     """
-    seconds = validate_timeout("timeout", timeout)
-    assert seconds is not None
+    limit = seconds("timeout", timeout, zero=True, infinite=True)
     executor.shutdown(wait=False)
-    if executor._wait_idle(seconds):
+    if executor._wait_idle(limit):
         executor.shutdown(wait=True)
         return set()
     items = [*executor._cancel_queued(), *executor._running_items()]

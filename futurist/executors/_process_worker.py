@@ -34,6 +34,7 @@ from multiprocessing.connection import Connection
 from time import perf_counter
 from typing import Any
 
+from futurist._naming import callable_name
 from futurist.exceptions import DeliveryFailed, PicklingFailed, UnpicklingFailed
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
     "RAISED",
     "RETURNED",
     "UNDELIVERED",
-    "describe_callable",
     "serve",
 ]
 
@@ -51,15 +51,6 @@ INITIALIZER_FAILED = 2
 UNDELIVERED = 3
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
-
-
-def describe_callable(fn: object) -> str:
-    """A short human name for a callable, for error messages."""
-    name = getattr(fn, "__qualname__", None)
-    module = getattr(fn, "__module__", None)
-    if not isinstance(name, str):
-        return repr(fn)
-    return f"{module}.{name}" if isinstance(module, str) else name
 
 
 def serve(
@@ -106,13 +97,13 @@ def _answer(request: bytes) -> bytes:
     try:
         result = fn(*args, **kwargs)
     except BaseException as exc:
-        return _raised(exc, perf_counter() - started, describe_callable(fn))
+        return _raised(exc, perf_counter() - started, callable_name(fn, module=True))
     runtime = perf_counter() - started
     try:
         return pickle.dumps((RETURNED, result, runtime), _PROTOCOL)
     except BaseException as exc:
         refusal = PicklingFailed(
-            f"the result of {describe_callable(fn)} could not be pickled to send it back "
+            f"the result of {callable_name(fn, module=True)} could not be pickled to send it back "
             f"from the worker process ({type(exc).__name__}: {exc})"
         )
         return _undelivered(refusal, exc, runtime)

@@ -39,6 +39,7 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from futurist._naming import callable_name
 from futurist.futures import Future, UnreadFailure
 from futurist.metrics import ExecutorMetrics
 from futurist.statistics import ExecutorStatistics, StatisticsRecorder
@@ -194,7 +195,7 @@ class WorkItem:
             LOG.exception("could not count %s as cancelled in the executor's statistics", self)
 
     def __repr__(self) -> str:
-        return f"<WorkItem {_name_of(self.fn)}>"
+        return f"<WorkItem {callable_name(self.fn)}>"
 
 
 def validate_max_workers(value: object, default: int, name: str = "max_workers") -> int:
@@ -432,12 +433,12 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         if self._shutdown_started:
             raise RuntimeError(
                 f"cannot schedule new futures after shutdown: {type(self).__name__} has been "
-                f"shut down, so {_name_of(fn)} was not accepted"
+                f"shut down, so {callable_name(fn)} was not accepted"
             )
         if _interpreter_exiting:
             raise RuntimeError(
                 "cannot schedule new futures after interpreter shutdown: the interpreter is "
-                f"exiting, so {type(self).__name__} did not accept {_name_of(fn)}"
+                f"exiting, so {type(self).__name__} did not accept {callable_name(fn)}"
             )
         if self._check_and_reject is not None:
             try:
@@ -630,10 +631,6 @@ class PrioritizedSubmitter:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} priority={self.priority} of {self.executor!r}>"
-
-
-def _name_of(fn: Callable[..., Any]) -> str:
-    return getattr(fn, "__qualname__", None) or repr(fn)
 
 
 def _call_batch(fn: Callable[..., _T], batch: tuple[tuple[Any, ...], ...]) -> list[_T]:

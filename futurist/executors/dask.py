@@ -38,6 +38,9 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from futurist._extras import import_extra
+from futurist._naming import callable_name
+from futurist._seconds import seconds
 from futurist.exceptions import BrokenExecutor
 from futurist.executors._flow import PriorityBacklog, priority_of
 from futurist.executors.base import (
@@ -58,20 +61,11 @@ LOG = logging.getLogger(__name__)
 _RUNTIME_ATTRIBUTE = "_futurist_runtime"
 _CALLS_PER_THREAD = 64
 """Default calls in flight per cluster thread: enough that workers never wait for a refill."""
-_INSTALL_HINT = "install it with: pip install distributed (futurist's dask extra)"
 
 
 def _import_distributed() -> Any:
     """Return the ``distributed`` module, or raise ImportError naming the extra to install."""
-    try:
-        import distributed
-    except ImportError as exc:
-        raise ImportError(
-            f"DaskExecutor needs the 'distributed' package, which is not importable ({exc}); "
-            f"{_INSTALL_HINT}",
-            name="distributed",
-        ) from exc
-    return distributed
+    return import_extra("distributed", "DaskExecutor needs", "dask")
 
 
 def _run_call(payload: bytes) -> tuple[bytes, float, bool]:
@@ -95,7 +89,7 @@ def _run_call(payload: bytes) -> tuple[bytes, float, bool]:
         return _dumps(result), runtime, False
     except Exception as exc:
         error = TypeError(
-            f"the result of {_describe(fn)} cannot be serialised to send it back from the "
+            f"the result of {callable_name(fn)} cannot be serialised to send it back from the "
             f"Dask worker ({type(exc).__name__}: {exc}); return only picklable values"
         )
         _attach_runtime(error, runtime)
@@ -141,10 +135,6 @@ def _funcname(fn: Callable[..., Any]) -> str:
     return str(funcname(fn))
 
 
-def _describe(fn: Callable[..., Any]) -> str:
-    return getattr(fn, "__qualname__", None) or repr(fn)
-
-
 class _Session:
     """What the executor and the client's event loop share: the client, the calls, the backlog.
 
@@ -180,7 +170,7 @@ class _Session:
         """
         if self.broken is not None:
             raise BrokenExecutor(
-                f"cannot submit {_describe(item.fn)} to DaskExecutor: {self.broken}"
+                f"cannot submit {callable_name(item.fn)} to DaskExecutor: {self.broken}"
             ) from self.broken.__cause__
         if self.in_use < self.limit:
             self.in_use += 1
@@ -214,7 +204,7 @@ class _Session:
                 key = f"{_funcname(item.fn)}-{self.key_prefix}-{next(self.key_numbers)}"
             except Exception as exc:
                 error = TypeError(
-                    f"cannot send {_describe(item.fn)} to the Dask cluster: the function and "
+                    f"cannot send {callable_name(item.fn)} to the Dask cluster: the function and "
                     f"its arguments cannot be serialised ({type(exc).__name__}: {exc}); pass "
                     "only picklable values"
                 )
@@ -461,7 +451,7 @@ def _settle(
             result = pickle.loads(payload)
         except Exception as unpickling_error:
             failure = TypeError(
-                f"the result of {_describe(item.fn)} came back from the Dask worker but cannot "
+                f"the result of {callable_name(item.fn)} came back from the Dask worker but cannot "
                 f"be deserialised here ({type(unpickling_error).__name__}: "
                 f"{unpickling_error}); is the module that defines its type importable here?"
             )
@@ -567,6 +557,8 @@ class DaskExecutor(Executor):
         """The oslo.config options of this kind; their names are constructor keywords."""
         from oslo_config import cfg
 
+        from futurist.executors._option_types import positive_seconds
+
         return [
             cfg.StrOpt(
                 "scheduler_address",
@@ -596,10 +588,10 @@ class DaskExecutor(Executor):
             cfg.StrOpt(
                 "tls_key_file", help="This client's private key (PEM), if not in tls_cert_file."
             ),
-            cfg.FloatOpt(
+            cfg.Opt(
                 "connect_timeout",
+                type=positive_seconds(),
                 default=10.0,
-                min=0.1,
                 help="Seconds to wait for the scheduler to answer before giving up.",
             ),
         ]
@@ -682,14 +674,7 @@ def _check_options(
     validate_max_workers(threads_per_worker, 1, "threads_per_worker")
     if not isinstance(processes, bool):
         raise TypeError(f"processes must be True or False, got {processes!r}")
-    if (
-        isinstance(connect_timeout, bool)
-        or not isinstance(connect_timeout, int | float)
-        or connect_timeout <= 0
-    ):
-        raise ValueError(
-            f"connect_timeout must be a number of seconds > 0, got {connect_timeout!r}"
-        )
+    seconds("connect_timeout", connect_timeout)
 
 
 def _security(

@@ -32,13 +32,13 @@ import functools
 import heapq
 import itertools
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from futurist._eventlet import eventlet_module, green_condition
+from futurist._seconds import seconds
 from futurist.executors._flow import priority_of
 from futurist.executors.base import Executor, PrioritizedSubmitter, WorkItem
 from futurist.futures import Future
@@ -218,18 +218,6 @@ def _cancel_waiting(entry: _Entry) -> WorkItem | None:
     return item if item.cancel() else None
 
 
-def _validate_delay(delay: object) -> float:
-    """Return ``delay`` as seconds, or raise ``TypeError``/``ValueError`` naming it."""
-    if isinstance(delay, bool) or not isinstance(delay, int | float):
-        raise TypeError(
-            f"delay must be a number of seconds (int or float), got {type(delay).__name__} "
-            f"{delay!r}"
-        )
-    if not math.isfinite(delay) or delay < 0:
-        raise ValueError(f"delay must be a finite number of seconds >= 0, got {delay!r}")
-    return float(delay)
-
-
 class DelayedExecutorMixinBase(Executor):
     """Adds ``submit_after`` to an executor; subclasses choose native or green scheduling.
 
@@ -273,7 +261,7 @@ class DelayedExecutorMixinBase(Executor):
     ) -> Future[_T]:
         if not callable(fn):
             raise TypeError(f"submit_after() needs a callable, got {type(fn).__name__} {fn!r}")
-        seconds = _validate_delay(delay)
+        delay = seconds("delay", delay, zero=True)
         with self._submit_lock:
             item = self._accept(fn, args, kwargs)
             if priority is not None:
@@ -283,7 +271,7 @@ class DelayedExecutorMixinBase(Executor):
             scheduler = self._delay_scheduler
             if scheduler is None:
                 scheduler = self._delay_scheduler = self._new_delay_scheduler()
-            scheduler.add(item, seconds)
+            scheduler.add(item, delay)
         return item.future
 
     def _delay_clock(self) -> float:

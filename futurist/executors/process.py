@@ -48,7 +48,6 @@ import contextlib
 import dataclasses
 import itertools
 import logging
-import math
 import multiprocessing
 import os
 import pickle
@@ -65,10 +64,11 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
+from futurist._naming import callable_name
+from futurist._seconds import optional_seconds
 from futurist.exceptions import PicklingFailed, UnpicklingFailed, WorkerCrashed, WorkerStopped
 from futurist.executors import _process_worker
 from futurist.executors._flow import PriorityBacklog, stopped_error
-from futurist.executors._process_worker import describe_callable
 from futurist.executors.base import (
     CheckAndReject,
     Executor,
@@ -113,7 +113,7 @@ class _ChildTraceback(Exception):
 def _describe_call(item: WorkItem) -> str:
     arguments = [_call_repr.repr(argument) for argument in item.args]
     arguments += [f"{key}={_call_repr.repr(value)}" for key, value in item.kwargs.items()]
-    return f"{describe_callable(item.fn)}({', '.join(arguments)})"
+    return f"{callable_name(item.fn, module=True)}({', '.join(arguments)})"
 
 
 def _describe_exit(exitcode: int | None) -> str:
@@ -689,8 +689,8 @@ class _Pool:
     def _initializer_failed(self, worker: _Worker, text: str) -> None:
         LOG.error("initializer of process pool %s failed:\n%s", self.name, text)
         reason = (
-            f"the initializer {describe_callable(self.initializer)} failed in worker process "
-            f"{worker.process.name}; the pool cannot run work:\n{text}"
+            f"the initializer {callable_name(self.initializer, module=True)} failed in worker "
+            f"process {worker.process.name}; the pool cannot run work:\n{text}"
         )
         if worker.item is not None:
             worker.item.fail(BrokenProcessPool(reason))
@@ -871,21 +871,6 @@ class _Pool:
                 self._wake_write = self._wake_read = -1
 
 
-def _validate_task_timeout(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(
-            f"task_timeout must be a number of seconds or None, got {type(value).__name__} "
-            f"{value!r}"
-        )
-    if not 0 < value < math.inf:
-        raise ValueError(
-            f"task_timeout must be a positive, finite number of seconds, got {value!r}"
-        )
-    return float(value)
-
-
 def _validate_max_tasks_per_child(value: object) -> int | None:
     if value is None:
         return None
@@ -951,7 +936,7 @@ class ProcessPoolExecutor(Executor):
         max_workers = validate_max_workers(max_workers, os.cpu_count() or 1)
         validate_initializer(initializer)
         max_tasks_per_child = _validate_max_tasks_per_child(max_tasks_per_child)
-        task_timeout = _validate_task_timeout(task_timeout)
+        task_timeout = optional_seconds("task_timeout", task_timeout)
         context = _choose_context(mp_context, max_tasks_per_child)
         super().__init__(
             check_and_reject,
@@ -977,6 +962,8 @@ class ProcessPoolExecutor(Executor):
         """The oslo.config options of the ``process`` kind, beyond the common ones."""
         from oslo_config import cfg
 
+        from futurist.executors._option_types import positive_seconds
+
         return [
             cfg.StrOpt(
                 "start_method",
@@ -994,9 +981,9 @@ class ProcessPoolExecutor(Executor):
                 help="Replace a worker process after it has run this many calls; unset means "
                 "never. Not allowed with start_method=fork.",
             ),
-            cfg.FloatOpt(
+            cfg.Opt(
                 "task_timeout",
-                min=0.001,
+                type=positive_seconds(),
                 help="Seconds a call may run before its worker process is killed (and "
                 "replaced) and the call fails with TimeoutError; unset means no limit.",
             ),

@@ -2,13 +2,15 @@
 
 Data flow::
 
-    submit --> [queue of WorkItem] --> worker threads (at most max_workers)
-                      ^                      |
-                      |                 idle count: raised after each item, claimed by
-                      |                 the next submit so an idle thread is reused first
+    submit --> [queue of WorkItem] --> worker threads (at most max_workers) --> item.run()
+       |                                     |   then finished += 1
+       +-- every worker busy (submitted - finished > workers): start one, so idle ones are
+           reused first
     shutdown --> one None sentinel; each worker passes it on and exits once the queue is drained
     max_workers = n --> more threads for queued work, or one retire token per surplus thread:
                         whichever worker takes a token (when it is next idle) exits
+    idle timeout (the dynamic pool's) --> a worker with no work for that long exits, as long
+                        as enough others stay
     first prioritized submit --> queued items move to a priority heap (the lane); from then on
                         every item goes to the lane and a pick token to the queue: the worker
                         taking a token runs the lane's best item
@@ -128,54 +130,97 @@ def default_thread_count() -> int:
 
 
 class _PoolState:
-    """What the worker threads share: the queue, the idle count and whether the pool broke."""
+    """What the worker threads share, so they never hold the executor.
+
+    The queue and its lane, what each worker runs, whether the pool broke (under ``lock``);
+    the count of items ``submitted`` (written under the submit lock) and ``finished`` (under
+    ``finish_lock``), so ``submitted - finished`` (running + queued) needs no lock to read; the
+    worker threads and the retire tokens in the queue, changed only under ``sizing_lock``, the
+    executor's submit lock, so a sizing decision and a worker leaving never cross.
+    """
 
     __slots__ = (
         "broken",
-        "idle",
+        "finish_lock",
+        "finished",
+        "idle_timeout",
         "initargs",
         "initializer",
+        "keep",
         "lane",
         "lock",
         "queue",
         "retiring",
+        "sizing_lock",
         "slots",
+        "submitted",
+        "threads",
     )
 
     def __init__(
-        self, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
+        self,
+        initializer: Callable[..., object] | None,
+        initargs: tuple[Any, ...],
+        sizing_lock: Any,
     ) -> None:
         self.queue: queue.SimpleQueue[WorkItem | _Token | None] = queue.SimpleQueue()
         self.lane: _Lanes | None = None
         """Queued items in priority order, once a priority was used."""
         self.slots: set[Slot] = set()
-        self.idle = 0
         self.initializer = initializer
         self.initargs = initargs
         self.broken: str | None = None
         self.lock = threading.Lock()
+        self.finish_lock = threading.Lock()
+        self.submitted = 0
+        self.finished = 0
+        self.sizing_lock = sizing_lock
+        self.threads: set[threading.Thread] = set()
         self.retiring = 0
         """Retire tokens still in the queue (they are not work, so not backlog)."""
+        self.idle_timeout: float | None = None
+        """Seconds a worker waits for work before it retires; None: it waits for ever."""
+        self.keep = 0
+        """The fewest workers idle retirement leaves."""
+
+    @property
+    def outstanding(self) -> int:
+        """Accepted items not finished yet: running plus queued."""
+        return self.submitted - self.finished
+
+    @property
+    def staying(self) -> int:
+        """Worker threads that are not about to retire."""
+        return len(self.threads) - self.retiring
 
     def retire(self, count: int) -> None:
-        """Queue ``count`` retire tokens, each to stop one worker when it is next idle."""
-        with self.lock:
-            self.retiring += count
+        """Queue ``count`` retire tokens, each to stop one worker when it is next idle.
+
+        Called with ``sizing_lock`` held.
+        """
+        self.retiring += max(0, count)
         for _ in range(count):
             self.queue.put(_RETIRE)
 
-    def became_idle(self) -> None:
-        """A worker finished an item and can take another."""
-        with self.lock:
-            self.idle += 1
+    def retire_when_idle(self, after: float, keep: int) -> None:
+        """Let a worker idle for ``after`` seconds retire, as long as ``keep`` others stay."""
+        self.idle_timeout = after
+        self.keep = keep
 
-    def take_idle(self) -> bool:
-        """Claim an idle worker for a new item; False when none is idle."""
-        with self.lock:
-            if self.idle:
-                self.idle -= 1
-                return True
-            return False
+    def leave(self, *, retiring: bool = False) -> None:
+        """The calling worker stops counting (``retiring``: it took a retire token)."""
+        with self.sizing_lock:
+            self.threads.discard(threading.current_thread())
+            if retiring:
+                self.retiring -= 1
+
+    def leave_when_idle(self) -> bool:
+        """Whether a worker whose wait for work timed out leaves (it does above ``keep``)."""
+        with self.sizing_lock:
+            if self.staying <= self.keep or self.queue.qsize():
+                return False
+            self.threads.discard(threading.current_thread())
+            return True
 
     def use_priorities(self) -> None:
         """Move the queued items to the lane, in order; from now on items go there."""
@@ -202,8 +247,8 @@ class _PoolState:
         """The items the workers run now."""
         return [item for slot in list(self.slots) if (item := slot.item) is not None]
 
-    def enqueue(self, item: WorkItem) -> bool:
-        """Queue ``item`` and claim an idle worker for it (True) unless none is idle.
+    def enqueue(self, item: WorkItem) -> None:
+        """Queue ``item`` (with the submit lock held) and count it as submitted.
 
         Raises ``BrokenThreadPool`` if the pool broke. The check and the put happen under the
         lock :meth:`break_pool` holds while it drains, so no item can slip in behind a drain.
@@ -215,10 +260,7 @@ class _PoolState:
                 self.queue.put(item)
             else:
                 self.put_ranked(item)
-            if self.idle:
-                self.idle -= 1
-                return True
-            return False
+        self.submitted += 1
 
     def withdraw(self, item: WorkItem) -> None:
         """Take ``item`` back out of the queue (no thread could be started to run it)."""
@@ -230,6 +272,7 @@ class _PoolState:
                     self.queue.put(other)
                 else:
                     self.put_ranked(other)
+        self.submitted -= 1
 
     def drain(self) -> list[WorkItem]:
         """Take every queued item out of the queue (sentinels and retire tokens stay)."""
@@ -260,7 +303,7 @@ class _PoolState:
                 item.fail(BrokenThreadPool(reason))
 
 
-def run_initializer(state: _PoolState) -> bool:
+def _run_initializer(state: _PoolState) -> bool:
     """Run the pool's initializer in a new worker; on failure break the pool and return False."""
     if state.initializer is None:
         return True
@@ -276,16 +319,27 @@ def run_initializer(state: _PoolState) -> bool:
 
 
 def _work(state: _PoolState) -> None:
-    """A worker thread's loop: run queued items until the shutdown sentinel arrives."""
-    if not run_initializer(state):
+    """A worker thread's loop: run queued items until the shutdown sentinel arrives.
+
+    The worker leaves earlier when it takes a retire token, or when no work came for the
+    pool's ``idle_timeout`` (if it has one) and enough other workers stay.
+    """
+    if not _run_initializer(state):
+        state.leave()
         return
     get = state.queue.get
-    became_idle = state.became_idle
+    idle_timeout = state.idle_timeout
+    finish_lock = state.finish_lock
     slot = Slot()
     state.slots.add(slot)
     try:
         while True:
-            item = get()
+            try:
+                item = get(True, idle_timeout)
+            except queue.Empty:
+                if state.leave_when_idle():
+                    return
+                continue
             if item is None:
                 state.queue.put(None)
                 return
@@ -293,15 +347,13 @@ def _work(state: _PoolState) -> None:
                 if item is _PICK:
                     item = state.lane.pop()  # type: ignore[union-attr]
                 else:
-                    with state.lock:
-                        state.retiring -= 1
-                    # Take back the idle credit this thread gave after its last item, if any.
-                    state.take_idle()
+                    state.leave(retiring=True)
                     return
             slot.item = item
             item.run()
             slot.item = item = None
-            became_idle()
+            with finish_lock:
+                state.finished += 1
     finally:
         state.slots.discard(slot)
 
@@ -344,11 +396,9 @@ class ThreadPoolExecutor(Executor):
             propagate_context=propagate_context,
         )
         self._max_workers = max_workers
-        self._state = _PoolState(initializer, tuple(initargs))
-        self._threads: set[threading.Thread] = set()
+        self._state = _PoolState(initializer, tuple(initargs), self._submit_lock)
+        self._threads = self._state.threads
         self._thread_numbers = itertools.count()
-        # Threads started minus threads told to retire: what the pool is heading to.
-        self._worker_count = 0
         self._thread_name_prefix = thread_name_prefix or self.name
         self._sentinel_sent = False
         # Wake the workers if this executor is collected without shutdown().
@@ -372,25 +422,23 @@ class ThreadPoolExecutor(Executor):
     def max_workers(self) -> int:
         """The most threads this pool runs at once; assign to resize the running pool.
 
-        Growing starts threads at once for calls already queued; shrinking lets each surplus
-        thread finish its current call and exit when it is next idle. Queued work is kept.
+        Growing starts threads at once for calls already queued (as many as the pool's rule
+        for growing asks); shrinking lets each surplus thread finish its current call and exit
+        when it is next idle. Queued work is kept.
         """
         return self._max_workers
 
     @max_workers.setter
     def max_workers(self, value: int) -> None:
         value = validate_max_workers(value, self._max_workers)
+        self._check_max_workers(value)
         state = self._state
         with self._submit_lock:
             self._max_workers = value
             if self._shutdown_started or state.broken is not None:
                 return
-            surplus = self._worker_count - value
-            if surplus > 0:
-                state.retire(surplus)
-                self._worker_count = value
-            for _ in range(min(-surplus, self._backlog())):
-                self._start_thread()
+            state.retire(state.staying - value)
+            self._grow()
 
     @property
     def num_workers(self) -> int:
@@ -403,8 +451,33 @@ class ThreadPoolExecutor(Executor):
         return self._backlog()
 
     def get_num_idle_workers(self) -> int:
-        """How many worker threads are waiting for work."""
-        return self._state.idle
+        """How many worker threads are not running a call now."""
+        state = self._state
+        running = state.outstanding - self._backlog()
+        return max(0, state.staying - running)
+
+    def _check_max_workers(self, value: int) -> None:
+        """Raise ``ValueError`` if this pool cannot take ``value`` as its new ``max_workers``.
+
+        The plain pool takes every size ``validate_max_workers`` lets through; the dynamic
+        pool also needs it above ``min_workers``.
+        """
+
+    def _should_grow(self, outstanding: int, threads: int) -> bool:
+        """Whether ``threads`` workers need another for ``outstanding`` running + queued calls.
+
+        The plain pool starts one only when every worker is busy, so idle ones are reused.
+        """
+        return outstanding > threads and threads < self._max_workers
+
+    def _grow(self) -> bool:
+        """Start threads while the pool needs more (with the submit lock held); True if any."""
+        state = self._state
+        grew = False
+        while self._should_grow(state.outstanding, state.staying):
+            self._start_thread()
+            grew = True
+        return grew
 
     def _backlog(self) -> int:
         state = self._state
@@ -412,8 +485,14 @@ class ThreadPoolExecutor(Executor):
         return max(0, state.queue.qsize() - state.retiring - self._sentinel_sent)
 
     def _dispatch(self, item: WorkItem) -> bool:
-        if not self._state.enqueue(item) and self._worker_count < self._max_workers:
-            self._start_thread_for(item, self._worker_count)
+        state = self._state
+        state.enqueue(item)
+        threads = len(state.threads) - state.retiring
+        # A pool at its size never grows: the common case skips the rule's call.
+        if threads < self._max_workers and self._should_grow(
+            state.submitted - state.finished, threads
+        ):
+            self._start_thread_for(item, threads)
         return False
 
     def _start_thread_for(self, item: WorkItem, workers: int) -> None:
@@ -437,17 +516,18 @@ class ThreadPoolExecutor(Executor):
             )
 
     def _start_thread(self) -> None:
-        if len(self._threads) > self._worker_count:
-            # Forget threads that retired when the pool was made smaller.
-            self._threads = {thread for thread in self._threads if thread.is_alive()}
+        """Start one worker (with the submit lock held, so it counts before it can leave)."""
         thread = threading.Thread(
             name=f"{self._thread_name_prefix}_{next(self._thread_numbers)}",
             target=_work,
             args=(self._state,),
         )
-        thread.start()
         self._threads.add(thread)
-        self._worker_count += 1
+        try:
+            thread.start()
+        except BaseException:
+            self._threads.discard(thread)
+            raise
 
     def _use_priorities(self) -> None:
         self._state.use_priorities()

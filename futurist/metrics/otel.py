@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from futurist import statistics
+from futurist._extras import import_extra
 from futurist.metrics import BUCKETS, ExecutorMetrics
 from futurist.metrics._catalog import FIGURES, HISTOGRAMS, Figure, Selection
 
@@ -27,15 +28,12 @@ KIND = "futurist.executor.kind"
 
 def _otel_metrics() -> Any:
     """The ``opentelemetry.metrics`` module, or an ImportError saying what to install."""
-    try:
-        from opentelemetry import metrics
-    except ImportError as exc:
-        raise ImportError(
-            "the 'otel' metrics backend needs the OpenTelemetry API: "
-            "pip install opentelemetry-api (futurist's otel extra)",
-            name="opentelemetry",
-        ) from exc
-    return metrics
+    return import_extra(
+        "opentelemetry.metrics",
+        "the 'otel' metrics backend needs",
+        "otel",
+        package="opentelemetry-api",
+    )
 
 
 class _Instrumentation:

@@ -7,11 +7,13 @@ and ``kind``."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from futurist._extras import import_extra
 from futurist.metrics import BUCKETS
 from futurist.metrics._catalog import FIGURES, HISTOGRAMS, Selection
 
@@ -27,16 +29,8 @@ _LE = (*(repr(bound) for bound in BUCKETS), "+Inf")
 
 def _client() -> Any:
     """The ``prometheus_client`` module, or an ImportError saying what to install."""
-    try:
-        import prometheus_client
-        import prometheus_client.core
-    except ImportError as exc:
-        raise ImportError(
-            "the 'prometheus' metrics backend needs prometheus_client: "
-            "pip install prometheus_client (futurist's prometheus extra)",
-            name="prometheus_client",
-        ) from exc
-    return prometheus_client
+    import_extra("prometheus_client.core", "the 'prometheus' metrics backend needs", "prometheus")
+    return importlib.import_module("prometheus_client")
 
 
 class ExecutorCollector:

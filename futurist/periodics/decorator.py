@@ -8,11 +8,11 @@ futurist (``_is_periodic`` is the ``enabled`` flag, ``_periodic_spacing``,
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, TypeVar
+
+from futurist._seconds import number_of_seconds, seconds
 
 __all__ = ["NeverAgain", "is_enabled", "is_periodic", "periodic", "validate_spacing"]
 
@@ -32,18 +32,7 @@ def validate_spacing(spacing: object, enabled: bool = True) -> float:
     A spacing must be a real number of seconds (int, float, Fraction; not a bool); when
     enabled it must also be finite and greater than zero.
     """
-    if isinstance(spacing, bool) or not isinstance(spacing, numbers.Real):
-        raise TypeError(
-            f"spacing must be a number of seconds (int, float or another real number), "
-            f"got {spacing!r} ({type(spacing).__name__})"
-        )
-    value = float(spacing)
-    if enabled and not (value > 0 and math.isfinite(value)):
-        raise ValueError(
-            f"spacing must be a finite number of seconds greater than zero for an enabled "
-            f"periodic callable, got {spacing!r}"
-        )
-    return value
+    return seconds("spacing", spacing) if enabled else number_of_seconds("spacing", spacing)
 
 
 def periodic(

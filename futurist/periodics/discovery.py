@@ -6,8 +6,8 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from futurist._naming import callable_name
 from futurist.periodics.decorator import is_enabled, is_periodic
-from futurist.periodics.work import callable_name
 
 __all__ = ["describe", "periodic_members"]
 
@@ -36,5 +36,5 @@ def periodic_members(obj: object, exclude_hidden: bool) -> Iterator[Callable[...
 def describe(obj: object) -> str:
     """How error messages name ``obj``."""
     if callable(obj):
-        return f"callable {callable_name(obj)!r}"
+        return f"callable {callable_name(obj, module=True)!r}"
     return f"{obj!r} (not even callable)"

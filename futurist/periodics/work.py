@@ -5,22 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["IMMEDIATE", "PERIODIC", "Watcher", "Work", "callable_name"]
+__all__ = ["IMMEDIATE", "PERIODIC", "Watcher", "Work"]
 
 PERIODIC = "periodic"
 """Kind of a run that happened because its spacing elapsed."""
 
 IMMEDIATE = "immediate"
 """Kind of the first run of a ``run_immediately`` callable, at start or when added."""
-
-
-def callable_name(func: Callable[..., Any]) -> str:
-    """A readable dotted name: ``module.Class.method`` for methods, ``module.func`` otherwise."""
-    qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
-    if qualname is None:
-        return repr(func)
-    module = getattr(func, "__module__", None)
-    return f"{module}.{qualname}" if module else str(qualname)
 
 
 class Work(NamedTuple):

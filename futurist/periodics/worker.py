@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol
 
+from futurist._naming import callable_name
 from futurist.periodics.decorator import NeverAgain, is_enabled, is_periodic, validate_spacing
 from futurist.periodics.discovery import describe, periodic_members
 from futurist.periodics.factories import SynchronousExecutorFactory
@@ -48,7 +49,7 @@ from futurist.periodics.strategies import (
     resolve_strategy,
 )
 from futurist.periodics.table import render_table
-from futurist.periodics.work import IMMEDIATE, PERIODIC, Watcher, Work, callable_name
+from futurist.periodics.work import IMMEDIATE, PERIODIC, Watcher, Work
 
 __all__ = ["COLUMNS", "LINGER", "ExcInfo", "OnFailure", "PeriodicWorker"]
 
@@ -291,7 +292,7 @@ class PeriodicWorker:
         if not is_enabled(cb):
             return None
         spacing = validate_spacing(getattr(cb, "_periodic_spacing", None))
-        work = Work(callable_name(cb), cb, tuple(args or ()), dict(kwargs or {}))
+        work = Work(callable_name(cb, module=True), cb, tuple(args or ()), dict(kwargs or {}))
         entry = _Entry(
             Watcher(work), spacing, bool(getattr(cb, "_periodic_run_immediately", False))
         )

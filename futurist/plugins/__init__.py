@@ -19,6 +19,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from futurist._naming import callable_name
 from futurist.exceptions import UnknownExecutorKind
 from futurist.executors.base import CheckAndReject, Executor
 from futurist.executors.wrapped import WrappedExecutor
@@ -163,7 +164,8 @@ def _build(
         )
         if not isinstance(built, Executor):
             raise TypeError(
-                f"{cls.__qualname__}.from_options() must return a futurist Executor, got {built!r}"
+                f"{callable_name(cls)}.from_options() must return a futurist Executor, "
+                f"got {built!r}"
             )
         return built
     kwargs = dict(values)

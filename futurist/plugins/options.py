@@ -23,6 +23,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from futurist._naming import callable_name
 from futurist.exceptions import ExecutorPluginError, PluginLoadError
 from futurist.executors._option_types import Interval
 from futurist.executors.base import Executor
@@ -226,19 +227,19 @@ def declared_options(kind: str, cls: type[concurrent.futures.Executor]) -> list[
         declared = list(declare())
     except Exception as exc:
         raise PluginLoadError(
-            f"executor kind {kind!r}: {cls.__qualname__}.config_options() failed: "
+            f"executor kind {kind!r}: {callable_name(cls)}.config_options() failed: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
     wrong = [opt for opt in declared if not isinstance(opt, cfg.Opt)]
     if wrong:
         raise PluginLoadError(
-            f"executor kind {kind!r}: {cls.__qualname__}.config_options() must return "
+            f"executor kind {kind!r}: {callable_name(cls)}.config_options() must return "
             f"oslo_config.cfg.Opt objects, got {wrong!r}"
         )
     clash = [opt.name for opt in declared if opt.dest in COMMON_OPTION_NAMES]
     if clash:
         raise PluginLoadError(
-            f"executor kind {kind!r}: {cls.__qualname__}.config_options() declares "
+            f"executor kind {kind!r}: {callable_name(cls)}.config_options() declares "
             f"{', '.join(clash)}, which every group already has; declare only the kind's own "
             "options"
         )

@@ -262,7 +262,7 @@ def test_unreachable_scheduler_gives_a_clear_error() -> None:
         ({"scheduler_address": ""}, "scheduler_address must be a non-empty string"),
         ({"n_workers": 0}, "n_workers must be greater than 0"),
         ({"threads_per_worker": -1}, "threads_per_worker must be greater than 0"),
-        ({"connect_timeout": 0}, "connect_timeout must be a number of seconds > 0"),
+        ({"connect_timeout": 0}, "connect_timeout must be a finite number of seconds > 0"),
         ({"tls_cert_file": "/nonexistent.pem"}, "needs both tls_ca_file and tls_cert_file"),
         ({"max_workers": 0}, "max_workers must be greater than 0"),
     ],

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from oslo_config import cfg
 
-from futurist import DynamicThreadPoolExecutor, RejectedSubmission
+from futurist import DynamicThreadPoolExecutor, Future, RejectedSubmission
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -57,24 +57,28 @@ def test_grows_with_the_load_up_to_max_workers() -> None:
     assert executor.statistics.executed == 6
 
 
-def test_grow_threshold_decides_when_a_thread_is_added() -> None:
+@pytest.mark.parametrize(
+    ("max_workers", "grow_threshold", "shrink_threshold", "submitted", "threads"),
+    [
+        # Load (running + queued) / threads: 1/0 -> start; 2/1 >= 1.0 -> grow; 3/2 -> grow.
+        (8, 1.0, 0.5, 3, 3),
+        # With max_workers reached the load keeps growing but the pool does not.
+        (2, 0.5, 0.1, 5, 2),
+    ],
+    ids=["eager", "capped"],
+)
+def test_grow_threshold_decides_when_a_thread_is_added(
+    max_workers: int, grow_threshold: float, shrink_threshold: float, submitted: int, threads: int
+) -> None:
     blockers = Blockers()
-    # Load (running + queued) / threads: 1/0 -> start; 2/1 >= 1.0 -> grow; 3/2 -> grow.
-    eager = DynamicThreadPoolExecutor(max_workers=8, grow_threshold=1.0, shrink_threshold=0.5)
-    for _ in range(3):
-        eager.submit(blockers)
-    assert eager.num_workers == 3
+    executor = DynamicThreadPoolExecutor(
+        max_workers=max_workers, grow_threshold=grow_threshold, shrink_threshold=shrink_threshold
+    )
+    for _ in range(submitted):
+        executor.submit(blockers)
+    assert executor.num_workers == threads
     blockers.release.set()
-    eager.shutdown()
-
-    blockers = Blockers()
-    # With max_workers reached the load keeps growing but the pool does not.
-    capped = DynamicThreadPoolExecutor(max_workers=2, grow_threshold=0.5, shrink_threshold=0.1)
-    for _ in range(5):
-        capped.submit(blockers)
-    assert capped.num_workers == 2
-    blockers.release.set()
-    capped.shutdown()
+    executor.shutdown()
 
 
 def test_maintain_grows_while_the_load_reaches_the_threshold() -> None:
@@ -125,6 +129,51 @@ def test_idle_threads_retire_by_themselves_down_to_min_workers() -> None:
     assert executor.submit(pow, 3, 2).result(timeout=30) == 9
     executor.shutdown(wait=True)
     assert not survivors[0].is_alive()
+
+
+def busy_pool(
+    max_workers: int, calls: int
+) -> tuple[Blockers, DynamicThreadPoolExecutor, list[Future[str]]]:
+    """A pool growing at load 1.0 given ``calls`` blockers, each of its threads running one."""
+    blockers = Blockers()
+    executor = DynamicThreadPoolExecutor(max_workers=max_workers, min_workers=1, grow_threshold=1.0)
+    futures = [executor.submit(blockers) for _ in range(calls)]
+    blockers.wait_started(min(calls, max_workers))
+    return blockers, executor, futures
+
+
+def release_all(blockers: Blockers, futures: list[Future[str]]) -> None:
+    blockers.release.set()
+    assert [future.result(timeout=30) for future in futures] == ["released"] * len(futures)
+
+
+def test_lowering_max_workers_retires_surplus_threads_and_keeps_queued_work() -> None:
+    blockers, executor, futures = busy_pool(max_workers=4, calls=7)
+    executor.max_workers = 2
+    assert (executor.max_workers, executor.queue_size) == (2, 3)
+    release_all(blockers, futures)
+    wait_until(lambda: executor.num_workers == 2)
+    assert executor.get_num_idle_workers() == 2
+    executor.shutdown()
+    assert executor.statistics.executed == 7
+
+
+def test_raising_max_workers_grows_for_queued_work_by_the_rule() -> None:
+    blockers, executor, futures = busy_pool(max_workers=2, calls=5)
+    # Load 5 on 2 threads: with room for 6 the pool grows while the load is at least 1.0,
+    # up to 6 threads (5 / 5 is still 1.0), and the 3 queued calls start.
+    executor.max_workers = 6
+    blockers.wait_started(3)
+    assert executor.num_workers == 6
+    release_all(blockers, futures)
+    executor.shutdown()
+
+
+def test_max_workers_stays_above_min_workers() -> None:
+    with DynamicThreadPoolExecutor(max_workers=4, min_workers=2) as executor:
+        with pytest.raises(ValueError, match="max_workers must be greater than min_workers=2"):
+            executor.max_workers = 2
+        assert executor.max_workers == 4
 
 
 def test_check_and_reject_sees_only_queued_work() -> None:

@@ -28,6 +28,7 @@ from tests.executors.kinds import EventLike
 
 WAIT = 30.0
 """Upper bound for any wait here; reaching it means a bug, not a slow machine."""
+TASK_TIMEOUT_RANGE = r"^task_timeout must be a finite number of seconds > 0 or None \(no limit\)"
 
 CONTEXTS = ["fork", "spawn"]
 
@@ -202,10 +203,10 @@ def return_unloadable() -> LoadsWithAnError:
     [
         ({"max_workers": 0}, ValueError, "max_workers must be greater than 0, got 0"),
         ({"max_workers": "2"}, TypeError, "max_workers must be an integer"),
-        ({"task_timeout": 0}, ValueError, "task_timeout must be a positive, finite"),
-        ({"task_timeout": -1.5}, ValueError, "task_timeout must be a positive, finite"),
-        ({"task_timeout": float("nan")}, ValueError, "task_timeout must be a positive"),
-        ({"task_timeout": float("inf")}, ValueError, "positive, finite number"),
+        ({"task_timeout": 0}, ValueError, TASK_TIMEOUT_RANGE),
+        ({"task_timeout": -1.5}, ValueError, TASK_TIMEOUT_RANGE),
+        ({"task_timeout": float("nan")}, ValueError, TASK_TIMEOUT_RANGE),
+        ({"task_timeout": float("inf")}, ValueError, TASK_TIMEOUT_RANGE),
         ({"task_timeout": "5"}, TypeError, "task_timeout must be a number of seconds"),
         ({"max_tasks_per_child": 0}, ValueError, "max_tasks_per_child must be greater than 0"),
         ({"max_tasks_per_child": 1.5}, TypeError, "max_tasks_per_child must be an integer"),

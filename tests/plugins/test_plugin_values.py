@@ -110,18 +110,22 @@ def test_a_bad_environment_value_names_the_variable(
 
 
 @pytest.mark.parametrize(
-    ("option", "allowed"),
+    ("kind", "option", "allowed"),
     [
-        ("grow_threshold = 0", "(0, 1]"),
-        ("shrink_threshold = 1", "[0, 1)"),
-        ("idle_timeout = 0", "(0, inf)"),
-        ("idle_timeout = inf", "(0, inf)"),
+        ("thread_dynamic", "grow_threshold = 0", "(0, 1]"),
+        ("thread_dynamic", "shrink_threshold = 1", "[0, 1)"),
+        ("thread_dynamic", "idle_timeout = 0", "(0, inf)"),
+        ("thread_dynamic", "idle_timeout = inf", "(0, inf)"),
+        ("process", "task_timeout = 0", "(0, inf)"),
+        ("process", "task_timeout = inf", "(0, inf)"),
+        ("dask", "connect_timeout = 0", "(0, inf)"),
+        ("dask", "connect_timeout = nan", "(0, inf)"),
     ],
 )
 def test_config_bounds_are_the_constructors_bounds(
-    tmp_path: Path, option: str, allowed: str
+    tmp_path: Path, kind: str, option: str, allowed: str
 ) -> None:
-    path = write_config(tmp_path, f"[futurist]\nexecutor = thread_dynamic\n{option}\n")
+    path = write_config(tmp_path, f"[futurist]\nexecutor = {kind}\n{option}\n")
     name, value = (part.strip() for part in option.split("="))
     with pytest.raises(InvalidOptionValue) as caught:
         plugins.from_config(load_config(path))
@@ -129,6 +133,26 @@ def test_config_bounds_are_the_constructors_bounds(
         f"[futurist] {name} = '{value}' (from file {path}): should be a finite number in "
         f"{allowed}, got '{value}'"
     )
+
+
+def test_a_task_timeout_the_constructor_takes_is_taken_from_config(tmp_path: Path) -> None:
+    # Below the 0.001 s the option used to declare as its least value.
+    path = write_config(tmp_path, "[futurist]\nexecutor = process\ntask_timeout = 0.0005\n")
+    with plugins.from_config(load_config(path)) as executor:
+        assert executor.kind == "process"
+
+
+def test_a_connect_timeout_the_constructor_takes_is_taken_from_config(tmp_path: Path) -> None:
+    # Below the 0.1 s the option used to declare as its least value: the constructor gets it
+    # and tries that long to reach a scheduler nobody runs.
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    path = write_config(
+        tmp_path,
+        "[futurist]\nexecutor = dask\nscheduler_address = tcp://127.0.0.1:9\n"
+        "connect_timeout = 0.05\n",
+    )
+    with pytest.raises(ConnectionError, match=r"tcp://127\.0\.0\.1:9 within 0\.05 s"):
+        plugins.from_config(load_config(path))
 
 
 def test_a_reload_with_a_bad_size_logs_the_same_message(

@@ -18,9 +18,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from futurist._cli.kinds import KindInfo
-from futurist._cli.runner import Outcome
-from futurist._cli.settings import OptionValue
+from futurist.cli.kinds import KindInfo
+from futurist.cli.runner import Outcome
+from futurist.cli.settings import OptionValue
 
 __all__ = [
     "compare_table",

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from futurist import plugins
+from futurist._naming import callable_name
 from futurist.exceptions import PluginLoadError
 from futurist.plugins import registry
 
@@ -63,7 +64,7 @@ def _describe(name: str, ep: importlib.metadata.EntryPoint) -> KindInfo:
             status = unavailable_reason(exc)
     description = (inspect.getdoc(cls) or "").partition("\n")[0].replace("``", "")
     return KindInfo(
-        name, distribution, version, f"{cls.__module__}.{cls.__qualname__}", status, description
+        name, distribution, version, callable_name(cls, module=True), status, description
     )
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from futurist import waiters
-from futurist._cli.workloads import Workload
+from futurist.cli.workloads import Workload
 from futurist.exceptions import RejectedSubmission
 from futurist.executors.base import Executor
 from futurist.statistics import ExecutorStatistics

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from futurist import metrics
-from futurist._cli.settings import ConfigProblem
+from futurist._extras import import_extra
+from futurist.cli.settings import ConfigProblem
 from futurist.executors.base import Executor
 
 __all__ = ["serving_metrics"]
@@ -22,17 +23,13 @@ def serving_metrics(
         yield
         return
     try:
-        from prometheus_client import CollectorRegistry, start_http_server
-
-        registry = CollectorRegistry()
-        metrics.instrument("prometheus", executor, registry=registry)
-    except ImportError:
-        raise ConfigProblem(
-            "--metrics-port needs prometheus_client: "
-            "pip install prometheus_client (futurist's prometheus extra)"
-        ) from None
+        client = import_extra("prometheus_client", "--metrics-port needs", "prometheus")
+    except ImportError as exc:
+        raise ConfigProblem(str(exc)) from None
+    registry = client.CollectorRegistry()
+    metrics.instrument("prometheus", executor, registry=registry)
     try:
-        server, thread = start_http_server(port, addr=host, registry=registry)
+        server, thread = client.start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
         raise ConfigProblem(f"cannot serve metrics on {host} port {port}: {exc}") from None
     notice(f"serving Prometheus metrics at http://{host}:{server.server_port}/metrics")
