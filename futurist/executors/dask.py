@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import itertools
 import logging
 import os
 import pickle
+import signal
 import threading
 import uuid
 import weakref
@@ -39,7 +41,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from futurist.exceptions import BrokenExecutor
-from futurist.executors._flow import PriorityBacklog, priority_of
+from futurist.executors._flow import PriorityBacklog, priority_of, stopped_error
 from futurist.executors.base import (
     CheckAndReject,
     Executor,
@@ -184,6 +186,7 @@ class _Session:
             ) from self.broken.__cause__
         if self.in_use < self.limit:
             self.in_use += 1
+            self.calls[item] = _IN_TRANSIT
             return True
         self.backlog.append(item)
         return False
@@ -204,10 +207,10 @@ class _Session:
         payloads: list[bytes] = []
         keys: list[str] = []
         sent: list[WorkItem] = []
-        ended = 0
+        ended: list[WorkItem] = []
         for item in items:
             if not item.start():
-                ended += 1
+                ended.append(item)
                 continue
             try:
                 payload = _dumps((item.fn, item.args, item.kwargs))
@@ -219,13 +222,13 @@ class _Session:
                     "only picklable values"
                 )
                 item.fail(error, traceback=exc.__traceback__)
-                ended += 1
+                ended.append(item)
                 continue
             payloads.append(payload)
             keys.append(key)
             sent.append(item)
         if not sent:
-            return ended
+            return self._hand_over([], ended)
         try:
             priorities = [priority_of(item) for item in sent]
             if len(sent) == 1 or len(set(priorities)) > 1:
@@ -240,33 +243,48 @@ class _Session:
         except BaseException as exc:
             for item in sent:
                 item.fail(exc)
+            ended.extend(sent)
+            count = self._hand_over([], ended)
             if not isinstance(exc, Exception):
-                self.free_slots(ended + len(sent))
+                self.free_slots(count)
                 raise
-            return ended + len(sent)
-        return ended + self._hand_over(list(zip(futures, sent, strict=True)))
+            return count
+        return self._hand_over(list(zip(futures, sent, strict=True)), ended)
 
-    def _hand_over(self, watched: list[tuple[Any, WorkItem]]) -> int:
+    def _hand_over(self, watched: list[tuple[Any, WorkItem]], ended: list[WorkItem]) -> int:
         """Put sent calls in ``calls`` and have the loop await each; return how many ended here.
 
-        A broken session takes no more calls: they are cancelled and failed here.
+        ``ended`` ended while being sent: they leave ``calls``. A broken session takes no more
+        calls, and a call stopped while it was being sent is not watched: they are cancelled on
+        the cluster and failed here.
         """
+        kept: list[tuple[Any, WorkItem]] = []
+        stopped: list[tuple[Any, WorkItem]] = []
         with self.lock:
+            calls = self.calls
+            for item in ended:
+                calls.pop(item, None)
             broken = self.broken
-            if broken is None:
-                self.calls.update((item, future) for future, item in watched)
-        if broken is not None:
-            self._cancel_on_cluster([future for future, _ in watched])
-            for _, item in watched:
-                item.fail(_broken_error(broken))
-            return len(watched)
-        try:
             for future, item in watched:
+                if broken is None and calls.get(item) is not _STOP_ON_ARRIVAL:
+                    calls[item] = future
+                    kept.append((future, item))
+                else:
+                    calls.pop(item, None)
+                    stopped.append((future, item))
+        self._cancel_on_cluster([future for future, _ in stopped])
+        for _, item in stopped:
+            if broken is not None:
+                item.fail(_broken_error(broken))
+            else:
+                _fail(item, stopped_error(item, _CANCELLED_ON_CLUSTER))
+        try:
+            for future, item in kept:
                 self.client.loop.add_callback(self._await, future, item)
         except BaseException as exc:
             # The calls whose watch was not registered are still in ``calls``: they fail there.
             self.break_down(exc)
-        return 0
+        return len(ended) + len(stopped)
 
     async def _await(self, dask_future: Any, item: WorkItem) -> None:
         """On the client's loop: wait for one call's outcome, settle its item, free its slot."""
@@ -327,7 +345,9 @@ class _Session:
                 to_send: list[WorkItem] = []
                 while self.backlog and self.in_use < self.limit:
                     self.in_use += 1
-                    to_send.append(self.backlog.popleft())
+                    item = self.backlog.popleft()
+                    self.calls[item] = _IN_TRANSIT
+                    to_send.append(item)
                 if self.in_use == 0 and not self.backlog:
                     self.idle.notify_all()
             if not to_send:
@@ -350,7 +370,9 @@ class _Session:
         """A fatal error: refuse new work, fail the backlog and every call still in flight."""
         broken = self._mark_broken(cause)
         with self.lock:
-            in_flight, self.calls = self.calls, {}
+            # Calls still being sent stay: their sender fails them when it sees the session broken.
+            in_flight = {item: future for item, future in self.calls.items() if _on_cluster(future)}
+            self.calls = {item: mark for item, mark in self.calls.items() if not _on_cluster(mark)}
             backlog = list(self.backlog)
             self.backlog.clear()
             if self.in_use == 0 and not backlog:
@@ -373,15 +395,88 @@ class _Session:
         except Exception:
             LOG.debug("cannot cancel %d Dask futures: the client's loop is gone", len(futures))
 
-    def cancel_backlog(self) -> None:
-        """Cancel every item still waiting for a slot."""
+    def cancel_backlog(self) -> list[WorkItem]:
+        """Cancel every item still waiting for a slot; return those cancelled."""
         with self.lock:
             items = list(self.backlog)
             self.backlog.clear()
             if self.in_use == 0:
                 self.idle.notify_all()
-        for item in items:
-            item.cancel()
+        return [item for item in items if item.cancel()]
+
+    def running_items(self) -> list[WorkItem]:
+        """The items that hold a slot and have started."""
+        with self.lock:
+            items = list(self.calls)
+        return [item for item in items if item.future.running()]
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until no call holds a slot or waits for one."""
+        with self.idle:
+            return self.idle.wait_for(lambda: self.in_use == 0 and not self.backlog, timeout)
+
+    def stop(self, future: concurrent.futures.Future[Any]) -> bool:
+        """Stop the call of ``future``; False if the session does not hold it.
+
+        A queued call is cancelled. A call on the cluster leaves ``calls`` (so the loop ignores
+        its outcome), is cancelled there and fails with ``CallStopped``; one being sent is
+        cancelled if it has not started yet, else stopped as it arrives.
+        """
+        with self.lock:
+            item = next((held for held in self.calls if held.future is future), None)
+            if item is None:
+                queued = self._take_from_backlog(future)
+            else:
+                dask_future = self.calls[item]
+                if _on_cluster(dask_future):
+                    del self.calls[item]
+                else:
+                    self.calls[item] = _STOP_ON_ARRIVAL
+        if item is not None and _on_cluster(dask_future):
+            self._cancel_on_cluster([dask_future])
+            _fail(item, stopped_error(item, _CANCELLED_ON_CLUSTER))
+            self.free_slots(1)
+        elif item is not None:
+            future.cancel()
+        elif queued is not None:
+            queued.cancel()
+        else:
+            return False
+        return True
+
+    def _take_from_backlog(self, future: concurrent.futures.Future[Any]) -> WorkItem | None:
+        """Called under the lock: remove and return the backlog item of ``future``, if any."""
+        items = list(self.backlog)
+        item = next((queued for queued in items if queued.future is future), None)
+        if item is not None:
+            self.backlog.clear()
+            for queued in items:
+                if queued is not item:
+                    self.backlog.append(queued)
+            if self.in_use == 0 and not self.backlog:
+                self.idle.notify_all()
+        return item
+
+    def stop_all(self, why: str) -> int:
+        """Stop every call that holds a slot (``why`` says how); return the slots to free.
+
+        Calls on the cluster fail with ``CallStopped`` at once; calls being sent are stopped as
+        they arrive. The caller frees the returned slots when it is done with the cluster.
+        """
+        with self.lock:
+            calls = self.calls
+            on_cluster = [(item, future) for item, future in calls.items() if _on_cluster(future)]
+            for item, _ in on_cluster:
+                del calls[item]
+            for item in calls:
+                calls[item] = _STOP_ON_ARRIVAL
+            in_transit = list(calls)
+        for item in in_transit:
+            item.future.cancel()
+        self._cancel_on_cluster([future for _, future in on_cluster])
+        for item, _ in on_cluster:
+            _fail(item, stopped_error(item, why))
+        return len(on_cluster)
 
     def close(self, wait: bool) -> None:
         """Release the client (and owned cluster) once every call has ended.
@@ -429,6 +524,20 @@ class _Session:
 
 
 _GONE = object()
+_IN_TRANSIT = object()
+"""The value in ``calls`` of an item that holds a slot and is being sent."""
+_STOP_ON_ARRIVAL = object()
+"""The value in ``calls`` of an item stopped while it was being sent: it is not watched."""
+_RUNS_ON = (
+    "a call already running on a worker thread runs on there until it returns (Dask cannot "
+    "interrupt it) and its result is discarded"
+)
+_CANCELLED_ON_CLUSTER = f"DaskExecutor.stop() cancelled its Dask task; {_RUNS_ON}"
+
+
+def _on_cluster(value: object) -> bool:
+    """Whether a value in ``calls`` is a Dask future (not a mark for a call being sent)."""
+    return value is not _IN_TRANSIT and value is not _STOP_ON_ARRIVAL
 
 
 def _fail(item: WorkItem, error: BaseException) -> None:
@@ -496,6 +605,7 @@ class DaskExecutor(Executor):
     """
 
     _chunked_map: ClassVar[bool] = True
+    _tracks_items: ClassVar[bool] = True
     kind = "dask"
     _context_error = "its calls run on Dask workers, where the submitter's context is not"
 
@@ -653,6 +763,38 @@ class DaskExecutor(Executor):
             session.cancel_backlog()
         session.close(wait)
 
+    def _running_items(self) -> list[WorkItem]:
+        return self._session.running_items()
+
+    def _cancel_queued(self) -> list[WorkItem]:
+        return self._session.cancel_backlog()
+
+    def _wait_idle(self, timeout: float) -> bool:
+        return self._session.wait_idle(timeout)
+
+    def _stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
+        return self._session.stop(future)
+
+    def _end_workers(self, kill: bool) -> None:
+        """Shut down, stopping every call; an owned cluster's worker processes get the signal.
+
+        On a cluster the executor does not own, the workers are shared with other clients:
+        nothing is signalled there, the calls are cancelled through Dask.
+        """
+        method = "kill_workers()" if kill else "terminate_workers()"
+        self.shutdown(wait=False, cancel_futures=True)
+        session = self._session
+        pids = _worker_pids(session.cluster) if self._owns_cluster else {}
+        if pids:
+            why = f"DaskExecutor.{method} ended the worker processes of its own cluster"
+        else:
+            why = f"DaskExecutor.{method} cancelled its Dask task; {_RUNS_ON}"
+        stopped = session.stop_all(why)
+        try:
+            _end_processes(session.cluster, pids, signal.SIGKILL if kill else signal.SIGTERM)
+        finally:
+            session.free_slots(stopped)
+
 
 def _check_options(
     scheduler_address: object,
@@ -730,6 +872,33 @@ def _security(
         tls_worker_key=key_file,
         require_encryption=True,
     )
+
+
+def _worker_pids(cluster: Any) -> dict[Any, int]:
+    """The process id of each worker of an owned cluster that runs them as processes."""
+    distributed = _import_distributed()
+    return {
+        name: worker.pid
+        for name, worker in dict(cluster.workers).items()
+        if isinstance(worker, distributed.Nanny) and worker.pid
+    }
+
+
+def _end_processes(cluster: Any, pids: dict[Any, int], signum: signal.Signals) -> None:
+    """Send ``signum`` to the worker processes of an owned cluster, their nannies told first.
+
+    A nanny told to close gracefully (on the cluster's loop, before it can see the exit) lets
+    its worker go instead of starting a new one.
+    """
+    for name in pids:
+        nanny = cluster.workers.get(name)
+        if nanny is not None:
+            cluster.loop.add_callback(nanny.close_gracefully, reason=f"futurist: {signum.name}")
+    for pid in pids.values():
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            LOG.debug("worker process %d had already ended", pid)
 
 
 def _start_local_cluster(
