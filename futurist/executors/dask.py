@@ -925,9 +925,14 @@ def _connect(distributed: Any, address: str, security: Any, timeout: float) -> A
     errors: tuple[type[Exception], ...] = (
         (OSError, TimeoutError, TypeError) if needs_certificates else (OSError, TimeoutError)
     )
+    # Built in two steps so that a client whose connection fails can still be closed here.
+    client = distributed.Client.__new__(distributed.Client)
     try:
-        return distributed.Client(address, security=security, timeout=timeout, set_as_default=False)
-    except errors as exc:
+        client.__init__(address, security=security, timeout=timeout, set_as_default=False)
+    except BaseException as exc:
+        _discard(client)
+        if not isinstance(exc, errors):
+            raise
         tls_hint = (
             " The address is tls://: pass tls_ca_file, tls_cert_file and tls_key_file signed "
             "by the cluster's CA."
@@ -940,3 +945,22 @@ def _connect(distributed: Any, address: str, security: Any, timeout: float) -> A
             "(`dask scheduler`), that host and port are right and reachable through any "
             f"firewall, and that TLS settings match the cluster's.{tls_hint}"
         ) from exc
+    return client
+
+
+def _discard(client: Any) -> None:
+    """Close a client whose connection failed, now, and stop its event loop's thread.
+
+    Dask leaves such a client half-open: its loop thread runs on for good, and its ``__del__``
+    closes it whenever the garbage collector gets to it, on whatever thread that is -- a Dask
+    event loop, or the interpreter's exit -- which then blocks for twice the connect timeout
+    and ends in a ``TimeoutError`` nobody sees.
+    """
+    try:
+        client.close()
+    except Exception:
+        LOG.debug("closing a Dask client that could not connect failed", exc_info=True)
+    # Dask has no public way to stop the thread of a client that closed before it connected.
+    runner = getattr(client, "_loop_runner", None)
+    if runner is not None:
+        runner.stop()
