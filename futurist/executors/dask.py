@@ -2,9 +2,12 @@
 
 Data flow::
 
-    submit --> [submit lock: check_and_reject(len(backlog)); a free slot? else backlog.append]
+    submit --> [submit lock: check_and_reject(len(backlog));
+                a free slot? calls[item] = _IN_TRANSIT, else backlog.append]
            --> caller's thread: pickle the call --> client.submit(_run_call, payload)
            --> [lock: calls[item] = dask future] --> the client's loop watches it
+    stop:                [lock: take the item out of backlog or calls (a call being sent is
+                         marked _STOP_ON_ARRIVAL)] --> cancel its Dask task --> CallStopped
     client loop thread:  gather the outcome --> [lock: take the item out of calls]
                          --> unpickle, finish/fail the futurist future --> free the slot,
                          send the next backlog items
