@@ -67,6 +67,6 @@ def collect(rounds: int) -> list[Figure]:
             ours=ours_us,
             baseline=theirs_us,
             baseline_name="client.get_executor()",
-            target_ratio=1.1,
+            target_ratio=1.03,
         )
     ]

@@ -2,9 +2,12 @@
 
 Data flow::
 
-    submit --> [submit lock: check_and_reject(len(backlog)); a free slot? else backlog.append]
+    submit --> [submit lock: check_and_reject(len(backlog));
+                a free slot? calls[item] = _IN_TRANSIT, else backlog.append]
            --> caller's thread: pickle the call --> client.submit(_run_call, payload)
            --> [lock: calls[item] = dask future] --> the client's loop watches it
+    stop:                [lock: take the item out of backlog or calls (a call being sent is
+                         marked _STOP_ON_ARRIVAL)] --> cancel its Dask task --> CallStopped
     client loop thread:  gather the outcome --> [lock: take the item out of calls]
                          --> unpickle, finish/fail the futurist future --> free the slot,
                          send the next backlog items
@@ -26,10 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import itertools
 import logging
 import os
 import pickle
+import signal
 import threading
 import uuid
 import weakref
@@ -42,7 +47,7 @@ from futurist._extras import import_extra
 from futurist._naming import callable_name
 from futurist._seconds import seconds
 from futurist.exceptions import BrokenExecutor
-from futurist.executors._flow import PriorityBacklog, priority_of
+from futurist.executors._flow import PriorityBacklog, priority_of, stopped_error
 from futurist.executors.base import (
     CheckAndReject,
     Executor,
@@ -174,6 +179,7 @@ class _Session:
             ) from self.broken.__cause__
         if self.in_use < self.limit:
             self.in_use += 1
+            self.calls[item] = _IN_TRANSIT
             return True
         self.backlog.append(item)
         return False
@@ -194,10 +200,10 @@ class _Session:
         payloads: list[bytes] = []
         keys: list[str] = []
         sent: list[WorkItem] = []
-        ended = 0
+        ended: list[WorkItem] = []
         for item in items:
             if not item.start():
-                ended += 1
+                ended.append(item)
                 continue
             try:
                 payload = _dumps((item.fn, item.args, item.kwargs))
@@ -209,13 +215,13 @@ class _Session:
                     "only picklable values"
                 )
                 item.fail(error, traceback=exc.__traceback__)
-                ended += 1
+                ended.append(item)
                 continue
             payloads.append(payload)
             keys.append(key)
             sent.append(item)
         if not sent:
-            return ended
+            return self._hand_over([], ended)
         try:
             priorities = [priority_of(item) for item in sent]
             if len(sent) == 1 or len(set(priorities)) > 1:
@@ -230,33 +236,48 @@ class _Session:
         except BaseException as exc:
             for item in sent:
                 item.fail(exc)
+            ended.extend(sent)
+            count = self._hand_over([], ended)
             if not isinstance(exc, Exception):
-                self.free_slots(ended + len(sent))
+                self.free_slots(count)
                 raise
-            return ended + len(sent)
-        return ended + self._hand_over(list(zip(futures, sent, strict=True)))
+            return count
+        return self._hand_over(list(zip(futures, sent, strict=True)), ended)
 
-    def _hand_over(self, watched: list[tuple[Any, WorkItem]]) -> int:
+    def _hand_over(self, watched: list[tuple[Any, WorkItem]], ended: list[WorkItem]) -> int:
         """Put sent calls in ``calls`` and have the loop await each; return how many ended here.
 
-        A broken session takes no more calls: they are cancelled and failed here.
+        ``ended`` ended while being sent: they leave ``calls``. A broken session takes no more
+        calls, and a call stopped while it was being sent is not watched: they are cancelled on
+        the cluster and failed here.
         """
+        kept: list[tuple[Any, WorkItem]] = []
+        stopped: list[tuple[Any, WorkItem]] = []
         with self.lock:
+            calls = self.calls
+            for item in ended:
+                calls.pop(item, None)
             broken = self.broken
-            if broken is None:
-                self.calls.update((item, future) for future, item in watched)
-        if broken is not None:
-            self._cancel_on_cluster([future for future, _ in watched])
-            for _, item in watched:
-                item.fail(_broken_error(broken))
-            return len(watched)
-        try:
             for future, item in watched:
+                if broken is None and calls.get(item) is not _STOP_ON_ARRIVAL:
+                    calls[item] = future
+                    kept.append((future, item))
+                else:
+                    calls.pop(item, None)
+                    stopped.append((future, item))
+        self._cancel_on_cluster([future for future, _ in stopped])
+        for _, item in stopped:
+            if broken is not None:
+                item.fail(_broken_error(broken))
+            else:
+                _fail(item, stopped_error(item, _CANCELLED_ON_CLUSTER))
+        try:
+            for future, item in kept:
                 self.client.loop.add_callback(self._await, future, item)
         except BaseException as exc:
             # The calls whose watch was not registered are still in ``calls``: they fail there.
             self.break_down(exc)
-        return 0
+        return len(ended) + len(stopped)
 
     async def _await(self, dask_future: Any, item: WorkItem) -> None:
         """On the client's loop: wait for one call's outcome, settle its item, free its slot."""
@@ -317,7 +338,9 @@ class _Session:
                 to_send: list[WorkItem] = []
                 while self.backlog and self.in_use < self.limit:
                     self.in_use += 1
-                    to_send.append(self.backlog.popleft())
+                    item = self.backlog.popleft()
+                    self.calls[item] = _IN_TRANSIT
+                    to_send.append(item)
                 if self.in_use == 0 and not self.backlog:
                     self.idle.notify_all()
             if not to_send:
@@ -340,7 +363,9 @@ class _Session:
         """A fatal error: refuse new work, fail the backlog and every call still in flight."""
         broken = self._mark_broken(cause)
         with self.lock:
-            in_flight, self.calls = self.calls, {}
+            # Calls still being sent stay: their sender fails them when it sees the session broken.
+            in_flight = {item: future for item, future in self.calls.items() if _on_cluster(future)}
+            self.calls = {item: mark for item, mark in self.calls.items() if not _on_cluster(mark)}
             backlog = list(self.backlog)
             self.backlog.clear()
             if self.in_use == 0 and not backlog:
@@ -363,15 +388,88 @@ class _Session:
         except Exception:
             LOG.debug("cannot cancel %d Dask futures: the client's loop is gone", len(futures))
 
-    def cancel_backlog(self) -> None:
-        """Cancel every item still waiting for a slot."""
+    def cancel_backlog(self) -> list[WorkItem]:
+        """Cancel every item still waiting for a slot; return those cancelled."""
         with self.lock:
             items = list(self.backlog)
             self.backlog.clear()
             if self.in_use == 0:
                 self.idle.notify_all()
-        for item in items:
-            item.cancel()
+        return [item for item in items if item.cancel()]
+
+    def running_items(self) -> list[WorkItem]:
+        """The items that hold a slot and have started."""
+        with self.lock:
+            items = list(self.calls)
+        return [item for item in items if item.future.running()]
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until no call holds a slot or waits for one."""
+        with self.idle:
+            return self.idle.wait_for(lambda: self.in_use == 0 and not self.backlog, timeout)
+
+    def stop(self, future: concurrent.futures.Future[Any]) -> bool:
+        """Stop the call of ``future``; False if the session does not hold it.
+
+        A queued call is cancelled. A call on the cluster leaves ``calls`` (so the loop ignores
+        its outcome), is cancelled there and fails with ``CallStopped``; one being sent is
+        cancelled if it has not started yet, else stopped as it arrives.
+        """
+        with self.lock:
+            item = next((held for held in self.calls if held.future is future), None)
+            if item is None:
+                queued = self._take_from_backlog(future)
+            else:
+                dask_future = self.calls[item]
+                if _on_cluster(dask_future):
+                    del self.calls[item]
+                else:
+                    self.calls[item] = _STOP_ON_ARRIVAL
+        if item is not None and _on_cluster(dask_future):
+            self._cancel_on_cluster([dask_future])
+            _fail(item, stopped_error(item, _CANCELLED_ON_CLUSTER))
+            self.free_slots(1)
+        elif item is not None:
+            future.cancel()
+        elif queued is not None:
+            queued.cancel()
+        else:
+            return False
+        return True
+
+    def _take_from_backlog(self, future: concurrent.futures.Future[Any]) -> WorkItem | None:
+        """Called under the lock: remove and return the backlog item of ``future``, if any."""
+        items = list(self.backlog)
+        item = next((queued for queued in items if queued.future is future), None)
+        if item is not None:
+            self.backlog.clear()
+            for queued in items:
+                if queued is not item:
+                    self.backlog.append(queued)
+            if self.in_use == 0 and not self.backlog:
+                self.idle.notify_all()
+        return item
+
+    def stop_all(self, why: str) -> int:
+        """Stop every call that holds a slot (``why`` says how); return the slots to free.
+
+        Calls on the cluster fail with ``CallStopped`` at once; calls being sent are stopped as
+        they arrive. The caller frees the returned slots when it is done with the cluster.
+        """
+        with self.lock:
+            calls = self.calls
+            on_cluster = [(item, future) for item, future in calls.items() if _on_cluster(future)]
+            for item, _ in on_cluster:
+                del calls[item]
+            for item in calls:
+                calls[item] = _STOP_ON_ARRIVAL
+            in_transit = list(calls)
+        for item in in_transit:
+            item.future.cancel()
+        self._cancel_on_cluster([future for _, future in on_cluster])
+        for item, _ in on_cluster:
+            _fail(item, stopped_error(item, why))
+        return len(on_cluster)
 
     def close(self, wait: bool) -> None:
         """Release the client (and owned cluster) once every call has ended.
@@ -419,6 +517,20 @@ class _Session:
 
 
 _GONE = object()
+_IN_TRANSIT = object()
+"""The value in ``calls`` of an item that holds a slot and is being sent."""
+_STOP_ON_ARRIVAL = object()
+"""The value in ``calls`` of an item stopped while it was being sent: it is not watched."""
+_RUNS_ON = (
+    "a call already running on a worker thread runs on there until it returns (Dask cannot "
+    "interrupt it) and its result is discarded"
+)
+_CANCELLED_ON_CLUSTER = f"DaskExecutor.stop() cancelled its Dask task; {_RUNS_ON}"
+
+
+def _on_cluster(value: object) -> bool:
+    """Whether a value in ``calls`` is a Dask future (not a mark for a call being sent)."""
+    return value is not _IN_TRANSIT and value is not _STOP_ON_ARRIVAL
 
 
 def _fail(item: WorkItem, error: BaseException) -> None:
@@ -486,6 +598,7 @@ class DaskExecutor(Executor):
     """
 
     _chunked_map: ClassVar[bool] = True
+    _tracks_items: ClassVar[bool] = True
     kind = "dask"
     _context_error = "its calls run on Dask workers, where the submitter's context is not"
 
@@ -645,6 +758,38 @@ class DaskExecutor(Executor):
             session.cancel_backlog()
         session.close(wait)
 
+    def _running_items(self) -> list[WorkItem]:
+        return self._session.running_items()
+
+    def _cancel_queued(self) -> list[WorkItem]:
+        return self._session.cancel_backlog()
+
+    def _wait_idle(self, timeout: float) -> bool:
+        return self._session.wait_idle(timeout)
+
+    def _stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
+        return self._session.stop(future)
+
+    def _end_workers(self, kill: bool) -> None:
+        """Shut down, stopping every call; an owned cluster's worker processes get the signal.
+
+        On a cluster the executor does not own, the workers are shared with other clients:
+        nothing is signalled there, the calls are cancelled through Dask.
+        """
+        method = "kill_workers()" if kill else "terminate_workers()"
+        self.shutdown(wait=False, cancel_futures=True)
+        session = self._session
+        pids = _worker_pids(session.cluster) if self._owns_cluster else {}
+        if pids:
+            why = f"DaskExecutor.{method} ended the worker processes of its own cluster"
+        else:
+            why = f"DaskExecutor.{method} cancelled its Dask task; {_RUNS_ON}"
+        stopped = session.stop_all(why)
+        try:
+            _end_processes(session.cluster, pids, signal.SIGKILL if kill else signal.SIGTERM)
+        finally:
+            session.free_slots(stopped)
+
 
 def _check_options(
     scheduler_address: object,
@@ -717,6 +862,33 @@ def _security(
     )
 
 
+def _worker_pids(cluster: Any) -> dict[Any, int]:
+    """The process id of each worker of an owned cluster that runs them as processes."""
+    distributed = _import_distributed()
+    return {
+        name: worker.pid
+        for name, worker in dict(cluster.workers).items()
+        if isinstance(worker, distributed.Nanny) and worker.pid
+    }
+
+
+def _end_processes(cluster: Any, pids: dict[Any, int], signum: signal.Signals) -> None:
+    """Send ``signum`` to the worker processes of an owned cluster, their nannies told first.
+
+    A nanny told to close gracefully (on the cluster's loop, before it can see the exit) lets
+    its worker go instead of starting a new one.
+    """
+    for name in pids:
+        nanny = cluster.workers.get(name)
+        if nanny is not None:
+            cluster.loop.add_callback(nanny.close_gracefully, reason=f"futurist: {signum.name}")
+    for pid in pids.values():
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            LOG.debug("worker process %d had already ended", pid)
+
+
 def _start_local_cluster(
     distributed: Any, n_workers: int, threads_per_worker: int, processes: bool, security: Any
 ) -> Any:
@@ -741,9 +913,14 @@ def _connect(distributed: Any, address: str, security: Any, timeout: float) -> A
     errors: tuple[type[Exception], ...] = (
         (OSError, TimeoutError, TypeError) if needs_certificates else (OSError, TimeoutError)
     )
+    # Built in two steps so that a client whose connection fails can still be closed here.
+    client = distributed.Client.__new__(distributed.Client)
     try:
-        return distributed.Client(address, security=security, timeout=timeout, set_as_default=False)
-    except errors as exc:
+        client.__init__(address, security=security, timeout=timeout, set_as_default=False)
+    except BaseException as exc:
+        _discard(client)
+        if not isinstance(exc, errors):
+            raise
         tls_hint = (
             " The address is tls://: pass tls_ca_file, tls_cert_file and tls_key_file signed "
             "by the cluster's CA."
@@ -756,3 +933,22 @@ def _connect(distributed: Any, address: str, security: Any, timeout: float) -> A
             "(`dask scheduler`), that host and port are right and reachable through any "
             f"firewall, and that TLS settings match the cluster's.{tls_hint}"
         ) from exc
+    return client
+
+
+def _discard(client: Any) -> None:
+    """Close a client whose connection failed, now, and stop its event loop's thread.
+
+    Dask leaves such a client half-open: its loop thread runs on for good, and its ``__del__``
+    closes it whenever the garbage collector gets to it, on whatever thread that is -- a Dask
+    event loop, or the interpreter's exit -- which then blocks for twice the connect timeout
+    and ends in a ``TimeoutError`` nobody sees.
+    """
+    try:
+        client.close()
+    except Exception:
+        LOG.debug("closing a Dask client that could not connect failed", exc_info=True)
+    # Dask has no public way to stop the thread of a client that closed before it connected.
+    runner = getattr(client, "_loop_runner", None)
+    if runner is not None:
+        runner.stop()

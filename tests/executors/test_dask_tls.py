@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,19 +151,31 @@ def test_executor_with_the_cluster_certificates_runs_work(
     assert executor.statistics.executed == 1
 
 
-def test_client_without_a_certificate_is_refused(tls_cluster: Any) -> None:
+def threads_started_since(before: set[threading.Thread]) -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread not in before]
+
+
+# A refused client must be closed at once: Dask would leave its event loop's thread running,
+# and close it from whichever thread later collects it (a Dask loop, or the interpreter's
+# exit), blocking that thread for twice the connect timeout.
+
+
+def test_client_without_a_certificate_is_refused_and_left_closed(tls_cluster: Any) -> None:
     address = tls_cluster.scheduler_address
+    before = set(threading.enumerate())
     with pytest.raises(ConnectionError) as raised:
         DaskExecutor(scheduler_address=address, connect_timeout=1)
     message = str(raised.value)
     assert address in message
     assert "pass tls_ca_file, tls_cert_file and tls_key_file" in message
+    assert threads_started_since(before) == []
 
 
-def test_client_with_a_certificate_from_another_ca_is_refused(
+def test_client_with_a_certificate_from_another_ca_is_refused_and_left_closed(
     tls_cluster: Any, certificates: dict[str, Path]
 ) -> None:
     address = tls_cluster.scheduler_address
+    before = set(threading.enumerate())
     with pytest.raises(ConnectionError, match="cannot reach the Dask scheduler"):
         DaskExecutor(
             scheduler_address=address,
@@ -171,6 +184,7 @@ def test_client_with_a_certificate_from_another_ca_is_refused(
             tls_key_file=str(certificates["rogue_key"]),
             connect_timeout=1,
         )
+    assert threads_started_since(before) == []
 
 
 def test_tls_files_with_a_plain_tcp_address_are_refused(certificates: dict[str, Path]) -> None:
