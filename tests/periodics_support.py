@@ -125,7 +125,7 @@ class Flavor:
     """One way to run a worker for real: its executor, primitives and how to run ``start``."""
 
     name: str
-    executor_factory: Callable[[], concurrent.futures.Executor]
+    executor_factory: Callable[[], concurrent.futures.Executor] | None
     cond_cls: Callable[[], Any]
     event_cls: Callable[[], Any]
     spawn: Callable[[Callable[[], object]], Callable[[], None]]
@@ -188,6 +188,10 @@ def _native_flavors() -> list[Any]:
     import pytest
 
     return [
+        pytest.param(
+            Flavor("default", None, threading.Condition, threading.Event, _spawn_thread),
+            id="default",
+        ),
         pytest.param(
             Flavor(
                 "synchronous",

@@ -409,8 +409,8 @@ def test_a_base_exception_is_recorded_stops_the_worker_and_leaves_start() -> Non
     ) -> None:
         reported.append(exc_info[1])
 
-    # The synchronous executor keeps the BaseException in the runner's future; the worker
-    # still stops and start() raises it.
+    # Without an executor the BaseException leaves the callback's run and start() directly;
+    # the run is still recorded and reported, and the worker stopped.
     worker = PeriodicWorker(
         [(exits_once, (), {})], cond_cls=sim.condition, now_func=sim.clock, on_failure=on_failure
     )
@@ -420,3 +420,5 @@ def test_a_base_exception_is_recorded_stops_the_worker_and_leaves_start() -> Non
     assert [type(exc) for exc in reported] == [Exiting]
     (watcher,) = worker.iter_watchers()
     assert (watcher.runs, watcher.failures) == (1, 1)
+    worker.start()  # stopped as by stop(): returns at once, without raising it again
+    assert runs == [101.0]

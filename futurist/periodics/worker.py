@@ -2,34 +2,42 @@
 
 One callback's path, from ``add`` to its next run::
 
-    add(cb) -> an _Entry (its watcher, its call bound to its arguments, its spacing)
-                 |
-                 v   pushed with its first due time (now + spacing, or now: run_immediately)
-    heap of (due time, seq, entry)  <------------------------------------------+
-                 |                                                             |
-                 v   start()'s loop: sleeps on the condition until the         |
-                 |   earliest is due, then claims it (pops it, marks it        |
-                 |   active, counts it in flight)                              |
-    executor.submit(_serve, submission)                                        |
-                 |                                                             |
-                 v   _serve, on the executor: calls the callback, then         |
-    _finish: records the run in the watcher, asks the strategy for the next ---+
-             due time and pushes the entry back; if another entry is already
-             due, claims it and _serve calls that one too; otherwise _serve returns
+    add(cb) -> an _Entry: its watcher, its call bound to its arguments, its spacing
+        |
+        |  pushed with its first due time (now + spacing; now if run_immediately)
+        v
+    heap of (due time, seq, entry)  <-----------------------------------------+
+        |                                                                     |
+        |  start()'s loop (_wait_for_due) sleeps on the condition until the   |
+        |  earliest entry is due, then claims it: pops it, marks it active    |
+        |  and counts it in flight                                            |
+        v                                                                     |
+    _serve(entry): in start()'s own thread by default, else submitted         |
+        |  to the executor                                                    |
+        v                                                                     |
+    calls the callback, then _finish: records the run in the watcher, asks    |
+    the strategy for the next due time and pushes the entry back -------------+
+    (and, if another entry is already due, claims it for _serve to call next)
 
-One condition (``cond_cls``) guards all of this state and wakes the loop when something
-changes (an add, a run finished earlier than the loop's deadline, stop): nothing polls.
-Callbacks, ``submit`` and ``on_failure`` run without the condition held. Each entry is in
-exactly one place: in the heap, claimed (in flight) or stopped, so a callback never
-overlaps itself.
+One condition (``cond_cls``) guards this state and wakes the loop when something changes (an
+add, a run finishing before the loop's deadline, stop): nothing polls. Callbacks, ``submit``
+and ``on_failure`` run without the condition held. Each entry is in exactly one place: in the
+heap, claimed (in flight) or stopped, so a callback never overlaps itself.
 
-A ``_serve`` runs every entry already due when its callback returns, so callbacks due
-together cost one submission between them. On the default synchronous executor that is the
-difference between 2.6 and 5.2 µs of CPU per callback (200 callbacks due at once, no
-waiting; ``benchmarks/bench_periodics.py`` measures the whole run against the floor). A
-slow callback still holds only its own executor worker: a ``_serve`` claims another entry
-only after its own callback returned, and the loop submits every entry that falls due
-meanwhile.
+Two choices keep the worker at the cost of a minimal heap-and-condition scheduler
+(``benchmarks/bench_periodics.py``; figures from a loaded 2-core machine, medians of 5+
+interleaved runs, so read them as rough):
+
+* Without an ``executor_factory`` the loop calls ``_serve`` itself, which is what a
+  synchronous executor would do, minus building one per start and a submission per wake-up.
+  Idle (10 callbacks every second) that overhead took the worker's CPU from 1.06 to 1.48
+  times the minimal scheduler's.
+* ``_serve`` also runs every entry already due when a callback returns, so callbacks due
+  together share one submission: with 200 callbacks always due, 2.6 µs of CPU per callback
+  on a synchronous executor against 9.9 µs with one submission each (the minimal scheduler:
+  2.2 µs). A slow callback still holds only its own executor worker: ``_serve`` claims
+  another entry only once its callback returned, and the loop submits each entry that falls
+  due meanwhile.
 """
 
 from __future__ import annotations
@@ -50,7 +58,6 @@ from typing import Any, Protocol
 from futurist.periodics import table
 from futurist.periodics.decorator import NeverAgain, is_enabled, is_periodic, validate_spacing
 from futurist.periodics.discovery import describe, periodic_members
-from futurist.periodics.factories import SynchronousExecutorFactory
 from futurist.periodics.strategies import (
     DEFAULT_JITTER,
     STRATEGIES,
@@ -158,8 +165,8 @@ class PeriodicWorker:
 
     ``callables`` are ``(callback, args, kwargs)`` triples. ``start()`` blocks, running the
     schedule until ``stop()``; run it in a thread (or green thread). Callbacks run on the
-    executor ``executor_factory()`` returns (default: a synchronous executor, so one at a time
-    in the thread running ``start``). ``schedule_strategy`` names how the next run is computed
+    executor ``executor_factory()`` returns; without one, one at a time in the thread running
+    ``start``, as a synchronous executor would run them. ``schedule_strategy`` names how the next run is computed
     (the strategies of :mod:`futurist.periodics`). A failing callback keeps its schedule; each
     failure goes to ``on_failure`` (or the log). ``cond_cls``, ``event_cls`` and ``now_func``
     are how the worker waits and tells the time: eventlet's green ones make it run under eventlet.
@@ -198,9 +205,8 @@ class PeriodicWorker:
             if not callable(value):
                 raise TypeError(f"{name} must be callable, got {value!r}")
         self._log = log if log is not None else LOG
-        self._executor_factory = (
-            executor_factory if executor_factory is not None else SynchronousExecutorFactory()
-        )
+        self._executor_factory = executor_factory
+        """None: callbacks run in start()'s thread, as a synchronous executor would run them."""
         self._strategy = resolve_strategy(schedule_strategy)
         # A function of the caller's is checked on every use; the built-in ones are trusted.
         self._trusted_strategy = self._strategy in STRATEGIES.values()
@@ -319,18 +325,19 @@ class PeriodicWorker:
             self._dead.clear()
         executor: concurrent.futures.Executor | None = None
         try:
-            candidate = self._executor_factory()
-            if not callable(getattr(candidate, "submit", None)):
-                raise TypeError(
-                    f"executor_factory must return an executor (with a submit method), "
-                    f"got {candidate!r}"
-                )
-            executor = candidate
+            if self._executor_factory is not None:
+                candidate = self._executor_factory()
+                if not callable(getattr(candidate, "submit", None)):
+                    raise TypeError(
+                        f"executor_factory must return an executor (with a submit method), "
+                        f"got {candidate!r}"
+                    )
+                executor = candidate
             self._run(executor, auto_stop_when_empty)
         finally:
             self._end_run(executor)
-        with self._cond:
-            exiting, self._exiting = self._exiting, None
+            with self._cond:
+                exiting, self._exiting = self._exiting, None
         if exiting is not None:
             raise exiting
 
@@ -393,7 +400,7 @@ class PeriodicWorker:
 
     # The schedule loop, in start()'s thread.
 
-    def _run(self, executor: concurrent.futures.Executor, auto_stop: bool) -> None:
+    def _run(self, executor: concurrent.futures.Executor | None, auto_stop: bool) -> None:
         with self._cond:
             self._heap.clear()
             self._schedule_first(
@@ -405,7 +412,10 @@ class PeriodicWorker:
                 due = self._wait_for_due(auto_stop)
             if due is None:
                 return
-            self._submit(executor, _Submission(due))
+            if executor is None:
+                self._serve(due)
+            else:
+                self._submit(executor, _Submission(due))
 
     def _wait_for_due(self, auto_stop: bool) -> _Entry | None:
         """Claim the next entry once it is due; None once the worker should stop."""
@@ -444,7 +454,7 @@ class PeriodicWorker:
 
     def _submit(self, executor: concurrent.futures.Executor, submission: _Submission) -> None:
         try:
-            future = executor.submit(self._serve, submission)
+            future = executor.submit(self._serve_submission, submission)
         except Exception as exc:
             # Refused (RejectedSubmission, an executor shut down by someone else, a broken
             # pool): a failed run, retried on a later cycle.
@@ -474,11 +484,14 @@ class PeriodicWorker:
 
     # Runs, on the executor.
 
-    def _serve(self, submission: _Submission) -> None:
-        """Run the submitted entry, then every entry that is due by the time it returns."""
+    def _serve_submission(self, submission: _Submission) -> None:
         submission.started = True
+        self._serve(submission.entry)
+
+    def _serve(self, first: _Entry) -> None:
+        """Run ``first``, then every entry that is due by the time the last one returned."""
         now = self._now
-        entry: _Entry | None = submission.entry
+        entry: _Entry | None = first
         while entry is not None:
             started = now()
             try:
