@@ -166,10 +166,11 @@ class PeriodicWorker:
     ``callables`` are ``(callback, args, kwargs)`` triples. ``start()`` blocks, running the
     schedule until ``stop()``; run it in a thread (or green thread). Callbacks run on the
     executor ``executor_factory()`` returns; without one, one at a time in the thread running
-    ``start``, as a synchronous executor would run them. ``schedule_strategy`` names how the next run is computed
-    (the strategies of :mod:`futurist.periodics`). A failing callback keeps its schedule; each
-    failure goes to ``on_failure`` (or the log). ``cond_cls``, ``event_cls`` and ``now_func``
-    are how the worker waits and tells the time: eventlet's green ones make it run under eventlet.
+    ``start``, as a synchronous executor would run them. ``schedule_strategy`` names how the
+    next run is computed (the strategies of :mod:`futurist.periodics`). A failing callback
+    keeps its schedule; each failure goes to ``on_failure`` (or the log). ``cond_cls``,
+    ``event_cls`` and ``now_func`` are how the worker waits and tells the time: eventlet's
+    green ones make it run under eventlet.
     """
 
     BUILT_IN_STRATEGIES: Mapping[str, Strategy] = STRATEGIES
