@@ -126,7 +126,6 @@ class _Entry:
         "active",
         "call",
         "kind",
-        "next_run",
         "run_immediately",
         "scheduled",
         "spacing",
@@ -142,8 +141,6 @@ class _Entry:
         self.spacing = spacing
         self.run_immediately = run_immediately
         self.kind = PERIODIC
-        self.next_run: float | None = None
-        """When it is due, while it is in the heap (else None)."""
         self.scheduled = 0.0
         """When its current (or last) run was due."""
         self.active = False
@@ -388,12 +385,13 @@ class PeriodicWorker:
         columns = table.check_columns(columns)
         now = self._now()
         with self._cond:
+            due = {entry: when for when, _, entry in self._heap}
             rows = [
                 table.row(
                     entry.watcher,
                     entry.spacing,
                     entry.active,
-                    None if entry.next_run is None else entry.next_run - now,
+                    due[entry] - now if entry in due else None,
                 )
                 for entry in self._entries
             ]
@@ -441,14 +439,12 @@ class PeriodicWorker:
                 self._schedule(entry, now + entry.spacing, PERIODIC)
 
     def _schedule(self, entry: _Entry, when: float, kind: str) -> None:
-        entry.next_run = when
         entry.kind = kind
         heapq.heappush(self._heap, (when, next(self._seq), entry))
 
     def _claim(self) -> _Entry:
         scheduled, _, entry = heapq.heappop(self._heap)
         entry.scheduled = scheduled
-        entry.next_run = None
         entry.active = True
         self._in_flight += 1
         return entry
@@ -598,8 +594,6 @@ class PeriodicWorker:
         with self._cond:
             self._accepting = False
             self._heap.clear()
-            for entry in self._entries:
-                entry.next_run = None
             self._cond.notify_all()
             while self._in_flight:
                 self._cond.wait()
