@@ -218,7 +218,9 @@ class PeriodicWorker:
         self._seq = itertools.count()
         self._running = False
         self._accepting = False
+        """Runs may be scheduled and started: running, and no stop asked for."""
         self._stopping = False
+        """stop() was called (or a callback wants the program out); sticky until reset()."""
         self._exiting: BaseException | None = None
         """What a callback raised that is not an ``Exception``; start() re-raises it."""
         self._in_flight = 0
@@ -289,7 +291,7 @@ class PeriodicWorker:
         )
         with self._cond:
             self._entries.append(entry)
-            if self._accepting and not self._stopping:
+            if self._accepting:
                 self._schedule_first((entry,), self._now())
                 self._cond.notify_all()
         return entry.watcher
@@ -343,6 +345,7 @@ class PeriodicWorker:
         """Ask the worker to stop: no new run starts; ``start()`` returns once runs finish."""
         with self._cond:
             self._stopping = True
+            self._accepting = False
             self._cond.notify_all()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -405,7 +408,7 @@ class PeriodicWorker:
             self._schedule_first(
                 [entry for entry in self._entries if not entry.stopped], self._now()
             )
-            self._accepting = True
+            self._accepting = not self._stopping
         while True:
             with self._cond:
                 due = self._wait_for_due(auto_stop)
@@ -419,7 +422,7 @@ class PeriodicWorker:
     def _wait_for_due(self, auto_stop: bool) -> _Entry | None:
         """Claim the next entry once it is due; None once the worker should stop."""
         heap = self._heap
-        while not self._stopping:
+        while self._accepting:
             if heap:
                 now = self._now()
                 if heap[0][0] <= now:
@@ -524,6 +527,12 @@ class PeriodicWorker:
         if failure is not None:
             with self._cond:
                 watcher._record(finished - started, waited, True, False)
+                if failure.exiting:  # the program wants out: stop, and start() re-raises it
+                    if self._exiting is None:
+                        self._exiting = failure.exc
+                    self._stopping = True
+                    self._accepting = False
+                    self._cond.notify_all()
             self._report(entry, failure)
         if never_again:
             next_run = None
@@ -537,21 +546,15 @@ class PeriodicWorker:
                 watcher._record(finished - started, waited, False, never_again)
             entry.active = False
             self._in_flight -= 1
-            if failure is not None and failure.exiting:
-                if self._exiting is None:
-                    self._exiting = failure.exc
-                self._stopping = True
-                self._cond.notify_all()
             if next_run is None:
                 entry.stopped = True
-            elif self._accepting and not self._stopping:
+            elif self._accepting:
                 self._schedule(entry, next_run, PERIODIC)
                 if heap[0][2] is entry:
                     self._cond.notify_all()  # the loop may sleep until a later deadline
             if not self._in_flight and (not self._accepting or not heap):
                 self._cond.notify_all()  # the drain in _end_run, or an auto stop
-            serving = claim_next and self._accepting and not self._stopping
-            if serving and heap and heap[0][0] <= finished:
+            if claim_next and self._accepting and heap and heap[0][0] <= finished:
                 return self._claim()
             return None
 
