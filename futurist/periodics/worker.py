@@ -136,8 +136,14 @@ class _Entry:
     def __init__(self, watcher: Watcher, spacing: float, run_immediately: bool) -> None:
         self.watcher = watcher
         work = watcher.work
-        # Bound once here: each run then makes one call, with nothing to look up.
-        self.call: Callable[[], Any] = functools.partial(work.callback, *work.args, **work.kwargs)
+        # Bound once here, so each run makes one call with nothing to look up; a callback
+        # without arguments (the usual case) is called as it is, which CPython calls faster
+        # than through a partial.
+        self.call: Callable[[], Any] = (
+            functools.partial(work.callback, *work.args, **work.kwargs)
+            if work.args or work.kwargs
+            else work.callback
+        )
         self.spacing = spacing
         self.run_immediately = run_immediately
         self.kind = PERIODIC
