@@ -24,20 +24,19 @@ add, a run finishing before the loop's deadline, stop): nothing polls. Callbacks
 and ``on_failure`` run without the condition held. Each entry is in exactly one place: in the
 heap, claimed (in flight) or stopped, so a callback never overlaps itself.
 
-Two choices keep the worker at the cost of a minimal heap-and-condition scheduler
-(``benchmarks/bench_periodics.py``; figures from a loaded 2-core machine, medians of 5+
-interleaved runs, so read them as rough):
+Two choices keep the worker near the cost of a minimal heap-and-condition scheduler
+(``benchmarks/bench_periodics.py``; timings are medians of 7 interleaved rounds on a 2-core
+machine shared with other jobs, so rough; instruction counts are valgrind's, on virtual time):
 
 * Without an ``executor_factory`` the loop calls ``_serve`` itself, which is what a
-  synchronous executor would do, minus building one per start and a submission per wake-up.
-  Idle (10 callbacks every second) that overhead took the worker's CPU from 1.06 to 1.48
-  times the minimal scheduler's.
-* ``_serve`` also runs every entry already due when a callback returns, so callbacks due
-  together share one submission: with 200 callbacks always due, 2.6 µs of CPU per callback
-  on a synchronous executor against 9.9 µs with one submission each (the minimal scheduler:
-  2.2 µs). A slow callback still holds only its own executor worker: ``_serve`` claims
-  another entry only once its callback returned, and the loop submits each entry that falls
-  due meanwhile.
+  synchronous executor would do, minus building one per start and a submission per
+  wake-up. Idle (10 callbacks every second) that overhead took the worker's CPU from 1.07
+  to 1.48 times the minimal scheduler's.
+* ``_serve`` runs every entry already due when a callback returns, so callbacks due
+  together share one submission: 200 callbacks due at once on a synchronous executor cost
+  about 16,000 instructions per callback, against 55,000 with a submission each. A slow
+  callback still holds only its own executor worker: ``_serve`` claims another entry only
+  once its callback returned, and the loop submits each entry that falls due meanwhile.
 """
 
 from __future__ import annotations
@@ -488,7 +487,7 @@ class PeriodicWorker:
         now = self._now()
         self._finish(entry, now, now, _Failure(exc), claim_next=False)
 
-    # Runs, on the executor.
+    # Runs: in start()'s thread without an executor, else on the executor.
 
     def _serve_submission(self, submission: _Submission) -> None:
         submission.started = True
