@@ -387,7 +387,7 @@ class PeriodicWorker:
     def pformat(self, columns: Sequence[str] = COLUMNS) -> str:
         """An aligned text table of every callable's state and statistics.
 
-        ``columns`` names at least one of :data:`~futurist.periodics.COLUMNS`; anything
+        ``columns`` names at least one of :data:`~futurist.periodics.table.COLUMNS`; anything
         else is a ``ValueError``, as in the original futurist.
         """
         columns = table.check_columns(columns)
