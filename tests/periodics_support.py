@@ -10,7 +10,6 @@ and nothing sleeps. Times are binary fractions (0.25, 0.5, ...) so the arithmeti
 from __future__ import annotations
 
 import concurrent.futures
-import contextvars
 import dataclasses
 import heapq
 import itertools
@@ -86,12 +85,10 @@ class SimExecutor(concurrent.futures.Executor):
     ``plan`` lists what to do with the next submissions: "run", "reject" (RejectedSubmission),
     "shutdown" (RuntimeError from submit), "cancel" (a cancelled future), "break" (a failed
     future, as from a broken pool), "skip" (a future completed without running the call).
-    ``submissions`` counts the calls to ``submit``. With ``inline=False`` each call runs in a
-    fresh context, as on a pool's worker thread.
+    ``submissions`` counts the calls to ``submit``.
     """
 
-    def __init__(self, inline: bool = True) -> None:
-        self.inline = inline
+    def __init__(self) -> None:
         self.plan: deque[str] = deque()
         self.submissions = 0
         self.shutdown_calls = 0
@@ -115,8 +112,7 @@ class SimExecutor(concurrent.futures.Executor):
             future.set_result(None)
         else:
             future.set_running_or_notify_cancel()
-            context = contextvars.copy_context() if self.inline else contextvars.Context()
-            future.set_result(context.run(fn, *args, **kwargs))
+            future.set_result(fn(*args, **kwargs))
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -129,7 +125,7 @@ class Flavor:
     """One way to run a worker for real: its executor, primitives and how to run ``start``."""
 
     name: str
-    executor_factory: Callable[[], concurrent.futures.Executor]
+    executor_factory: Callable[[], concurrent.futures.Executor] | None
     cond_cls: Callable[[], Any]
     event_cls: Callable[[], Any]
     spawn: Callable[[Callable[[], object]], Callable[[], None]]
@@ -192,6 +188,10 @@ def _native_flavors() -> list[Any]:
     import pytest
 
     return [
+        pytest.param(
+            Flavor("default", None, threading.Condition, threading.Event, _spawn_thread),
+            id="default",
+        ),
         pytest.param(
             Flavor(
                 "synchronous",

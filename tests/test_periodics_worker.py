@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import itertools
 import logging
 import threading
@@ -130,7 +131,7 @@ def outcome_of_start(flavor: Flavor, worker: PeriodicWorker) -> BaseException | 
 @pytest.mark.parametrize("flavor", FLAVORS)
 @pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])
 def test_a_callback_raising_keyboard_interrupt_or_system_exit_stops_the_worker(
-    flavor: Flavor, error: type[BaseException]
+    flavor: Flavor, error: type[BaseException], caplog: pytest.LogCaptureFixture
 ) -> None:
     reported: list[BaseException] = []
 
@@ -162,6 +163,10 @@ def test_a_callback_raising_keyboard_interrupt_or_system_exit_stops_the_worker(
     assert outcome_of_start(flavor, worker) is None
     worker.reset()
     assert type(outcome_of_start(flavor, worker)) is error
+    # start() re-raised it: the submission that ran the callback reports no unread failure.
+    gc.collect()
+    unread = [r for r in caplog.records if "nobody read its exception" in r.getMessage()]
+    assert unread == []
 
 
 def test_periodic_callbacks_cannot_run_on_a_process_pool() -> None:

@@ -24,9 +24,10 @@ class ExecutorFactory(abc.ABC):
 
 
 class SynchronousExecutorFactory(ExecutorFactory):
-    """The default: a new :class:`futurist.SynchronousExecutor` per start, shut down at stop.
+    """A new :class:`futurist.SynchronousExecutor` per start, shut down at stop.
 
-    Callbacks then run one at a time in the thread that called ``start()``.
+    Callbacks then run one at a time in the thread that called ``start()``, as they do
+    without a factory (the worker then calls them itself, without building an executor).
     """
 
     def __call__(self) -> concurrent.futures.Executor:

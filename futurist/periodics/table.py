@@ -1,30 +1,85 @@
-"""A plain-text table with box borders, for ``PeriodicWorker.pformat`` (no extra dependency)."""
+"""``PeriodicWorker.pformat``: the columns, one row per callable, and the box-bordered table."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
-__all__ = ["render_table"]
+from futurist.periodics.work import Watcher
+
+__all__ = ["COLUMNS", "check_columns", "render_table", "row"]
+
+COLUMNS = (
+    "Name",
+    "Active",
+    "Periodicity",
+    "Runs in",
+    "Runs",
+    "Failures",
+    "Successes",
+    "Stop Requested",
+    "Average elapsed",
+    "Average elapsed waiting",
+)
+"""The columns :meth:`~futurist.periodics.PeriodicWorker.pformat` can show (all by default)."""
+
+_RIGHT_ALIGNED = frozenset(COLUMNS[2:7] + COLUMNS[8:])
 
 
-def render_table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[str] = ()
-) -> str:
-    """Render ``rows`` under ``headers``; columns named in ``right`` are right-aligned."""
+def check_columns(columns: Sequence[str]) -> list[str]:
+    """Return ``columns`` as a list, or raise ``ValueError`` (as the original futurist does).
+
+    ``columns`` must name at least one of :data:`COLUMNS` and nothing else.
+    """
+    if isinstance(columns, str):
+        raise ValueError(f"columns must be a sequence of column names, got {columns!r}")
+    columns = list(columns)
+    if not columns:
+        raise ValueError(f"pformat needs at least one column; valid columns: {', '.join(COLUMNS)}")
+    unknown = [column for column in columns if column not in COLUMNS]
+    if unknown:
+        raise ValueError(
+            f"unknown pformat columns {unknown!r}; valid columns: {', '.join(COLUMNS)}"
+        )
+    return columns
+
+
+def row(watcher: Watcher, spacing: float, active: bool, runs_in: float | None) -> dict[str, str]:
+    """One callable's cells, by column; ``runs_in`` is None while it has no next run."""
+    elapsed, waiting = "-", "-"  # the averages are undefined before the first run
+    if watcher.runs:
+        elapsed = f"{watcher.average_elapsed:.4f}"
+        waiting = f"{watcher.average_elapsed_waiting:.4f}"
+    return {
+        "Name": watcher.work.name,
+        "Active": "Yes" if active else "No",
+        "Periodicity": f"{spacing:g}",
+        "Runs in": "-" if runs_in is None else f"{max(0.0, runs_in):.3f}s",
+        "Runs": str(watcher.runs),
+        "Failures": str(watcher.failures),
+        "Successes": str(watcher.successes),
+        "Stop Requested": "Yes" if watcher.requested_stop else "No",
+        "Average elapsed": elapsed,
+        "Average elapsed waiting": waiting,
+    }
+
+
+def render_table(columns: Sequence[str], rows: Sequence[dict[str, str]]) -> str:
+    """The ``columns`` of ``rows`` as an aligned table; numbers are right-aligned."""
+    cells = [[cells[column] for column in columns] for cells in rows]
     widths = [
-        max([len(header)] + [len(row[i]) for row in rows]) for i, header in enumerate(headers)
+        max([len(header)] + [len(line[i]) for line in cells]) for i, header in enumerate(columns)
     ]
     border = "+" + "+".join("-" * (width + 2) for width in widths) + "+"
 
     def line(values: Sequence[str], header: bool) -> str:
         parts = []
-        for value, name, width in zip(values, headers, widths, strict=True):
-            text = value.rjust(width) if name in right and not header else value.ljust(width)
-            parts.append(f" {text} ")
+        for value, name, width in zip(values, columns, widths, strict=True):
+            right = name in _RIGHT_ALIGNED and not header
+            parts.append(f" {value.rjust(width) if right else value.ljust(width)} ")
         return "|" + "|".join(parts) + "|"
 
-    out = [border, line(headers, True), border]
-    out.extend(line(row, False) for row in rows)
+    out = [border, line(columns, True), border]
+    out.extend(line(values, False) for values in cells)
     if rows:
         out.append(border)
     return "\n".join(out)
