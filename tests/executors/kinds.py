@@ -85,6 +85,9 @@ class Kind:
     """``stop()``, ``terminate_workers()`` and ``drain()`` stop running calls."""
     flow_pending: str | None = None
     """Why the flow-control cases of this kind are not run yet (None: they are)."""
+    shared: Callable[[], object] | None = None
+    """Starts what every executor of the kind shares (once); the ``kind`` fixture calls it, so
+    a test's snapshot of the process's threads and fds already holds it."""
 
     @property
     def threaded(self) -> bool:
@@ -140,6 +143,14 @@ def _dask(**kwargs: Any) -> Executor:
     return futurist.DaskExecutor(
         scheduler_address=shared_dask_cluster().scheduler_address, **kwargs
     )
+
+
+@functools.cache
+def _warm_dask() -> None:
+    """Start the shared cluster and run one call on it: Distributed starts process-wide threads
+    (its offload pool) on a client's first use, and keeps them for good."""
+    with _dask(max_workers=1) as executor:
+        executor.submit(int).result(60)
 
 
 def _from_config_file(kind: str) -> Callable[..., Executor]:
@@ -203,7 +214,7 @@ KINDS: list[Kind] = [
     Kind("thread_delayed", DelayedThreadPoolExecutor),
     Kind("green", _green, green=True),
     Kind("green_delayed", DelayedGreenThreadPoolExecutor, green=True),
-    Kind("dask", _dask, crosses_processes=True),
+    Kind("dask", _dask, crosses_processes=True, shared=_warm_dask),
     Kind("synchronous", _synchronous, in_caller=True, priorities=False),
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True, priorities=False),
     Kind("process-fork", _process("fork"), crosses_processes=True, flow_pending=_PROCESS_FLOW),
