@@ -8,6 +8,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -218,7 +219,14 @@ KINDS: list[Kind] = [
     Kind("synchronous", _synchronous, in_caller=True, priorities=False),
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True, priorities=False),
     Kind("process-fork", _process("fork"), crosses_processes=True, flow_pending=_PROCESS_FLOW),
-    Kind("process-spawn", _process("spawn"), crosses_processes=True, flow_pending=_PROCESS_FLOW),
+    Kind(
+        "process-spawn",
+        _process("spawn"),
+        crosses_processes=True,
+        flow_pending=_PROCESS_FLOW,
+        # The first spawned worker starts multiprocessing's resource tracker, for good.
+        shared=resource_tracker.ensure_running,
+    ),
     # Third-party kinds from tests/fixtures/futurist-fixture-plugins, chosen by config file.
     Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1, priorities=False),
     Kind("fixture_plain", _from_config_file("fixture_plain"), priorities=False),
