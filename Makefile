@@ -46,9 +46,8 @@ lint: $(FIXTURE_STAMP)
 docs: $(TEST_STAMP)
 	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 
-# Two pytest-xdist workers: each runs its share of the suite in its own process.
 test: lint docs
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest
 
 bench: $(TEST_STAMP)
 	$(PY) -m benchmarks

@@ -116,10 +116,6 @@ def all_examples() -> list[Example]:
 
 EXAMPLES = all_examples()
 
-# Under pytest-xdist every test of this module runs in one worker: the ``outcomes`` fixture
-# starts every selected example at once, and would do so again in each worker that ran one.
-pytestmark = pytest.mark.xdist_group("docs_examples")
-
 
 def run(example: Example, directory: Path, packages: Packages) -> subprocess.CompletedProcess[str]:
     """Run ``example`` as a script file (so spawned processes can import it) in ``directory``."""
