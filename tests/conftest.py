@@ -8,13 +8,26 @@ from typing import Any
 import pytest
 
 from tests.executors.kinds import KINDS, Kind, shared_dask_cluster, shared_manager
+from tests.faults import Resources, resources
 
 
 @pytest.fixture(params=KINDS, ids=lambda kind: kind.name)
 def kind(request: pytest.FixtureRequest) -> Kind:
     """Each executor kind in turn."""
     chosen: Kind = request.param
+    if chosen.shared is not None:
+        chosen.shared()
     return chosen
+
+
+@pytest.fixture
+def before(kind: Kind) -> Resources:
+    """What the process holds before the executor under test exists."""
+    if kind.green:
+        import eventlet
+
+        eventlet.sleep(0)  # the hub (and its file descriptors) exist before the snapshot
+    return resources()
 
 
 @pytest.fixture(scope="session")

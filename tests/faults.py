@@ -294,32 +294,38 @@ def resources() -> Resources:
     )
 
 
-def settled_fds(before: frozenset[str], timeout: float = 5.0, *, sockets: bool = True) -> set[str]:
-    """The fds opened since ``before`` that are still open once the process settles.
+def settled_fds(
+    before: frozenset[str], timeout: float = 5.0, *, sockets: bool = True
+) -> dict[str, str]:
+    """The fds opened since ``before`` that are still open once the process settles, each with
+    what it is (the target of its ``/proc/self/fd`` link).
 
     Other machinery of the test process (the garbage collector closing what an earlier test
-    dropped, a shared Dask cluster connecting) opens and closes fds at its own pace, so new
-    ones get a bounded wait, with collections, to close before they count as leaked. With
-    ``sockets=False`` sockets are left out: kinds that run calls in this process open none,
-    while the shared Dask cluster's connections come and go.
+    dropped, a shared Dask cluster connecting, Dask's monitor reading ``/proc``) opens and
+    closes fds at its own pace, so new ones get a bounded wait, with collections, to close
+    before they count as leaked. With ``sockets=False`` sockets are left out: kinds that run
+    calls in this process open none, while the shared Dask cluster's connections come and go.
     """
     deadline = time.monotonic() + timeout
     pause = threading.Event()
     while True:
         gc.collect()
         left = {
-            fd for fd in set(os.listdir("/proc/self/fd")) - before if sockets or not _socket(fd)
+            fd: target
+            for fd in set(os.listdir("/proc/self/fd")) - before
+            if (target := _target(fd)) is not None and (sockets or not target.startswith("socket:"))
         }
         if not left or time.monotonic() >= deadline:
             return left
         pause.wait(0.05)
 
 
-def _socket(fd: str) -> bool:
+def _target(fd: str) -> str | None:
+    """What ``fd`` is open on; None once it is closed."""
     try:
-        return os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        return os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
-        return True  # closed meanwhile: not a leak
+        return None
 
 
 def assert_nothing_outlives(before: Resources, timeout: float = WAIT) -> None:
@@ -333,6 +339,6 @@ def assert_nothing_outlives(before: Resources, timeout: float = WAIT) -> None:
     threads = [thread for thread in after.threads - before.threads if thread.is_alive()]
     assert threads == [], f"threads outlived shutdown: {threads}"
     left = settled_fds(before.fds, sockets=False)
-    assert not left, f"fds outlived shutdown: {sorted(left)}"
+    assert not left, f"fds outlived shutdown: {left}"
     children = after.children - before.children
     assert not children, f"child processes outlived shutdown: {children}"

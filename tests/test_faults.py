@@ -39,7 +39,6 @@ from tests.faults import (
     green_spawn_fails,
     raising_done_callback,
     rejecting_with,
-    resources,
     shutdown_within,
     statistics_update_fails,
     thread_start_fails,
@@ -60,16 +59,6 @@ DELAYED = [kind for kind in IN_PROCESS if kind.name.endswith("_delayed")]
 
 def kinds(selected: list[Kind]) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("kind", selected, ids=lambda kind: kind.name)
-
-
-@pytest.fixture
-def before(kind: Kind) -> Resources:
-    """What the process holds before the executor under test exists."""
-    if kind.green:
-        import eventlet
-
-        eventlet.sleep(0)  # the hub (and its file descriptors) exist before the snapshot
-    return resources()
 
 
 def wait_then_return(started: EventLike, release: EventLike) -> str:

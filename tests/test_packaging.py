@@ -85,11 +85,23 @@ def test_build_makes_an_sdist_and_a_wheel_that_install(tmp_path: Path) -> None:
         assert "futurist/py.typed" in archive.namelist()
 
     venv = tmp_path / "venv"
-    run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    # A venv without its own pip (installing one costs seconds): the test environment's pip
+    # installs into it. Extras are named as the README says; --no-deps keeps the install
+    # offline: the dependencies come from the test environment, on the path after the venv's own.
+    run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
-    # Extras are named as the README says; --no-deps keeps the install offline: the
-    # dependencies come from the test environment, on the path after the venv's own packages.
-    run(python, "-m", "pip", "install", "--quiet", "--no-deps", f"{wheel}[dask]", cwd=tmp_path)
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        python,
+        "install",
+        "--quiet",
+        "--no-deps",
+        f"{wheel}[dask]",
+        cwd=tmp_path,
+    )
     purelib = run(
         python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path
     )

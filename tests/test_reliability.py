@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
-import multiprocessing
 import os
 import random
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 
 import futurist
 from tests.executors.kinds import Kind
+from tests.faults import Resources, assert_nothing_outlives
 
 WAIT = 60.0
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,28 +32,42 @@ def raise_base_exception(kind_name: str) -> None:
 
 
 @pytest.mark.slow
-def test_stress_every_future_ends_once_and_nothing_outlives_shutdown(kind: Kind) -> None:
-    total = 5_000 if kind.crosses_processes else 50_000
+def test_stress_every_future_ends_once_and_nothing_outlives_shutdown(
+    kind: Kind, before: Resources
+) -> None:
+    # Eight submitters, a statistics reader and a canceller race on one executor. The race is
+    # made certain rather than left to the count: each submitter stops halfway until the
+    # reader and the canceller have each made a pass with half the calls accepted.
+    total = 400 if kind.crosses_processes else 4_000
     submitters = 8
-    threads_before = set(threading.enumerate())
-    children_before = set(multiprocessing.active_children())
+    share = total // submitters
+    halfway = submitters * (share // 2)
     executor = kind.make(max_workers=4)
     accepted: list[concurrent.futures.Future[Any]] = []
     accepted_lock = threading.Lock()
     go = kind.new_event()
     done_submitting = kind.new_event()
+    read_at_halfway = kind.new_event()
+    cancelled_at_halfway = kind.new_event()
+    raced: list[bool] = []
     snapshots: list[futurist.ExecutorStatistics] = []
 
     def submit_share() -> None:
         go.wait(WAIT)
-        mine = [executor.submit(identity, n) for n in range(total // submitters)]
-        with accepted_lock:
-            accepted.extend(mine)
+        for number in range(share):
+            if number == share // 2:
+                raced.append(read_at_halfway.wait(WAIT) and cancelled_at_halfway.wait(WAIT))
+            future = executor.submit(identity, number)
+            with accepted_lock:
+                accepted.append(future)
 
     def read_statistics() -> None:
         go.wait(WAIT)
         while not done_submitting.is_set():
+            reached = len(accepted) >= halfway
             snapshots.append(executor.statistics)
+            if reached:
+                read_at_halfway.set()
             done_submitting.wait(0.001)
 
     def cancel_at_random() -> None:
@@ -61,10 +75,13 @@ def test_stress_every_future_ends_once_and_nothing_outlives_shutdown(kind: Kind)
         go.wait(WAIT)
         while not done_submitting.is_set():
             with accepted_lock:
+                reached = len(accepted) >= halfway
                 candidates = accepted[-50:]
             for future in candidates:
                 if chooser.random() < 0.3:
                     future.cancel()
+            if reached:
+                cancelled_at_halfway.set()
             done_submitting.wait(0.001)
 
     workers = [kind.spawn(submit_share) for _ in range(submitters)]
@@ -77,6 +94,7 @@ def test_stress_every_future_ends_once_and_nothing_outlives_shutdown(kind: Kind)
         helper.join(WAIT)
     executor.shutdown(wait=True)
 
+    assert raced == [True] * submitters
     assert len(accepted) == total
     states = [(f.cancelled(), f.done()) for f in accepted]
     assert all(done for _, done in states)
@@ -87,9 +105,7 @@ def test_stress_every_future_ends_once_and_nothing_outlives_shutdown(kind: Kind)
     assert stats.executed + stats.cancelled == total
     assert stats.cancelled == cancelled
     assert all(a.executed <= b.executed for a, b in itertools.pairwise(snapshots))
-    leftover = [t for t in set(threading.enumerate()) - threads_before if t.is_alive()]
-    assert leftover == []
-    assert set(multiprocessing.active_children()) - children_before == set()
+    assert_nothing_outlives(before)
 
 
 @pytest.mark.parametrize("error", ["KeyboardInterrupt", "SystemExit"])

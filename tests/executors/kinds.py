@@ -8,6 +8,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -83,6 +84,9 @@ class Kind:
     """Queued calls start in priority order (False: the kind accepts priorities, ignores them)."""
     stops_calls: bool = False
     """``stop()``, ``terminate_workers()`` and ``drain()`` stop running calls."""
+    shared: Callable[[], object] | None = None
+    """Starts what every executor of the kind shares (once); the ``kind`` fixture calls it, so
+    a test's snapshot of the process's threads and fds already holds it."""
 
     @property
     def threaded(self) -> bool:
@@ -138,6 +142,14 @@ def _dask(**kwargs: Any) -> Executor:
     return futurist.DaskExecutor(
         scheduler_address=shared_dask_cluster().scheduler_address, **kwargs
     )
+
+
+@functools.cache
+def _warm_dask() -> None:
+    """Start the shared cluster and run one call on it: Distributed starts process-wide threads
+    (its offload pool) on a client's first use, and keeps them for good."""
+    with _dask(max_workers=1) as executor:
+        executor.submit(int).result(60)
 
 
 def _from_config_file(kind: str) -> Callable[..., Executor]:
@@ -196,11 +208,18 @@ KINDS: list[Kind] = [
     Kind("thread_delayed", DelayedThreadPoolExecutor),
     Kind("green", _green, green=True),
     Kind("green_delayed", DelayedGreenThreadPoolExecutor, green=True),
-    Kind("dask", _dask, crosses_processes=True, stops_calls=True),
+    Kind("dask", _dask, crosses_processes=True, stops_calls=True, shared=_warm_dask),
     Kind("synchronous", _synchronous, in_caller=True, priorities=False),
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True, priorities=False),
     Kind("process-fork", _process("fork"), crosses_processes=True, stops_calls=True),
-    Kind("process-spawn", _process("spawn"), crosses_processes=True, stops_calls=True),
+    Kind(
+        "process-spawn",
+        _process("spawn"),
+        crosses_processes=True,
+        stops_calls=True,
+        # The first spawned worker starts multiprocessing's resource tracker, for good.
+        shared=resource_tracker.ensure_running,
+    ),
     # Third-party kinds from tests/fixtures/futurist-fixture-plugins, chosen by config file.
     Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1, priorities=False),
     Kind("fixture_plain", _from_config_file("fixture_plain"), priorities=False),
