@@ -295,29 +295,44 @@ def resources() -> Resources:
 
 
 def settled_fds(
-    before: frozenset[str], timeout: float = 5.0, *, sockets: bool = True
+    before: frozenset[str], timeout: float = 5.0, *, network: bool = False
 ) -> dict[str, str]:
     """The fds opened since ``before`` that are still open once the process settles, each with
     what it is (the target of its ``/proc/self/fd`` link).
 
     Other machinery of the test process (the garbage collector closing what an earlier test
-    dropped, a shared Dask cluster connecting, Dask's monitor reading ``/proc``) opens and
-    closes fds at its own pace, so new ones get a bounded wait, with collections, to close
-    before they count as leaked. With ``sockets=False`` sockets are left out: kinds that run
-    calls in this process open none, while the shared Dask cluster's connections come and go.
+    dropped, Dask's monitor reading ``/proc``) opens and closes fds at its own pace, so new ones
+    get a bounded wait, with collections, to close before they count as leaked. Network (TCP
+    and UDP) sockets are left out unless ``network``: futurist's own pipes and socketpairs are
+    files and unix sockets, while a shared Dask cluster in this process accepts and drops
+    connections from its worker processes whenever they ask.
     """
     deadline = time.monotonic() + timeout
     pause = threading.Event()
     while True:
         gc.collect()
+        ignored = set() if network else _network_sockets()
         left = {
             fd: target
             for fd in set(os.listdir("/proc/self/fd")) - before
-            if (target := _target(fd)) is not None and (sockets or not target.startswith("socket:"))
+            if (target := _target(fd)) is not None and target not in ignored
         }
         if not left or time.monotonic() >= deadline:
             return left
         pause.wait(0.05)
+
+
+def _network_sockets() -> set[str]:
+    """The ``socket:[inode]`` link targets of this process's TCP and UDP sockets."""
+    found = set()
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        try:
+            with open(f"/proc/self/net/{table}") as rows:
+                next(rows)  # the header
+                found.update(f"socket:[{row.split()[9]}]" for row in rows)
+        except OSError:
+            continue
+    return found
 
 
 def _target(fd: str) -> str | None:
@@ -338,7 +353,7 @@ def assert_nothing_outlives(before: Resources, timeout: float = WAIT) -> None:
     after = resources()
     threads = [thread for thread in after.threads - before.threads if thread.is_alive()]
     assert threads == [], f"threads outlived shutdown: {threads}"
-    left = settled_fds(before.fds, sockets=False)
+    left = settled_fds(before.fds)
     assert not left, f"fds outlived shutdown: {left}"
     children = after.children - before.children
     assert not children, f"child processes outlived shutdown: {children}"

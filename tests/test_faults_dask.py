@@ -136,7 +136,7 @@ def test_failure_settling_a_call_breaks_the_session_and_fails_what_it_holds(
     executor.shutdown(wait=True)
     assert_counted_once(executor, 5)
     assert thread_names() == threads
-    assert not settled_fds(fds)
+    assert not settled_fds(fds, network=True)
 
 
 def test_client_failing_to_close_still_closes_the_owned_cluster(warmed_up: None) -> None:
@@ -158,7 +158,7 @@ def test_client_failing_to_close_still_closes_the_owned_cluster(warmed_up: None)
     assert cluster.status.name == "closed"
     assert_counted_once(executor, 4)
     assert thread_names() == threads
-    assert not settled_fds(fds)
+    assert not settled_fds(fds, network=True)
 
 
 def test_client_refusing_a_submit_fails_that_future_only(cluster: Any) -> None:
