@@ -324,7 +324,7 @@ def settled_fds(
 
 def _network_sockets() -> set[str]:
     """The ``socket:[inode]`` link targets of this process's TCP and UDP sockets."""
-    found = set()
+    found: set[str] = set()
     for table in ("tcp", "tcp6", "udp", "udp6"):
         try:
             with open(f"/proc/self/net/{table}") as rows:
