@@ -68,3 +68,15 @@ def test_delayed_work_from_a_forked_child_meets_the_fork_guard() -> None:
         child.join(60)
         executor.shutdown()
     assert child.exitcode == 0
+
+
+def test_stopping_a_call_still_waiting_for_its_deadline_cancels_it() -> None:
+    with DelayedProcessPool(max_workers=1) as executor:
+        waiting = executor.submit_after(3600, pow, 2, 10)
+        due = executor.submit_after(0, pow, 2, 3)
+        executor.stop(waiting)
+        assert waiting.cancelled()
+        assert due.result(timeout=60) == 8
+        with pytest.raises(ValueError, match="already done"):
+            executor.stop(waiting)
+    assert (executor.statistics.executed, executor.statistics.cancelled) == (1, 1)
