@@ -24,7 +24,35 @@ import futurist
 import futurist.futures
 from futurist import RejectedSubmission
 
-__all__ = ["CONCURRENT_FLAVORS", "FLAVORS", "Flavor", "SimCondition", "SimExecutor", "Simulation"]
+__all__ = [
+    "CONCURRENT_FLAVORS",
+    "FLAVORS",
+    "FailureLog",
+    "Flavor",
+    "SimCondition",
+    "SimExecutor",
+    "Simulation",
+]
+
+
+class FailureLog:
+    """An ``on_failure`` callback that keeps each reported exception, then calls ``then``."""
+
+    def __init__(self) -> None:
+        self.exceptions: list[BaseException] = []
+        self.then: Callable[[], object] | None = None
+
+    def __call__(
+        self,
+        callback: Callable[..., Any],
+        kind: str,
+        spacing: float,
+        exc_info: Any,
+        traceback: str | None = None,
+    ) -> None:
+        self.exceptions.append(exc_info[1])
+        if self.then is not None:
+            self.then()
 
 
 class Simulation:

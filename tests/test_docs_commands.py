@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_cli import HIDE
-from tests.test_docs_examples import ROOT, rst_code_blocks
+from tests.test_docs_examples import ROOT, captioned_files, rst_code_blocks
 
 TIMEOUT = 60
 WIDTH = "118"
@@ -50,11 +50,7 @@ class Command:
 
 def console_sessions(page: Path) -> Iterator[Command]:
     blocks = rst_code_blocks(page)
-    files = {
-        block.options["caption"]: block.text
-        for block in blocks
-        if re.fullmatch(r"[\w.-]+\.\w+", block.options.get("caption", ""))
-    }
+    files = captioned_files(blocks)
     for block in blocks:
         if block.language != "console" or "^C" in block.text:
             continue

@@ -90,14 +90,19 @@ def rst_code_blocks(path: Path) -> list[Block]:
     return blocks
 
 
-def rst_blocks(path: Path) -> list[Example]:
-    """The page's python blocks, each with the page's files (blocks captioned with a name)."""
-    blocks = rst_code_blocks(path)
-    files = {
+def captioned_files(blocks: list[Block]) -> dict[str, str]:
+    """The blocks a page shows as files (captioned with a file name), by that name."""
+    return {
         block.options["caption"]: block.text
         for block in blocks
         if re.fullmatch(r"[\w.-]+\.\w+", block.options.get("caption", ""))
     }
+
+
+def rst_blocks(path: Path) -> list[Example]:
+    """The page's python blocks, each with the page's files (blocks captioned with a name)."""
+    blocks = rst_code_blocks(path)
+    files = captioned_files(blocks)
     return [
         Example(f"{path.relative_to(ROOT)}:{block.line}", block.text, files)
         for block in blocks

@@ -168,6 +168,20 @@ real_write = _Pool._write
 real_receive = _Pool._receive
 
 
+def only_the_poisoned_call_fails(
+    executor: futurist.ProcessPoolExecutor, why: str
+) -> list[concurrent.futures.Future[Any]]:
+    """Submit ten calls around one of ``POISON``; only that one fails (``WorkerCrashed`` whose
+    message says ``why`` ... ``its pipe``). Returns every future, the poisoned one last."""
+    futures = [executor.submit(identity, n) for n in range(5)]
+    poisoned = executor.submit(identity, POISON)
+    futures += [executor.submit(identity, n) for n in range(5, 10)]
+    with pytest.raises(futurist.WorkerCrashed, match=f"{why} its pipe"):
+        poisoned.result(WAIT)
+    assert [future.result(WAIT) for future in futures] == list(range(10))
+    return [*futures, poisoned]
+
+
 @pytest.mark.parametrize(
     "fault",
     [OSError(errno.EIO, "Input/output error (injected)"), BrokenPipeError("injected")],
@@ -181,15 +195,8 @@ def test_a_failing_send_fails_only_its_call(fault: OSError, nothing_outlives: No
 
     executor = make(max_workers=2)
     with mock.patch.object(_Pool, "_write", side_effect=write):
-        futures = [executor.submit(identity, n) for n in range(5)]
-        poisoned = executor.submit(identity, POISON)
-        futures += [executor.submit(identity, n) for n in range(5, 10)]
-        with pytest.raises(
-            futurist.WorkerCrashed, match="after the parent failed to write to its pipe"
-        ):
-            poisoned.result(WAIT)
-        assert [future.result(WAIT) for future in futures] == list(range(10))
-    settle(executor, [*futures, poisoned])
+        futures = only_the_poisoned_call_fails(executor, "after the parent failed to write to")
+    settle(executor, futures)
     assert executor.statistics.failures == 1
 
 
@@ -217,15 +224,8 @@ def test_a_failing_receive_fails_only_its_call(nothing_outlives: None) -> None:
 
     executor = make(max_workers=2)
     with mock.patch.object(_Pool, "_receive", side_effect=receive):
-        futures = [executor.submit(identity, n) for n in range(5)]
-        poisoned = executor.submit(identity, POISON)
-        futures += [executor.submit(identity, n) for n in range(5, 10)]
-        with pytest.raises(
-            futurist.WorkerCrashed, match="after the parent failed to read from its pipe"
-        ):
-            poisoned.result(WAIT)
-        assert [future.result(WAIT) for future in futures] == list(range(10))
-    settle(executor, [*futures, poisoned])
+        futures = only_the_poisoned_call_fails(executor, "after the parent failed to read from")
+    settle(executor, futures)
 
 
 # -- pickling inside the manager ---------------------------------------------------------------

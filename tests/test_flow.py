@@ -16,19 +16,9 @@ from oslo_config import cfg
 import futurist
 from futurist import plugins, rejection
 from tests.executors.kinds import DelayedThreadPoolExecutor, shared_dask_cluster
+from tests.executors.test_contract import identity, wait_then_return
 
 WAIT = 30.0
-
-
-def wait_then_return(started: threading.Event, release: threading.Event, value: Any) -> Any:
-    started.set()
-    if not release.wait(WAIT):
-        raise AssertionError("the test never released this task")
-    return value
-
-
-def identity(value: Any) -> Any:
-    return value
 
 
 @pytest.fixture

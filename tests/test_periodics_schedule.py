@@ -13,7 +13,7 @@ import pytest
 import futurist
 from futurist import periodics
 from futurist.periodics import IMMEDIATE, PERIODIC, ExistingExecutor, PeriodicWorker
-from tests.periodics_support import SimExecutor, Simulation
+from tests.periodics_support import FailureLog, SimExecutor, Simulation
 
 
 class Recorder:
@@ -393,31 +393,22 @@ class Exiting(BaseException):
 def test_a_base_exception_is_recorded_stops_the_worker_and_leaves_start() -> None:
     sim = Simulation(start=100.0)
     runs: list[float] = []
-    reported: list[BaseException] = []
+    failures = FailureLog()
 
     @periodics.periodic(1.0)
     def exits_once() -> None:
         runs.append(sim.now)
         raise Exiting("leaving")
 
-    def on_failure(
-        callback: Callable[..., Any],
-        kind: str,
-        spacing: float,
-        exc_info: Any,
-        traceback: str | None = None,
-    ) -> None:
-        reported.append(exc_info[1])
-
     # Without an executor the BaseException leaves the callback's run and start() directly;
     # the run is still recorded and reported, and the worker stopped.
     worker = PeriodicWorker(
-        [(exits_once, (), {})], cond_cls=sim.condition, now_func=sim.clock, on_failure=on_failure
+        [(exits_once, (), {})], cond_cls=sim.condition, now_func=sim.clock, on_failure=failures
     )
     with pytest.raises(Exiting, match="leaving"):
         worker.start()
     assert runs == [101.0]
-    assert [type(exc) for exc in reported] == [Exiting]
+    assert [type(exc) for exc in failures.exceptions] == [Exiting]
     (watcher,) = worker.iter_watchers()
     assert (watcher.runs, watcher.failures) == (1, 1)
     worker.start()  # stopped as by stop(): returns at once, without raising it again

@@ -16,7 +16,7 @@ import pytest
 import futurist
 from futurist import periodics
 from futurist.periodics import PERIODIC, ExistingExecutor, PeriodicWorker
-from tests.periodics_support import CONCURRENT_FLAVORS, FLAVORS, Flavor
+from tests.periodics_support import CONCURRENT_FLAVORS, FLAVORS, FailureLog, Flavor
 
 
 class Counter:
@@ -133,8 +133,6 @@ def outcome_of_start(flavor: Flavor, worker: PeriodicWorker) -> BaseException | 
 def test_a_callback_raising_keyboard_interrupt_or_system_exit_stops_the_worker(
     flavor: Flavor, error: type[BaseException], caplog: pytest.LogCaptureFixture
 ) -> None:
-    reported: list[BaseException] = []
-
     @periodics.periodic(0.01, run_immediately=True)
     def interrupted() -> None:
         raise error("leaving")
@@ -143,19 +141,11 @@ def test_a_callback_raising_keyboard_interrupt_or_system_exit_stops_the_worker(
     def steady() -> None:
         pass
 
-    def on_failure(
-        callback: Callable[..., Any],
-        kind: str,
-        spacing: float,
-        exc_info: Any,
-        traceback: str | None = None,
-    ) -> None:
-        reported.append(exc_info[1])
-
-    worker = worker_for(flavor, [(interrupted, (), {}), (steady, (), {})], on_failure=on_failure)
+    failures = FailureLog()
+    worker = worker_for(flavor, [(interrupted, (), {}), (steady, (), {})], on_failure=failures)
     raised = outcome_of_start(flavor, worker)
     assert type(raised) is error
-    assert reported == [raised]
+    assert failures.exceptions == [raised]
     assert worker.wait(0)
     watcher = next(worker.iter_watchers())
     assert (watcher.runs, watcher.failures) == (1, 1)
@@ -170,33 +160,23 @@ def test_a_callback_raising_keyboard_interrupt_or_system_exit_stops_the_worker(
 
 
 def test_periodic_callbacks_cannot_run_on_a_process_pool() -> None:
-    reported: list[BaseException] = []
-
     @periodics.periodic(0.01, run_immediately=True)
     def interrupted() -> None:
         raise KeyboardInterrupt
 
-    def on_failure(
-        callback: Callable[..., Any],
-        kind: str,
-        spacing: float,
-        exc_info: Any,
-        traceback: str | None = None,
-    ) -> None:
-        reported.append(exc_info[1])
-        worker.stop()
-
+    failures = FailureLog()
     with futurist.ProcessPoolExecutor(max_workers=1) as executor:
         worker = PeriodicWorker(
             [(interrupted, (), {})],
             executor_factory=ExistingExecutor(executor),
-            on_failure=on_failure,
+            on_failure=failures,
         )
+        failures.then = worker.stop
         worker.start()
     # The worker's runner holds its locks: it cannot be sent to another process, so each run
     # fails to be submitted and the callback never runs there.
-    assert reported
-    assert "pickle" in str(reported[0])
+    assert failures.exceptions
+    assert "pickle" in str(failures.exceptions[0])
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)
