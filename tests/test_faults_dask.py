@@ -72,6 +72,12 @@ def square(value: int) -> int:
     return value * value
 
 
+def square_after_gate(name: str, value: int) -> int:
+    """Runs on the in-process worker: the square of ``value`` once the test opens the gate."""
+    wait_for_gate(name)
+    return square(value)
+
+
 def open_gate(name: str) -> None:
     _GATES[name].set()
 
@@ -251,3 +257,29 @@ def test_done_callback_raising_leaves_the_executor_working(
     executor.shutdown(wait=True)
     stats = executor.statistics
     assert (stats.executed, stats.failures) == (6, 0)
+
+
+def test_results_that_cannot_be_fetched_together_are_fetched_one_by_one(
+    cluster: Any, gate: str
+) -> None:
+    executor = DaskExecutor(8, scheduler_address=cluster.scheduler_address)
+    client = executor._session.client
+    real_gather = client.gather
+    refused: list[int] = []
+
+    def refuse_the_first_batch(futures: list[Any], *args: Any, **kwargs: Any) -> Any:
+        if not refused:
+            refused.append(len(futures))
+            raise OSError("injected: a result was lost with its worker")
+        return real_gather(futures, *args, **kwargs)
+
+    # On this client only: the fault hits the first batch of results fetched, whatever its size.
+    with mock.patch.object(client, "gather", side_effect=refuse_the_first_batch):
+        futures = [executor.submit(square_after_gate, gate, n) for n in range(6)]
+        open_gate(gate)
+        settle_all(futures)
+    assert refused, "no batch of results was fetched while the fault was armed"
+    assert [future.result() for future in futures] == [n * n for n in range(6)]
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert (stats.executed, stats.failures, stats.cancelled) == (6, 0, 0)
