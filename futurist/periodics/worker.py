@@ -432,7 +432,7 @@ class PeriodicWorker:
             if heap:
                 now = self._now()
                 if heap[0][0] <= now:
-                    return self._claim()
+                    return self._claimed(heapq.heappop(heap))
                 self._cond.wait(heap[0][0] - now)
             elif auto_stop and not self._in_flight:
                 return None
@@ -451,8 +451,9 @@ class PeriodicWorker:
         entry.kind = kind
         heapq.heappush(self._heap, (when, next(self._seq), entry))
 
-    def _claim(self) -> _Entry:
-        scheduled, _, entry = heapq.heappop(self._heap)
+    def _claimed(self, item: tuple[float, int, _Entry]) -> _Entry:
+        """Mark the entry of a heap item just taken as running; return it."""
+        scheduled, _, entry = item
         entry.scheduled = scheduled
         entry.active = True
         self._in_flight += 1
@@ -559,14 +560,18 @@ class PeriodicWorker:
             self._in_flight -= 1
             if next_run is None:
                 entry.stopped = True
+            elif claim_next and heap and heap[0][0] <= finished and self._accepting:
+                # Another entry is due: push this one and take the earliest in one heap step
+                # (this entry itself, if it is already due again). Every run of a burst of
+                # callbacks due together takes this path.
+                entry.kind = PERIODIC
+                return self._claimed(heapq.heappushpop(heap, (next_run, next(self._seq), entry)))
             elif self._accepting:
                 self._schedule(entry, next_run, PERIODIC)
                 if heap[0][2] is entry:
                     self._cond.notify_all()  # the loop may sleep until a later deadline
             if not self._in_flight and (not self._accepting or not heap):
                 self._cond.notify_all()  # the drain in _end_run, or an auto stop
-            if claim_next and self._accepting and heap and heap[0][0] <= finished:
-                return self._claim()
             return None
 
     def _checked_next_run(self, entry: _Entry, started: float, finished: float) -> float:
