@@ -12,7 +12,9 @@ futures are dropped.
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
+from typing import Any
 
 from benchmarks.harness import Figure, interleave
 
@@ -23,6 +25,30 @@ def _tiny(value: int) -> int:
     return value
 
 
+class _Forgotten:
+    """Counts the tasks the scheduler forgets, so a run can wait until all of its are gone.
+
+    The scheduler runs in this process (a ``LocalCluster``): its plugin calls ``count`` from
+    the scheduler's loop and a waiting run wakes on the condition, without polling.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def count(self) -> None:
+        """One more task was forgotten."""
+        with self._changed:
+            self._count += 1
+            self._changed.notify_all()
+
+    def wait_for(self, tasks: int) -> None:
+        """Wait until ``tasks`` more tasks have been forgotten, then start counting afresh."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._count >= tasks)
+            self._count -= tasks
+
+
 def collect(rounds: int) -> list[Figure]:
     """Time 2,000 tiny tasks through each executor, alternating, on one LocalCluster."""
     try:
@@ -30,7 +56,18 @@ def collect(rounds: int) -> list[Figure]:
     except ImportError:
         print("bench_dask: skipped, distributed is not installed (pip install distributed)")
         return []
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
     from futurist.executors.dask import DaskExecutor
+
+    forgotten = _Forgotten()
+
+    class CountForgotten(SchedulerPlugin):
+        name = "futurist-bench-forgotten"
+
+        def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+            if finish == "forgotten":
+                forgotten.count()
 
     with (
         distributed.LocalCluster(  # type: ignore[no-untyped-call]
@@ -46,7 +83,7 @@ def collect(rounds: int) -> list[Figure]:
     ):
         ours = DaskExecutor(scheduler_address=cluster.scheduler_address)
         theirs = client.get_executor(pure=False)
-        scheduler = cluster.scheduler
+        cluster.scheduler.add_plugin(CountForgotten())
 
         def timed(executor: concurrent.futures.Executor) -> float:
             started = time.perf_counter()
@@ -54,8 +91,7 @@ def collect(rounds: int) -> list[Figure]:
             for future in futures:
                 future.result()
             del futures, future
-            while scheduler.tasks:
-                time.sleep(0.001)
+            forgotten.wait_for(TASKS)
             return (time.perf_counter() - started) / TASKS * 1e6
 
         def run_ours() -> float:
