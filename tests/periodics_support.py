@@ -18,7 +18,7 @@ import threading
 import warnings
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import futurist
 import futurist.futures
@@ -28,6 +28,7 @@ __all__ = [
     "CONCURRENT_FLAVORS",
     "FLAVORS",
     "FailureLog",
+    "FailureReport",
     "Flavor",
     "SimCondition",
     "SimExecutor",
@@ -35,12 +36,28 @@ __all__ = [
 ]
 
 
+class FailureReport(NamedTuple):
+    """What one ``on_failure`` call was given."""
+
+    callback: Callable[..., Any]
+    kind: str
+    spacing: float
+    exc_info: Any
+    traceback: str | None
+
+
 class FailureLog:
-    """An ``on_failure`` callback that keeps each reported exception, then calls ``then``."""
+    """An ``on_failure`` callback that keeps each report, then calls ``then``."""
 
     def __init__(self) -> None:
-        self.exceptions: list[BaseException] = []
+        self.reports: list[FailureReport] = []
         self.then: Callable[[], object] | None = None
+        self._reported = threading.Condition()
+
+    @property
+    def exceptions(self) -> list[BaseException]:
+        """The exception of each report, in order."""
+        return [report.exc_info[1] for report in self.reports]
 
     def __call__(
         self,
@@ -50,9 +67,16 @@ class FailureLog:
         exc_info: Any,
         traceback: str | None = None,
     ) -> None:
-        self.exceptions.append(exc_info[1])
+        with self._reported:
+            self.reports.append(FailureReport(callback, kind, spacing, exc_info, traceback))
+            self._reported.notify_all()
         if self.then is not None:
             self.then()
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Wait until at least ``count`` failures were reported; False if ``timeout`` ran out."""
+        with self._reported:
+            return self._reported.wait_for(lambda: len(self.reports) >= count, timeout)
 
 
 class Simulation:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -168,27 +167,20 @@ def test_a_synchronous_executor_gets_one_submission_per_wake_up() -> None:
 def test_a_failing_callback_keeps_its_schedule_and_every_failure_is_reported() -> None:
     sim = Simulation(start=100.0)
     recorder = Recorder(sim, 1.0, run_immediately=True, takes=0.25, fail=True)
-    reports: list[tuple[Any, ...]] = []
-
-    def on_failure(
-        callback: Callable[..., Any],
-        kind: str,
-        spacing: float,
-        exc_info: Any,
-        traceback: str | None = None,
-    ) -> None:
-        reports.append((callback, kind, spacing, exc_info[0], str(exc_info[1]), traceback))
-
+    failures = FailureLog()
     recorder.stop_after = 3
-    worker = make_worker(sim, [recorder], on_failure=on_failure)
+    worker = make_worker(sim, [recorder], on_failure=failures)
     worker.start()
     assert recorder.starts == [100.0, 101.0, 102.0]
-    assert [report[:5] for report in reports] == [
+    assert [
+        (report.callback, report.kind, report.spacing, report.exc_info[0], str(report.exc_info[1]))
+        for report in failures.reports
+    ] == [
         (recorder.tick, IMMEDIATE, 1.0, ValueError, "failure at 100.25"),
         (recorder.tick, PERIODIC, 1.0, ValueError, "failure at 101.25"),
         (recorder.tick, PERIODIC, 1.0, ValueError, "failure at 102.25"),
     ]
-    assert all("ValueError: failure at" in (report[5] or "") for report in reports)
+    assert all("ValueError: failure at" in (report.traceback or "") for report in failures.reports)
     (watcher,) = worker.iter_watchers()
     assert (watcher.runs, watcher.failures, watcher.successes) == (3, 3, 0)
 
@@ -210,24 +202,19 @@ def test_executor_failures_are_reported_and_retried_on_the_next_cycle(
     executor = SimExecutor()
     executor.plan.extend([action, action])
     recorder = Recorder(sim, 1.0)
-    reported: list[tuple[str, BaseException, float]] = []
-
-    def on_failure(
-        callback: Callable[..., Any],
-        kind: str,
-        spacing: float,
-        exc_info: Any,
-        traceback: str | None = None,
-    ) -> None:
-        reported.append((kind, exc_info[1], sim.now))
-        assert traceback is not None and error.__name__ in traceback
-
-    worker = make_worker(sim, [recorder], executor, on_failure=on_failure)
+    failures = FailureLog()
+    reported_at: list[float] = []
+    failures.then = lambda: reported_at.append(sim.now)
+    worker = make_worker(sim, [recorder], executor, on_failure=failures)
     run_until(sim, worker, 104.5)
-    assert [(kind, type(exc), when) for kind, exc, when in reported] == [
+    assert [
+        (report.kind, report.exc_info[0], when)
+        for report, when in zip(failures.reports, reported_at, strict=True)
+    ] == [
         (PERIODIC, error, 101.0),
         (PERIODIC, error, 102.0),
     ]
+    assert all(error.__name__ in (report.traceback or "") for report in failures.reports)
     assert recorder.starts == [103.0, 104.0]
     (watcher,) = worker.iter_watchers()
     assert (watcher.runs, watcher.failures, watcher.successes) == (4, 2, 2)
@@ -253,18 +240,8 @@ def test_never_again_ends_one_schedule_and_auto_stop_ends_the_worker() -> None:
 
 def test_add_while_running_schedules_from_the_time_it_was_added() -> None:
     sim = Simulation(start=100.0)
-    kinds: list[str] = []
-
-    def on_failure(
-        callback: Callable[..., Any],
-        kind: str,
-        spacing: float,
-        exc_info: Any,
-        traceback: str | None = None,
-    ) -> None:
-        kinds.append(kind)
-
-    worker = PeriodicWorker([], cond_cls=sim.condition, now_func=sim.clock, on_failure=on_failure)
+    failures = FailureLog()
+    worker = PeriodicWorker([], cond_cls=sim.condition, now_func=sim.clock, on_failure=failures)
     later = Recorder(sim, 1.0)
     now = Recorder(sim, 1.0, run_immediately=True, fail=True)
     sim.at(100.25, lambda: worker.add(later.tick))
@@ -273,7 +250,7 @@ def test_add_while_running_schedules_from_the_time_it_was_added() -> None:
     worker.start(allow_empty=True)
     assert later.starts == [101.25, 102.25]
     assert now.starts == [100.5, 101.5, 102.5]
-    assert kinds == [IMMEDIATE, PERIODIC, PERIODIC]
+    assert [report.kind for report in failures.reports] == [IMMEDIATE, PERIODIC, PERIODIC]
     assert len(worker) == 2
 
 

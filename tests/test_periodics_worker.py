@@ -68,29 +68,23 @@ def test_runs_callbacks_until_stopped(flavor: Flavor) -> None:
 @pytest.mark.parametrize("flavor", FLAVORS)
 def test_failures_go_to_on_failure_and_the_schedule_continues(flavor: Flavor) -> None:
     counter = Counter(flavor, 2)
-    reports: list[tuple[Callable[..., Any], str, float, type[BaseException]]] = []
+    failures = FailureLog()
+    failures.then = counter.hit
 
     @periodics.periodic(0.01)
     def broken() -> None:
         raise KeyError("broken")
 
-    def on_failure(
-        callback: Callable[..., Any],
-        kind: str,
-        spacing: float,
-        exc_info: Any,
-        traceback: str | None = None,
-    ) -> None:
-        reports.append((callback, kind, spacing, exc_info[0]))
-        counter.hit()
-
-    worker = worker_for(flavor, [(broken, (), {})], on_failure=on_failure)
+    worker = worker_for(flavor, [(broken, (), {})], on_failure=failures)
     join = flavor.spawn(worker.start)
     assert counter.reached.wait(30)
     worker.stop()
     assert worker.wait(30)
     join()
-    assert reports[:2] == [(broken, PERIODIC, 0.01, KeyError)] * 2
+    assert [
+        (report.callback, report.kind, report.spacing, report.exc_info[0])
+        for report in failures.reports[:2]
+    ] == [(broken, PERIODIC, 0.01, KeyError)] * 2
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)
@@ -318,28 +312,10 @@ def test_a_factory_executor_is_shut_down_at_stop_and_an_existing_one_when_asked(
     assert not pool.alive
 
 
-def _collecting_on_failure(
-    errors: list[BaseException], enough: threading.Event, count: int
-) -> Callable[..., None]:
-    def on_failure(
-        callback: Callable[..., Any],
-        kind: str,
-        spacing: float,
-        exc_info: Any,
-        traceback: str | None = None,
-    ) -> None:
-        errors.append(exc_info[1])
-        if len(errors) >= count:
-            enough.set()
-
-    return on_failure
-
-
 def test_an_executor_shut_down_by_someone_else_is_reported_and_retried() -> None:
     pool = futurist.ThreadPoolExecutor(max_workers=1)
     pool.shutdown()
-    errors: list[BaseException] = []
-    enough = threading.Event()
+    failures = FailureLog()
 
     @periodics.periodic(0.01, run_immediately=True)
     def tick() -> None:
@@ -348,22 +324,21 @@ def test_an_executor_shut_down_by_someone_else_is_reported_and_retried() -> None
     worker = PeriodicWorker(
         [(tick, (), {})],
         executor_factory=ExistingExecutor(pool),
-        on_failure=_collecting_on_failure(errors, enough, 2),
+        on_failure=failures,
     )
     thread = threading.Thread(target=worker.start)
     thread.start()
-    assert enough.wait(30)
+    assert failures.wait_for(2, 30)
     worker.stop()
     assert worker.wait(30)
     thread.join(30)
-    assert all(isinstance(error, RuntimeError) for error in errors)
+    assert all(isinstance(error, RuntimeError) for error in failures.exceptions)
 
 
 def test_a_rejected_submission_is_reported_and_retried() -> None:
     refusals = iter([True, True, False])
     ran = threading.Event()
-    errors: list[BaseException] = []
-    enough = threading.Event()
+    failures = FailureLog()
 
     def refuse_twice(executor: object, backlog: int) -> None:
         if next(refusals, False):
@@ -377,7 +352,7 @@ def test_a_rejected_submission_is_reported_and_retried() -> None:
         worker = PeriodicWorker(
             [(tick, (), {})],
             executor_factory=ExistingExecutor(pool),
-            on_failure=_collecting_on_failure(errors, enough, 2),
+            on_failure=failures,
         )
         thread = threading.Thread(target=worker.start)
         thread.start()
@@ -385,7 +360,7 @@ def test_a_rejected_submission_is_reported_and_retried() -> None:
         worker.stop()
         assert worker.wait(30)
         thread.join(30)
-    assert [str(error) for error in errors] == ["backlog full", "backlog full"]
+    assert [str(error) for error in failures.exceptions] == ["backlog full", "backlog full"]
     (watcher,) = worker.iter_watchers()
     assert watcher.failures == 2 and watcher.successes >= 1
 
@@ -393,8 +368,7 @@ def test_a_rejected_submission_is_reported_and_retried() -> None:
 def test_a_future_cancelled_by_the_executor_is_reported_and_retried() -> None:
     blocker_running, release = threading.Event(), threading.Event()
     submitted = threading.Event()
-    errors: list[BaseException] = []
-    enough = threading.Event()
+    failures = FailureLog()
     submits = iter(range(1000))
 
     def note_submit(executor: object, backlog: int) -> None:
@@ -416,19 +390,19 @@ def test_a_future_cancelled_by_the_executor_is_reported_and_retried() -> None:
     worker = PeriodicWorker(
         [(tick, (), {})],
         executor_factory=ExistingExecutor(pool),
-        on_failure=_collecting_on_failure(errors, enough, 2),
+        on_failure=failures,
     )
     thread = threading.Thread(target=worker.start)
     thread.start()
     assert submitted.wait(30)
     pool.shutdown(wait=False, cancel_futures=True)
     release.set()
-    assert enough.wait(30)
+    assert failures.wait_for(2, 30)
     worker.stop()
     assert worker.wait(30)
     thread.join(30)
-    assert isinstance(errors[0], concurrent.futures.CancelledError)
-    assert isinstance(errors[1], RuntimeError)  # the retry meets the shut down pool
+    assert isinstance(failures.exceptions[0], concurrent.futures.CancelledError)
+    assert isinstance(failures.exceptions[1], RuntimeError)  # the retry meets the shut down pool
 
 
 def test_failures_are_logged_with_their_traceback_without_on_failure(
