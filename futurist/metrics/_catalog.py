@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from futurist.metrics import ExecutorMetrics, Histogram
+from futurist.figures import ExecutorMetrics, Histogram
 
 if TYPE_CHECKING:
     from futurist.executors.base import Executor

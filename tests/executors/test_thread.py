@@ -118,7 +118,7 @@ def test_runtime_excludes_time_spent_queued(monkeypatch: pytest.MonkeyPatch) -> 
 def test_a_collected_pool_lets_its_threads_exit() -> None:
     executor = futurist.ThreadPoolExecutor(max_workers=2)
     executor.submit(int).result(WAIT)
-    threads = list(executor._threads)
+    threads = list(executor._pool.threads)
     del executor
     for thread in threads:
         thread.join(WAIT)
