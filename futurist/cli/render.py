@@ -5,6 +5,8 @@ The only module of the command that imports rich (the ``futurist[cli]`` extra).
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -217,3 +219,14 @@ def _seconds(value: float | None, digits: int = 1) -> str:
     if value < 1:
         return f"{value * 1e3:,.{digits}f} ms"
     return f"{value:,.{digits + 2}f} s"
+
+
+_PIPE_WIDTH = 160
+"""Columns of output that is not a terminal (rich would wrap it at 80)."""
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich console; output that is not a terminal is not wrapped at rich's default 80."""
+    stream = sys.stderr if stderr else sys.stdout
+    wide = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(stderr=stderr, width=_PIPE_WIDTH if wide else None)

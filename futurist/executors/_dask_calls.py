@@ -32,7 +32,7 @@ __all__ = [
     "Calls",
     "broken_error",
     "fail",
-    "on_cluster",
+    "is_on_cluster",
 ]
 
 LOG = logging.getLogger(__name__)
@@ -387,8 +387,12 @@ class Calls(StoppableWorkers):
         broken = self._mark_broken(cause)
         with self.lock:
             # Calls still being sent stay: their sender fails them when it sees the session broken.
-            in_flight = {item: future for item, future in self.calls.items() if on_cluster(future)}
-            self.calls = {item: mark for item, mark in self.calls.items() if not on_cluster(mark)}
+            in_flight = {
+                item: future for item, future in self.calls.items() if is_on_cluster(future)
+            }
+            self.calls = {
+                item: mark for item, mark in self.calls.items() if not is_on_cluster(mark)
+            }
             backlog = list(self.queue)
             self.queue.clear()
             if self.in_use == 0 and not backlog:
@@ -424,7 +428,7 @@ RUNS_ON = (
 CANCELLED_ON_CLUSTER = f"DaskExecutor.stop() cancelled its Dask task; {RUNS_ON}"
 
 
-def on_cluster(value: object) -> bool:
+def is_on_cluster(value: object) -> bool:
     """Whether a value in ``calls`` is a Dask future (not a mark for a call being sent)."""
     return value is not IN_TRANSIT and value is not STOP_ON_ARRIVAL
 

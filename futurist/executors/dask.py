@@ -48,7 +48,7 @@ from futurist.executors._dask_calls import (
     STOP_ON_ARRIVAL,
     Calls,
     fail,
-    on_cluster,
+    is_on_cluster,
 )
 from futurist.executors._flow import stopped_error
 from futurist.executors.base import (
@@ -170,11 +170,11 @@ class _DaskWorkers(Calls):
                 queued = self._take_from_backlog(future)
             else:
                 dask_future = self.calls[item]
-                if on_cluster(dask_future):
+                if is_on_cluster(dask_future):
                     del self.calls[item]
                 else:
                     self.calls[item] = STOP_ON_ARRIVAL
-        if item is not None and on_cluster(dask_future):
+        if item is not None and is_on_cluster(dask_future):
             self._cancel_on_cluster([dask_future])
             fail(item, stopped_error(item, CANCELLED_ON_CLUSTER))
             self.free_slots(1)
@@ -207,7 +207,7 @@ class _DaskWorkers(Calls):
         """
         with self.lock:
             calls = self.calls
-            on_cluster = [(item, future) for item, future in calls.items() if on_cluster(future)]
+            on_cluster = [(item, future) for item, future in calls.items() if is_on_cluster(future)]
             for item, _ in on_cluster:
                 del calls[item]
             for item in calls:
@@ -347,7 +347,7 @@ class DaskExecutor(Executor):
         """The oslo.config options of this kind; their names are constructor keywords."""
         from oslo_config import cfg
 
-        from futurist.executors._option_types import positive_seconds
+        from futurist._option_types import positive_seconds
 
         return [
             cfg.StrOpt(
