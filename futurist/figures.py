@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from futurist.statistics import ExecutorStatistics
+    import futurist.statistics
 
 __all__ = ["BUCKETS", "ExecutorMetrics", "Histogram"]
 
@@ -77,7 +77,7 @@ class ExecutorMetrics:
 
     name: str
     kind: str
-    statistics: ExecutorStatistics
+    statistics: futurist.statistics.ExecutorStatistics
     queued: int
     running: int
     workers: int

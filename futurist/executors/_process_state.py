@@ -171,7 +171,7 @@ class Worker:
 class PoolState(StoppableWorkers):
     """Everything the manager thread shares with the executor; never refers to the executor."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the pool settings ProcessPoolExecutor accepts
         self,
         context: BaseContext,
         *,

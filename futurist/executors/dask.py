@@ -278,7 +278,7 @@ class DaskExecutor(Executor):
 
     kind = "dask"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the public constructor: cluster, TLS and contract options
         self,
         max_workers: int | None = None,
         check_and_reject: CheckAndReject | None = None,

@@ -48,7 +48,7 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
 
     kind = "thread_dynamic"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the public constructor (futurist 3.5 and stdlib arguments)
         self,
         max_workers: int | None = None,
         check_and_reject: CheckAndReject | None = None,

@@ -272,7 +272,7 @@ class ProcessPoolExecutor(Executor):
 
     kind = "process"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the public constructor (the stdlib pool arguments and ours)
         self,
         max_workers: int | None = None,
         mp_context: BaseContext | None = None,

@@ -105,7 +105,7 @@ class SynchronousExecutor(Executor):
 
     kind = "synchronous"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the public constructor (futurist 3.5 arguments and ours)
         self,
         green: bool = False,
         run_work_func: Callable[[WorkItem], None] = WorkItem.run,

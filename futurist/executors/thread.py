@@ -474,7 +474,7 @@ class ThreadPoolExecutor(Executor):
 
     kind = "thread"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the public constructor (the stdlib pool arguments and ours)
         self,
         max_workers: int | None = None,
         check_and_reject: CheckAndReject | None = None,

@@ -1,6 +1,6 @@
 """The worker side of an executor kind: the work items it is handed and what it must do with them.
 
-This is the one module a kind's author reads besides :class:`~futurist.Executor`. The front,
+This is the one module a kind's author reads besides :class:`~futurist.executors.base.Executor`. The front,
 ``Executor``, keeps the contract every kind shares (argument checks, ``check_and_reject``,
 statistics, metrics, priorities, waiting for room, ``drain``, ``stop``, context propagation,
 unread failures) and talks to the kind only through :class:`Workers`::
@@ -13,7 +13,7 @@ unread failures) and talks to the kind only through :class:`Workers`::
 
 A kind subclasses :class:`Workers` (or :class:`StoppableWorkers` when it can stop running
 calls), and its executor class passes an instance to ``Executor.__init__``. Queued items go out
-in :func:`priority_of` order once ``use_priorities`` was called; :class:`PriorityBacklog` is a
+in :func:`~futurist.executors.workers.priority_of` order once ``use_priorities`` was called; :class:`PriorityBacklog` is a
 ready-made queue for that.
 """
 
@@ -260,7 +260,7 @@ class PriorityBacklog:
 class Workers(abc.ABC):
     """The worker side of a kind: where accepted calls wait, run and end.
 
-    The executor calls ``put`` and ``use_priorities`` with :attr:`lock` held (the lock it holds
+    The executor calls ``put`` and ``use_priorities`` with ``lock`` held (the lock it holds
     while it admits a call), everything else without it. Every accepted item must reach exactly
     one terminal state through its own methods (``run``; or ``start`` then ``finish``/``fail``;
     or ``cancel``), whatever happens to the workers.
@@ -281,7 +281,7 @@ class Workers(abc.ABC):
 
     @abc.abstractmethod
     def put(self, item: WorkItem) -> bool:
-        """Queue ``item`` for a worker, or start one for it (with :attr:`lock` held).
+        """Queue ``item`` for a worker, or start one for it (with ``lock`` held).
 
         Raise to refuse it (the error reaches the submitter, nothing is recorded). Return True
         to have the executor call :meth:`hand_over` once the lock is released.
@@ -297,7 +297,7 @@ class Workers(abc.ABC):
         """How many accepted items wait for a worker: what ``check_and_reject`` sees."""
 
     def use_priorities(self) -> None:
-        """From now on take queued items in :func:`priority_of` order (with :attr:`lock` held).
+        """From now on take queued items in :func:`~futurist.executors.workers.priority_of` order (with ``lock`` held).
 
         Called once, before the first prioritized item is put. By default priorities are
         ignored: a kind that runs each call at once has no queue to order.
