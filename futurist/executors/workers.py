@@ -1,6 +1,7 @@
 """The worker side of an executor kind: the work items it is handed and what it must do with them.
 
-This is the one module a kind's author reads besides :class:`~futurist.executors.base.Executor`. The front,
+This is the one module a kind's author reads besides
+:class:`~futurist.executors.base.Executor`. The front,
 ``Executor``, keeps the contract every kind shares (argument checks, ``check_and_reject``,
 statistics, metrics, priorities, waiting for room, ``drain``, ``stop``, context propagation,
 unread failures) and talks to the kind only through :class:`Workers`::
@@ -13,7 +14,7 @@ unread failures) and talks to the kind only through :class:`Workers`::
 
 A kind subclasses :class:`Workers` (or :class:`StoppableWorkers` when it can stop running
 calls), and its executor class passes an instance to ``Executor.__init__``. Queued items go out
-in :func:`~futurist.executors.workers.priority_of` order once ``use_priorities`` was called; :class:`PriorityBacklog` is a
+in :func:`priority_of` order once ``use_priorities`` was called; :class:`PriorityBacklog` is a
 ready-made queue for that.
 """
 
@@ -297,7 +298,7 @@ class Workers(abc.ABC):
         """How many accepted items wait for a worker: what ``check_and_reject`` sees."""
 
     def use_priorities(self) -> None:
-        """From now on take queued items in :func:`~futurist.executors.workers.priority_of` order (with ``lock`` held).
+        """From now on take queued items in priority order (with ``lock`` held).
 
         Called once, before the first prioritized item is put. By default priorities are
         ignored: a kind that runs each call at once has no queue to order.
