@@ -11,7 +11,13 @@ FIXTURE := tests/fixtures/futurist-fixture-plugins
 FIXTURE_STAMP := $(VENV)/.installed-fixture
 FIXTURE_FILES := $(FIXTURE)/pyproject.toml $(wildcard $(FIXTURE)/futurist_fixture_plugins/*.py)
 
-.PHONY: demo test lint bench docs sample
+.PHONY: demo test test-all test-py311 test-py312 test-py313 lint bench docs sample
+
+# pyenv's interpreters go first on PATH for tox: its shims answer only for the selected version.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null)
+empty :=
+space := $(empty) $(empty)
+INTERPRETERS_PATH := $(subst $(space),,$(foreach bin,$(wildcard $(PYENV_ROOT)/versions/3.1[1-4]*/bin),$(bin):))
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +55,13 @@ docs: $(TEST_STAMP)
 
 test: lint docs
 	$(BIN)/pytest
+
+# The suite under one Python each, in tox's own environment (.tox/py3XX); skipped, saying so,
+# where that interpreter is not installed.
+test-py311 test-py312 test-py313: $(TEST_STAMP)
+	PATH="$(INTERPRETERS_PATH)$$PATH" $(BIN)/tox run -e $(@:test-%=%)
+
+test-all: test-py311 test-py312 test-py313
 
 bench: $(TEST_STAMP)
 	$(PY) -m benchmarks

@@ -36,6 +36,7 @@ from typing import Any
 
 from futurist._naming import callable_name
 from futurist.exceptions import DeliveryFailed, PicklingFailed, UnpicklingFailed
+from futurist.executors._pickling import dumps
 
 __all__ = [
     "INITIALIZER_FAILED",
@@ -100,7 +101,7 @@ def _answer(request: bytes) -> bytes:
         return _raised(exc, perf_counter() - started, callable_name(fn, module=True))
     runtime = perf_counter() - started
     try:
-        return pickle.dumps((RETURNED, result, runtime), _PROTOCOL)
+        return dumps((RETURNED, result, runtime), main_is_shared=True)
     except BaseException as exc:
         refusal = PicklingFailed(
             f"the result of {callable_name(fn, module=True)} could not be pickled to send it back "
@@ -112,7 +113,7 @@ def _answer(request: bytes) -> bytes:
 def _raised(exc: BaseException, runtime: float, what: str) -> bytes:
     """Pickle a failure with its traceback text, replacing an exception that cannot be pickled."""
     try:
-        return pickle.dumps((RAISED, exc, _format(exc), runtime), _PROTOCOL)
+        return dumps((RAISED, exc, _format(exc), runtime), main_is_shared=True)
     except BaseException as pickling_error:
         error = PicklingFailed(
             f"{what} raised {type(exc).__qualname__}: {exc}, which could not be pickled to "
