@@ -13,6 +13,7 @@ import gc
 import inspect
 import logging
 import math
+import multiprocessing
 import os
 import re
 import signal
@@ -66,6 +67,15 @@ def process_delivery() -> None:
         assert isinstance(exc, futurist.PicklingFailed) and not isinstance(exc, TypeError)
         assert isinstance(exc, concurrent.futures.process.BrokenProcessPool)
         assert executor.submit(process_tests.identity, "next").result(WAIT) == "next"
+
+
+def process_by_value() -> None:
+    with process_tests.make("forkserver", max_workers=1) as executor:
+        assert executor.submit(lambda: "by value").result(WAIT) == "by value"
+    context = multiprocessing.get_context("forkserver")
+    with concurrent.futures.ProcessPoolExecutor(1, context) as stdlib:
+        with pytest.raises(Exception, match="pickle"):
+            stdlib.submit(lambda: "by value").result(WAIT)
 
 
 def _fail() -> None:
@@ -307,6 +317,7 @@ CHECKS: dict[str, Callable[[], None]] = {
     "process-crash": process_crash,
     "process-sigterm": process_sigterm,
     "process-delivery": process_delivery,
+    "process-by-value": process_by_value,
     "unread-failures": unread_failures,
     "thread-names": thread_names,
     "flow-methods": flow_methods,

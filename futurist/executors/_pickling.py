@@ -20,6 +20,10 @@ PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 _MAIN = b"__main__"
 
+_BY_REFERENCE_REFUSED = (pickle.PicklingError, AttributeError, TypeError)
+"""What plain pickle raises for what it cannot name (a lambda, a local object, a module);
+anything else (``MemoryError``, ``RecursionError``) cloudpickle would not mend."""
+
 
 def dumps(value: object, *, main_is_shared: bool = False) -> bytes:
     """Pickle ``value``; with cloudpickle, by value, where plain pickle cannot send it.
@@ -31,7 +35,7 @@ def dumps(value: object, *, main_is_shared: bool = False) -> bytes:
     """
     try:
         data = pickle.dumps(value, PROTOCOL)
-    except Exception as exc:
+    except _BY_REFERENCE_REFUSED as exc:
         try:
             cloudpickle = _cloudpickle()
         except ImportError as missing:
