@@ -126,7 +126,9 @@ def compare_table(outcomes: Sequence[Outcome], work: str, width: int) -> Group:
             _seconds(outcome.average_queue_wait, 0),
             *(latencies if wide else []),
             f"{outcome.throughput:,.0f}",
-            Bar(size=best or 1.0, begin=0.0, end=outcome.throughput, color="cyan"),
+            # As a share of the best: x / x is exactly 1.0, so the best gets a full bar (rich
+            # rounds width * 8 * x / x down, and that product can land just below the width).
+            Bar(size=1.0, begin=0.0, end=outcome.throughput / best if best else 0.0, color="cyan"),
         )
     tasks = outcomes[0].tasks if outcomes else 0
     return _titled(f"compare: {tasks} x {work}", table)

@@ -189,9 +189,10 @@ class Executor(concurrent.futures.Executor):
             item = self._accept(fn, args, kwargs)
             if self._flow is not None:
                 item = self._flow.adopt(item)
-            hand_over = self._workers.put(item)
+            workers = self._workers
+            hand_over = workers.put(item)
         if hand_over:
-            self._workers.hand_over(item)
+            workers.hand_over(item)
         return item.future
 
     def prioritized(self, priority: int) -> PrioritizedSubmitter:
@@ -320,9 +321,10 @@ class Executor(concurrent.futures.Executor):
         with self._submit_lock:
             item = self._accept(fn, args, kwargs)
             item = self._adopt_prioritized(item, priority)
-            hand_over = self._workers.put(item)
+            workers = self._workers
+            hand_over = workers.put(item)
         if hand_over:
-            self._workers.hand_over(item)
+            workers.hand_over(item)
         return item.future
 
     def _adopt_prioritized(self, item: WorkItem, priority: int) -> WorkItem:
