@@ -26,7 +26,12 @@ IDLE = (10, 1.0, 3.0)
 
 
 class MinimalScheduler:
-    """The baseline: one heap of (next_run, index), one condition, callbacks called directly."""
+    """The floor: one heap of (next_run, index), one condition held across the whole loop.
+
+    The condition is released only while waiting; callbacks are called inline, under it. That
+    is the least a Python scheduler of callbacks at one spacing can do (it gives up what the
+    worker keeps: add, stop and pformat from other threads while a callback runs).
+    """
 
     def __init__(self, callbacks: list[Callable[[], None]], spacing: float) -> None:
         self._callbacks = callbacks
@@ -36,25 +41,21 @@ class MinimalScheduler:
 
     def start(self) -> None:
         """Run until stop(): fixed rate, next run one spacing after the last start."""
-        spacing = self._spacing
-        now = time.monotonic()
-        heap = [(now + spacing, index) for index in range(len(self._callbacks))]
+        spacing, callbacks, clock = self._spacing, self._callbacks, time.monotonic
+        now = clock()
+        heap = [(now + spacing, index) for index in range(len(callbacks))]
         heapq.heapify(heap)
-        cond = self._cond
-        while True:
-            with cond:
-                while not self._stopped:
-                    now = time.monotonic()
-                    if heap[0][0] <= now:
-                        break
-                    cond.wait(heap[0][0] - now)
+        with self._cond:
+            while not self._stopped:
+                next_run, index = heap[0]
+                now = clock()
+                if next_run <= now:
+                    heapq.heappop(heap)
+                    started = clock()
+                    callbacks[index]()
+                    heapq.heappush(heap, (started + spacing, index))
                 else:
-                    return
-                _, index = heapq.heappop(heap)
-            started = time.monotonic()
-            self._callbacks[index]()
-            with cond:
-                heapq.heappush(heap, (started + spacing, index))
+                    self._cond.wait(next_run - now)
 
     def stop(self) -> None:
         """Make start() return."""
