@@ -46,25 +46,19 @@ import functools
 import heapq
 import itertools
 import logging
-import math
-import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from futurist.periodics.backoff import backoff_delay
-from futurist.periodics.decorator import NeverAgain, RunAgainIn
+from futurist.periodics.decorator import NeverAgain
 from futurist.periodics.entries import Condition, Entry, Event, Failure, OnFailure, Submission
-from futurist.periodics.missed import next_due, pick
-from futurist.periodics.strategies import STRATEGIES, Strategy, last_finished, last_started
+from futurist.periodics.strategies import Strategy, last_started
+from futurist.periodics.timekeeper import Timekeeper
 from futurist.periodics.work import IMMEDIATE, PERIODIC, describe_schedule
 
-__all__ = ["WALL_CHECK", "WALL_TOLERANCE", "Engine"]
+__all__ = ["WALL_CHECK", "Engine"]
 
 WALL_CHECK = 60.0
 """Longest sleep while calendar entries exist: how soon a suspend or a clock jump is seen."""
-
-WALL_TOLERANCE = 0.001
-"""How far the wall clock may move against ``now_func`` before calendar entries are re-keyed."""
 
 
 class Engine:
@@ -81,14 +75,11 @@ class Engine:
         on_failure: OnFailure | None,
     ) -> None:
         self._log = log
-        self._strategy = strategy
-        # A function of the caller's is checked on every use; the built-in ones are trusted,
-        # and the default one (fixed rate) is computed in place.
-        self._trusted_strategy = strategy in STRATEGIES.values()
+        self._times = Timekeeper(strategy, wall_func, log)
         self._fixed_rate = strategy is last_started
+        """The default strategy, computed in place on the fast path."""
         self._now = now_func
         self._wall = wall_func
-        self._rand: Callable[[], float] = random.random
         self._on_failure = on_failure
         self._cond = cond
         # The lock's own acquire and release (C calls for threading's condition), for the
@@ -102,8 +93,6 @@ class Engine:
         self._entries: list[Entry] = []
         self._calendars = 0
         """How many entries have a calendar schedule (they make the loop watch the wall)."""
-        self._offset = 0.0
-        """The wall clock less ``now_func``, when last read."""
         self._heap: list[tuple[float, int, Entry]] = []
         self._seq = itertools.count()
         self._running = False
@@ -149,8 +138,8 @@ class Engine:
         while self._accepting:
             if heap:
                 now = self._now()
-                if self._calendars:
-                    self._watch_wall(now)
+                if self._calendars and self._times.rekey(self._heap, now):
+                    heapq.heapify(self._heap)
                 if heap[0][0] <= now:
                     entry = self._take(now)
                     if entry is not None:
@@ -164,27 +153,26 @@ class Engine:
                 self._cond.wait(WALL_CHECK if self._calendars else None)
         return None
 
-    def _watch_wall(self, now: float) -> None:
-        """Re-key the calendar entries if the wall clock moved against ``now_func``."""
-        offset = self._wall() - now
-        if abs(offset - self._offset) <= WALL_TOLERANCE:
-            return
-        self._offset = offset
-        self._heap[:] = [
-            (entry.due_wall - offset if entry.timing.schedule is not None else key, seq, entry)
-            for key, seq, entry in self._heap
-        ]
-        heapq.heapify(self._heap)
-
     def _take(self, now: float) -> Entry | None:
         """Claim the earliest entry due by ``now`` that is to run now; None if there is none."""
         heap = self._heap
         while heap and heap[0][0] <= now:
             key, _, entry = heapq.heappop(heap)
-            scheduled = self._admit(entry, key, now) if entry.checked else key
+            if not entry.checked:
+                return self._claim(entry, key)
+            scheduled = self._admitted(entry, key, now)
             if scheduled is not None:
                 return self._claim(entry, scheduled)
         return None
+
+    def _admitted(self, entry: Entry, key: float, now: float) -> float | None:
+        """A checked entry's due time if it runs now; else it is rescheduled (or stopped)."""
+        scheduled, requeue = self._times.admit(entry, key, now)
+        if requeue is not None:
+            self._schedule(entry, requeue, entry.kind)
+        elif scheduled is None:
+            entry.stopped = True
+        return scheduled
 
     def _claim(self, entry: Entry, scheduled: float) -> Entry:
         entry.scheduled = scheduled
@@ -192,92 +180,20 @@ class Engine:
         self._in_flight += 1
         return entry
 
-    def _admit(self, entry: Entry, key: float, now: float) -> float | None:
-        """When a checked entry popped at ``now`` was due, or None if it is not to run now.
-
-        A calendar entry early by the wall clock goes back in the heap; missed moments are
-        coalesced; a run later than its misfire grace is skipped and the next one scheduled.
-        """
-        timing = entry.timing
-        schedule = timing.schedule
-        if schedule is None:  # a spacing entry with a misfire grace
-            late = now - key
-            if timing.misfire_grace is not None and late > timing.misfire_grace:
-                self._skip(entry, late)
-                self._schedule(entry, self._spaced(entry, now, now), PERIODIC)
-                return None
-            return key
-        wall = self._wall()
-        if wall < entry.due_wall:
-            self._offset = wall - now
-            self._schedule(entry, entry.due_wall - self._offset, entry.kind)
-            return None
-        if entry.kind == IMMEDIATE:
-            return key
-        jitter = entry.due_wall - entry.anchor
-        chosen = pick(schedule, entry.anchor, wall, timing.coalesce)
-        if chosen.coalesced:
-            entry.watcher._count_missed(0, chosen.coalesced)
-        entry.anchor = chosen.last
-        late = wall - (chosen.due + jitter)
-        if timing.misfire_grace is not None and late > timing.misfire_grace:
-            self._skip(entry, late)
-            following = next_due(schedule, chosen.last)
-            if following is None:
-                entry.stopped = True
-            else:
-                self._schedule(entry, self._calendar_key(entry, following), PERIODIC)
-            return None
-        return now - late
-
-    def _skip(self, entry: Entry, late: float) -> None:
-        entry.watcher._count_missed(1, 0)
-        self._log.warning(
-            "Skipped a run of %s: it could not start within its misfire grace of %s s "
-            "(it was %.3f s late)",
-            entry.watcher.work.name,
-            entry.timing.misfire_grace,
-            late,
-        )
-
     def _schedule_first(self, entries: Iterable[Entry], now: float) -> None:
-        wall = self._wall()
-        self._offset = wall - now
+        wall = self._times.read(now)
         for entry in entries:
-            schedule = entry.timing.schedule
             if entry.run_immediately:
                 entry.anchor = entry.due_wall = wall
                 self._schedule(entry, now, IMMEDIATE)
-            elif schedule is None:
-                assert entry.spacing is not None
-                self._schedule(entry, now + entry.spacing + self._jitter(entry), PERIODIC)
-            elif (due := next_due(schedule, wall)) is not None:
-                self._schedule(entry, self._calendar_key(entry, due), PERIODIC)
+            elif (first := self._times.first(entry, now, wall)) is not None:
+                self._schedule(entry, first, PERIODIC)
             else:
                 entry.stopped = True
 
     def _schedule(self, entry: Entry, when: float, kind: str) -> None:
         entry.kind = kind
         heapq.heappush(self._heap, (when, next(self._seq), entry))
-
-    def _jitter(self, entry: Entry) -> float:
-        jitter = entry.timing.jitter
-        return self._rand() * jitter if jitter else 0.0
-
-    def _calendar_key(self, entry: Entry, due: float) -> float:
-        """Make ``due`` (wall clock) the entry's next moment; its key on ``now_func``."""
-        entry.anchor = due
-        entry.due_wall = due + self._jitter(entry)
-        return entry.due_wall - self._offset
-
-    def _spaced(self, entry: Entry, started: float, finished: float) -> float:
-        """A spacing entry's next run by the strategy, jitter included."""
-        assert entry.spacing is not None
-        if self._trusted_strategy:
-            next_run = self._strategy(entry.spacing, started, finished)
-        else:
-            next_run = self._checked_next_run(entry, started, finished)
-        return next_run + self._jitter(entry)
 
     def _submit(self, executor: concurrent.futures.Executor, submission: Submission) -> None:
         try:
@@ -352,10 +268,8 @@ class Engine:
         assert spacing is not None
         if self._fixed_rate:
             next_run = started + spacing
-        elif self._trusted_strategy:
-            next_run = self._strategy(spacing, started, finished)
         else:
-            next_run = self._checked_next_run(entry, started, finished)
+            next_run = self._times.spaced(entry, started, finished)
         scheduled = entry.scheduled
         waited = started - scheduled if started > scheduled else 0.0
         watcher = entry.watcher
@@ -384,7 +298,7 @@ class Engine:
                     return claimed
                 entry.active = False
                 self._in_flight -= 1
-                when = self._admit(claimed, key, finished)
+                when = self._admitted(claimed, key, finished)
                 if when is not None:
                     return self._claim(claimed, when)
                 self._cond.notify_all()  # the heap's head may have changed
@@ -429,7 +343,9 @@ class Engine:
                     self._cond.notify_all()
             self._report(entry, failure)
         next_run = (
-            None if never_again else self._next_run(entry, started, finished, failure, result)
+            None
+            if never_again
+            else self._times.next_run(entry, started, finished, failure is not None, result)
         )
         heap = self._heap
         with self._cond:
@@ -449,53 +365,6 @@ class Engine:
             if not self._in_flight and (not self._accepting or not heap):
                 self._cond.notify_all()  # the drain in _end_run, or an auto stop
             return None
-
-    def _next_run(
-        self,
-        entry: Entry,
-        started: float,
-        finished: float,
-        failure: Failure | None,
-        result: object,
-    ) -> float | None:
-        """When the entry runs next (on ``now_func``); None if its schedule has no next."""
-        timing = entry.timing
-        if failure is not None and timing.backoff_max is not None:
-            entry.failures_in_row += 1
-            delay = backoff_delay(entry.failures_in_row, timing.backoff_max, self._rand)
-            return self._after(entry, finished, delay)
-        if failure is None:
-            entry.failures_in_row = 0
-        if isinstance(result, RunAgainIn):
-            return self._after(entry, finished, result.seconds)
-        if timing.schedule is None:
-            return self._spaced(entry, started, finished)
-        following = next_due(timing.schedule, entry.anchor)
-        return None if following is None else self._calendar_key(entry, following)
-
-    def _after(self, entry: Entry, finished: float, delay: float) -> float:
-        """``delay`` seconds after ``finished``; a calendar entry's schedule resumes from there."""
-        when = finished + delay
-        entry.anchor = entry.due_wall = when + self._offset
-        return when
-
-    def _checked_next_run(self, entry: Entry, started: float, finished: float) -> float:
-        """The caller's strategy's answer; one spacing after ``finished`` if it has none."""
-        assert entry.spacing is not None
-        try:
-            next_run = self._strategy(entry.spacing, started, finished)
-            if isinstance(next_run, bool) or not isinstance(next_run, int | float):
-                raise TypeError(f"the strategy returned {next_run!r}, not a number")
-            if math.isnan(next_run):
-                raise ValueError("the strategy returned NaN")
-        except Exception:
-            self._log.exception(
-                "Schedule strategy %r failed for %s; running it again after one spacing",
-                self._strategy,
-                entry.watcher.work.name,
-            )
-            return last_finished(entry.spacing, started, finished)
-        return float(next_run)
 
     def _report(self, entry: Entry, failure: Failure) -> None:
         work = entry.watcher.work
