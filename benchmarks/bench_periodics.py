@@ -11,7 +11,9 @@ busy and 1.1 times idle.
 
 from __future__ import annotations
 
+import datetime
 import heapq
+import math
 import statistics
 import threading
 import time
@@ -23,6 +25,7 @@ from futurist import periodics
 
 BUSY = (200, 0.05, 2.0)
 IDLE = (10, 1.0, 3.0)
+CALENDAR_SECONDS = 5.0
 
 
 class MinimalScheduler:
@@ -100,13 +103,54 @@ def _timed(start: Callable[[], None], stop: Callable[[], None], seconds: float) 
     return time.process_time() - cpu
 
 
+@periodics.periodic(cron="0 3 * * *", timezone="UTC")
+def _nightly() -> None:
+    """A calendar schedule in the same worker: never due while measured, but watched."""
+
+
 def run_ours(count: int, spacing: float, seconds: float) -> Run:
-    """Time a PeriodicWorker (default executor) running ``count`` callbacks."""
+    """Time a PeriodicWorker (default executor) running ``count`` callbacks.
+
+    The worker also holds a calendar schedule, so it watches the wall clock at each wake-up.
+    """
     lateness: list[float] = []
-    worker = periodics.PeriodicWorker(
-        [(callback, (), {}) for callback in _callbacks(count, spacing, lateness)]
-    )
+    callables: list[tuple[Callable[[], None], tuple[()], dict[str, object]]] = [
+        (callback, (), {}) for callback in _callbacks(count, spacing, lateness)
+    ]
+    worker = periodics.PeriodicWorker([*callables, (_nightly, (), {})])
     return Run(_timed(worker.start, worker.stop, seconds), lateness)
+
+
+class EverySecond(periodics.Schedule):
+    """Due at every whole second of the wall clock."""
+
+    def next_after(self, moment: datetime.datetime) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(math.floor(moment.timestamp()) + 1, datetime.UTC)
+
+
+def run_calendar(seconds: float) -> tuple[list[float], list[float], int]:
+    """Lateness of a calendar schedule due every second and of a 1 s spacing, same worker.
+
+    Calendar lateness is the start (wall clock) less the whole second it was due at; spacing
+    lateness is as in the busy case. Also counts calendar runs that started early.
+    """
+    calendar: list[float] = []
+    spaced: list[float] = []
+    early = 0
+
+    @periodics.periodic(schedule=EverySecond())
+    def on_the_second() -> None:
+        nonlocal early
+        now = time.time()
+        late = now - math.floor(now)
+        if late > 0.5:  # started before its second: the nearest whole second is ahead
+            early += 1
+        calendar.append(late)
+
+    (spacing_callback,) = _callbacks(1, 1.0, spaced)
+    worker = periodics.PeriodicWorker([(on_the_second, (), {}), (spacing_callback, (), {})])
+    _timed(worker.start, worker.stop, seconds)
+    return calendar, spaced, early
 
 
 def run_minimal(count: int, spacing: float, seconds: float) -> Run:
@@ -156,6 +200,15 @@ def collect(rounds: int) -> list[Figure]:
     def cpu_ms(run: Run) -> float:
         return run.cpu * 1e3
 
+    calendar: list[float] = []
+    spaced: list[float] = []
+    early = 0
+    for _ in range(rounds):
+        more_calendar, more_spaced, more_early = run_calendar(CALENDAR_SECONDS)
+        calendar += more_calendar
+        spaced += more_spaced
+        early += more_early
+
     name = "periodics, 200 every 50 ms"
     baseline = "floor"
     return [
@@ -190,4 +243,12 @@ def collect(rounds: int) -> list[Figure]:
             baseline,
             target_ratio=1.1,
         ),
+        Figure(
+            "periodics, due every second: calendar p99 lateness",
+            "ms",
+            _p99(calendar) * 1e3,
+            _p99(spaced) * 1e3,
+            "1 s spacing, same worker",
+        ),
+        Figure("periodics, due every second: calendar runs started early", "runs", early),
     ]

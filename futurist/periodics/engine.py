@@ -237,8 +237,14 @@ class Engine:
             return
 
     def _serve(self, first: Entry) -> None:
-        """Run ``first``, then every entry that is due by the time the last one returned."""
-        now = self._now
+        """Run ``first``, then every entry that is due by the time the last one returned.
+
+        A plain entry's successful run -- the common case -- is recorded, pushed back and the
+        next due entry claimed right here, in one lock hold and one heap step; everything else
+        goes through :meth:`_finish`.
+        """
+        now, heap, seq, pushpop = self._now, self._heap, self._seq, heapq.heappushpop
+        acquire, release, fixed_rate = self._acquire, self._release, self._fixed_rate
         entry: Entry | None = first
         while entry is not None:
             started = now()
@@ -246,74 +252,75 @@ class Engine:
                 result = entry.call()
             except NeverAgain:
                 entry = self._finish(entry, started, now(), never_again=True)
+                continue
             except Exception as exc:
                 entry = self._finish(entry, started, now(), Failure(exc))
+                continue
             except BaseException as exc:
                 # Exiting (SystemExit, KeyboardInterrupt, a killed green thread): _finish
                 # records the run and stops the worker, so start() re-raises it.
                 self._finish(entry, started, now(), Failure(exc))
                 raise
+            finished = now()
+            if not entry.plain or result is not None:
+                entry = self._finish(entry, started, finished, result=result)
+                continue
+            if fixed_rate:
+                next_run = started + entry.period
             else:
-                if entry.plain and result is None:
-                    entry = self._done(entry, started, now())
-                else:
-                    entry = self._finish(entry, started, now(), result=result)
-
-    def _done(self, entry: Entry, started: float, finished: float) -> Entry | None:
-        """A plain entry's successful run: record it, push it back, claim the next due one.
-
-        The common case, in one lock hold and (when another entry is due) one heap step.
-        """
-        spacing = entry.spacing
-        assert spacing is not None
-        if self._fixed_rate:
-            next_run = started + spacing
-        else:
-            next_run = self._times.spaced(entry, started, finished)
-        scheduled = entry.scheduled
-        waited = started - scheduled if started > scheduled else 0.0
-        watcher = entry.watcher
-        heap = self._heap
-        self._acquire()
-        try:
-            # Watcher._record, inlined: this is the cost of every run.
-            runs, successes, failures, total, waiting, stop = watcher._metrics
-            watcher._metrics = (
-                runs + 1,
-                successes + 1,
-                failures,
-                total + (finished - started),
-                waiting + waited,
-                stop,
-            )
-            entry.kind = PERIODIC
-            if heap and self._accepting and heap[0][0] <= finished:
-                # Another entry is due: push this one and take the earliest in one heap step
-                # (this entry itself, if it is already due again).
-                key, _, claimed = heapq.heappushpop(heap, (next_run, next(self._seq), entry))
-                if not claimed.checked:
+                next_run = self._times.spaced(entry, started, finished)
+            scheduled = entry.scheduled
+            watcher = entry.watcher
+            acquire()
+            try:
+                # Watcher._record, inlined: this is the cost of every run.
+                runs, successes, failures, total, waiting, stop = watcher._metrics
+                watcher._metrics = (
+                    runs + 1,
+                    successes + 1,
+                    failures,
+                    total + (finished - started),
+                    waiting + (started - scheduled if started > scheduled else 0.0),
+                    stop,
+                )
+                entry.kind = PERIODIC
+                if heap and self._accepting and heap[0][0] <= finished:
+                    # Another entry is due: push this one and take the earliest in one heap
+                    # step (this entry itself, if it is already due again).
+                    key, _, claimed = pushpop(heap, (next_run, next(seq), entry))
                     entry.active = False
-                    claimed.active = True
-                    claimed.scheduled = key
-                    return claimed
-                entry.active = False
-                self._in_flight -= 1
-                when = self._admitted(claimed, key, finished)
-                if when is not None:
-                    return self._claim(claimed, when)
-                self._cond.notify_all()  # the heap's head may have changed
-                return self._take(finished)
-            entry.active = False
-            self._in_flight -= 1
-            if self._accepting:
-                heapq.heappush(heap, (next_run, next(self._seq), entry))
-                if heap[0][2] is entry:
-                    self._cond.notify_all()  # the loop may sleep until a later deadline
-            if not self._in_flight and (not self._accepting or not heap):
-                self._cond.notify_all()  # the drain in _end_run, or an auto stop
-            return None
-        finally:
-            self._release()
+                    if claimed.checked:
+                        entry = self._hand_over(claimed, key, finished)
+                    else:
+                        claimed.active = True
+                        claimed.scheduled = key
+                        entry = claimed
+                else:
+                    self._park(entry, next_run)
+                    entry = None
+            finally:
+                release()
+
+    def _hand_over(self, claimed: Entry, key: float, now: float) -> Entry | None:
+        """After a plain run, the claimed due entry is a checked one: admit it or take another."""
+        self._in_flight -= 1
+        when = self._admitted(claimed, key, now)
+        if when is not None:
+            return self._claim(claimed, when)
+        self._cond.notify_all()  # the heap's head may have changed
+        return self._take(now)
+
+    def _park(self, entry: Entry, next_run: float) -> None:
+        """After a plain run, nothing else is due: push the entry back and wake who needs it."""
+        heap = self._heap
+        entry.active = False
+        self._in_flight -= 1
+        if self._accepting:
+            heapq.heappush(heap, (next_run, next(self._seq), entry))
+            if heap[0][2] is entry:
+                self._cond.notify_all()  # the loop may sleep until a later deadline
+        if not self._in_flight and (not self._accepting or not heap):
+            self._cond.notify_all()  # the drain in _end_run, or an auto stop
 
     def _finish(
         self,

@@ -79,6 +79,7 @@ class Entry:
         "due_wall",
         "failures_in_row",
         "kind",
+        "period",
         "plain",
         "run_immediately",
         "scheduled",
@@ -103,6 +104,8 @@ class Entry:
         )
         self.spacing = spacing
         """Seconds between runs; None for a calendar schedule."""
+        self.period = 0.0 if spacing is None else spacing
+        """The spacing, or 0.0 for a calendar schedule (what ``on_failure`` is told)."""
         self.run_immediately = run_immediately
         self.timing = timing
         self.plain = timing.plain
@@ -117,11 +120,6 @@ class Entry:
         self.failures_in_row = 0
         self.active = False
         self.stopped = False
-
-    @property
-    def period(self) -> float:
-        """The spacing to report to ``on_failure`` and the log (0.0 for a calendar schedule)."""
-        return 0.0 if self.spacing is None else self.spacing
 
 
 class Submission:
