@@ -26,6 +26,7 @@ from futurist import periodics
 BUSY = (200, 0.05, 2.0)
 IDLE = (10, 1.0, 3.0)
 CALENDAR_SECONDS = 5.0
+CALENDAR_CALLBACKS = 10
 
 
 class MinimalScheduler:
@@ -129,26 +130,39 @@ class EverySecond(periodics.Schedule):
 
 
 def run_calendar(seconds: float) -> tuple[list[float], list[float], int]:
-    """Lateness of a calendar schedule due every second and of a 1 s spacing, same worker.
+    """Lateness of callbacks due every second by the calendar and of 1 s spacings, one worker.
 
-    Calendar lateness is the start (wall clock) less the whole second it was due at; spacing
-    lateness is as in the busy case. Also counts calendar runs that started early.
+    Ten of each: each group is one burst a second, so both sample the same wake-ups (a
+    spacing callback's lateness is its start less its previous start plus the spacing, which
+    is its wake-up's lateness; a calendar callback's is its start, on the wall clock, less
+    the whole second it was due at, which adds its place in the burst). First runs are left
+    out of both. Also counts calendar runs that started early (first runs included).
     """
     calendar: list[float] = []
     spaced: list[float] = []
     early = 0
+    schedule = EverySecond()
 
-    @periodics.periodic(schedule=EverySecond())
-    def on_the_second() -> None:
-        nonlocal early
-        now = time.time()
-        late = now - math.floor(now)
-        if late > 0.5:  # started before its second: the nearest whole second is ahead
-            early += 1
-        calendar.append(late)
+    def make() -> Callable[[], None]:
+        first = [True]
 
-    (spacing_callback,) = _callbacks(1, 1.0, spaced)
-    worker = periodics.PeriodicWorker([(on_the_second, (), {}), (spacing_callback, (), {})])
+        @periodics.periodic(schedule=schedule)
+        def on_the_second() -> None:
+            nonlocal early
+            now = time.time()
+            late = now - math.floor(now)
+            if late > 0.5:  # started before its second: the nearest whole second is ahead
+                early += 1
+            if first[0]:  # left out, as the spacing callbacks' first runs are
+                first[0] = False
+            else:
+                calendar.append(late)
+
+        return on_the_second
+
+    callbacks = [make() for _ in range(CALENDAR_CALLBACKS)]
+    callbacks += _callbacks(CALENDAR_CALLBACKS, 1.0, spaced)
+    worker = periodics.PeriodicWorker([(callback, (), {}) for callback in callbacks])
     _timed(worker.start, worker.stop, seconds)
     return calendar, spaced, early
 
@@ -242,6 +256,13 @@ def collect(rounds: int) -> list[Figure]:
             median(idle_minimal, cpu_ms),
             baseline,
             target_ratio=1.1,
+        ),
+        Figure(
+            "periodics, due every second: calendar median lateness",
+            "ms",
+            statistics.median(calendar) * 1e3,
+            statistics.median(spaced) * 1e3,
+            "1 s spacing, same worker",
         ),
         Figure(
             "periodics, due every second: calendar p99 lateness",

@@ -75,7 +75,7 @@ class Engine:
         on_failure: OnFailure | None,
     ) -> None:
         self._log = log
-        self._times = Timekeeper(strategy, wall_func, log)
+        self._times = Timekeeper(strategy, now_func, wall_func, log)
         self._fixed_rate = strategy is last_started
         """The default strategy, computed in place on the fast path."""
         self._now = now_func
@@ -138,7 +138,7 @@ class Engine:
         while self._accepting:
             if heap:
                 now = self._now()
-                if self._calendars and self._times.rekey(self._heap, now):
+                if self._calendars and self._times.rekey(self._heap):
                     heapq.heapify(self._heap)
                 if heap[0][0] <= now:
                     entry = self._take(now)
@@ -181,7 +181,7 @@ class Engine:
         return entry
 
     def _schedule_first(self, entries: Iterable[Entry], now: float) -> None:
-        wall = self._times.read(now)
+        wall = self._times.read()
         for entry in entries:
             if entry.run_immediately:
                 entry.anchor = entry.due_wall = wall

@@ -22,10 +22,17 @@ from futurist.periodics.missed import next_due, pick
 from futurist.periodics.strategies import STRATEGIES, Strategy, last_finished
 from futurist.periodics.work import IMMEDIATE
 
-__all__ = ["WALL_TOLERANCE", "Timekeeper"]
+__all__ = ["READ_GAP", "READ_TRIES", "WALL_TOLERANCE", "Timekeeper"]
 
 WALL_TOLERANCE = 0.001
 """How far the wall clock may move against ``now_func`` before calendar entries are re-keyed."""
+
+READ_GAP = 50e-6
+"""Longest time between two reads of ``now_func`` around a read of the wall clock for the
+offset between them to be taken at once."""
+
+READ_TRIES = 5
+"""Most reads of the clocks to find a pair read close together (the closest one is kept)."""
 
 
 class Timekeeper:
@@ -34,22 +41,39 @@ class Timekeeper:
     def __init__(
         self,
         strategy: Strategy,
+        now_func: Callable[[], float],
         wall_func: Callable[[], float],
         log: logging.Logger | logging.LoggerAdapter[Any],
     ) -> None:
         self._strategy = strategy
         # A function of the caller's is checked on every use; the built-in ones are trusted.
         self._trusted = strategy in STRATEGIES.values()
+        self._now = now_func
         self._wall = wall_func
         self._log = log
         self._rand: Callable[[], float] = random.random
         self._offset = 0.0
         """The wall clock less ``now_func``, when last read."""
 
-    def read(self, now: float) -> float:
-        """The wall clock now (``now`` on ``now_func``), keeping the offset up to date."""
-        wall = self._wall()
-        self._offset = wall - now
+    def read(self) -> float:
+        """The wall clock now, keeping its offset from ``now_func`` up to date.
+
+        The wall clock is read between two reads of ``now_func``, again (a few times at most)
+        while the thread was paused between them, since a pause there would shift every
+        calendar key by its length. The offset is taken against the later read, so a key errs
+        late by the microseconds between the reads: never early, so an entry is not popped
+        before its moment only to be put back.
+        """
+        wall, offset, gap = 0.0, 0.0, math.inf
+        for _ in range(READ_TRIES):
+            before = self._now()
+            reading = self._wall()
+            after = self._now()
+            if after - before < gap:
+                wall, offset, gap = reading, reading - after, after - before
+            if gap <= READ_GAP:
+                break
+        self._offset = offset
         return wall
 
     def first(self, entry: Entry, now: float, wall: float) -> float | None:
@@ -61,15 +85,16 @@ class Timekeeper:
         due = next_due(schedule, wall)
         return None if due is None else self.calendar_key(entry, due)
 
-    def rekey(self, heap: list[tuple[float, int, Entry]], now: float) -> bool:
+    def rekey(self, heap: list[tuple[float, int, Entry]]) -> bool:
         """Re-key the calendar entries of ``heap`` if the wall clock moved against ``now_func``.
 
         True if it did (the caller re-heapifies).
         """
-        offset = self._wall() - now
-        if abs(offset - self._offset) <= WALL_TOLERANCE:
+        previous = self._offset
+        self.read()
+        offset = self._offset
+        if abs(offset - previous) <= WALL_TOLERANCE:
             return False
-        self._offset = offset
         heap[:] = [
             (entry.due_wall - offset if entry.timing.schedule is not None else key, seq, entry)
             for key, seq, entry in heap
@@ -91,7 +116,7 @@ class Timekeeper:
                 self.skip(entry, late)
                 return None, self.spaced(entry, now, now)
             return key, None
-        wall = self.read(now)
+        wall = self.read()
         if wall < entry.due_wall:
             return None, entry.due_wall - self._offset
         if entry.kind == IMMEDIATE:
