@@ -8,7 +8,7 @@ import pytest
 from oslo_config import cfg
 
 from futurist import periodics
-from futurist.periodics import PeriodicWorker
+from futurist.periodics import PeriodicWorker, options
 
 
 class Manager:
@@ -140,4 +140,4 @@ def test_the_options_are_in_the_sample_and_its_entry_point() -> None:
     (point,) = [
         ep for ep in entry_points(group="oslo.config.opts") if ep.name == "futurist.periodics"
     ]
-    assert point.load()() == [("periodics", periodics.options.periodic_opts())]
+    assert point.load()() == [("periodics", options.periodic_opts())]

@@ -14,12 +14,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
-
-from oslo_config import cfg
+from typing import TYPE_CHECKING, Any
 
 from futurist._naming import callable_name
-from futurist.periodics import options, table
+from futurist.periodics import table
 from futurist.periodics.decorator import is_enabled, is_periodic, timing_of, validate_spacing
 from futurist.periodics.discovery import describe, periodic_members
 from futurist.periodics.engine import Engine
@@ -27,6 +25,11 @@ from futurist.periodics.entries import Entry, ExcInfo, OnFailure
 from futurist.periodics.strategies import DEFAULT_JITTER, STRATEGIES, Strategy, resolve_strategy
 from futurist.periodics.table import COLUMNS
 from futurist.periodics.work import PERIODIC, Watcher, Work
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
+
+    from futurist.periodics.options import Override
 
 __all__ = ["COLUMNS", "ExcInfo", "OnFailure", "PeriodicWorker"]
 
@@ -92,7 +95,7 @@ class PeriodicWorker(Engine):
         )
         self._executor_factory = executor_factory
         """None: callbacks run in start()'s thread, as a synchronous executor would run them."""
-        self._overrides: Mapping[str, options.Override] = {}
+        self._overrides: Mapping[str, Override] = {}
         """Schedules a config file sets, by callable name (see :meth:`from_config`)."""
         for item in callables:
             try:
@@ -145,7 +148,7 @@ class PeriodicWorker(Engine):
         cls,
         conf: cfg.ConfigOpts,
         objects: Iterable[object],
-        group: str = options.DEFAULT_GROUP,
+        group: str | None = None,
         *,
         exclude_hidden: bool = True,
         args: Sequence[Any] = (),
@@ -154,11 +157,16 @@ class PeriodicWorker(Engine):
     ) -> PeriodicWorker:
         """Like :meth:`create`, with the schedules the config group ``group`` sets.
 
+        ``group`` defaults to ``periodics`` (:data:`futurist.periodics.options.DEFAULT_GROUP`).
+
         The group's options (:mod:`futurist.periodics.options`) disable callbacks or give them
         another spacing or cron schedule, by name; ``add()`` applies them too. A bad value, or
         a name no collected callback has, is a ``ValueError`` naming the group, the option, the
         value and the file that set it.
         """
+        from futurist.periodics import options  # oslo.config: only when configured by it
+
+        group = options.DEFAULT_GROUP if group is None else group
         overrides = options.read_overrides(conf, group)
         worker = cls([], **worker_options)
         worker._overrides = overrides
