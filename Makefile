@@ -41,6 +41,7 @@ lint: $(FIXTURE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/reno lint
 
 docs: $(TEST_STAMP)

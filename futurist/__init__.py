@@ -15,6 +15,7 @@ from futurist.exceptions import (
     WorkerCrashed,
     WorkerStopped,
 )
+from futurist.executors.base import Executor
 from futurist.executors.dask import DaskExecutor
 from futurist.executors.delayed import (
     DelayedExecutorMixin,
@@ -26,6 +27,7 @@ from futurist.executors.green import GreenThreadPoolExecutor
 from futurist.executors.process import ProcessPoolExecutor
 from futurist.executors.synchronous import SynchronousExecutor
 from futurist.executors.thread import ThreadPoolExecutor
+from futurist.executors.workers import PriorityBacklog, StoppableWorkers, Workers, WorkItem
 from futurist.futures import CancelledError, Future, GreenFuture, TimeoutError
 from futurist.statistics import ExecutorStatistics
 
@@ -38,6 +40,7 @@ __all__ = [
     "DelayedExecutorMixinBase",
     "DeliveryFailed",
     "DynamicThreadPoolExecutor",
+    "Executor",
     "ExecutorPluginError",
     "ExecutorStatistics",
     "Future",
@@ -46,16 +49,20 @@ __all__ = [
     "GreenThreadPoolExecutor",
     "PicklingFailed",
     "PluginLoadError",
+    "PriorityBacklog",
     "ProcessPoolExecutor",
     "RejectedSubmission",
     "StopNotSupported",
+    "StoppableWorkers",
     "SynchronousExecutor",
     "ThreadPoolExecutor",
     "TimeoutError",
     "UnknownExecutorKind",
     "UnpicklingFailed",
+    "WorkItem",
     "WorkerCrashed",
     "WorkerStopped",
+    "Workers",
     "rejection",
     "waiters",
 ]

@@ -7,6 +7,7 @@ writing a real ``.dist-info`` onto ``PYTHONPATH``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -248,6 +249,26 @@ def test_compare_shows_each_kind_side_by_side(tmp_path: Path) -> None:
     assert any("█" * 24 in line for line in result.stdout.splitlines()), (
         "the fastest has a full bar"
     )
+
+
+@pytest.mark.parametrize("wall_time", [0.00011, 0.001, 0.25])
+def test_compare_gives_the_fastest_a_full_bar_whatever_its_throughput(wall_time: float) -> None:
+    # 20 tasks in 0.00011 s: rich would round 24 * 8 * x / x down to a partial last block.
+    from rich.console import Console
+
+    from futurist.cli.render import compare_table
+    from futurist.cli.runner import Outcome
+    from futurist.statistics import ExecutorStatistics
+
+    def outcome(kind: str, wall: float) -> Outcome:
+        figures = ExecutorStatistics(executed=20)
+        return Outcome(kind, "noop", 20, 20, figures, wall, (), interrupted=False)
+
+    console = Console(width=160, record=True, file=io.StringIO())
+    console.print(compare_table([outcome("fast", wall_time), outcome("slow", 1.0)], "noop", 160))
+    rows = [line.split() for line in console.export_text().splitlines()]
+    bars = {words[0]: words[-1] for words in rows if words and words[0] in {"fast", "slow"}}
+    assert bars["fast"] == "█" * 24
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -26,8 +25,6 @@ from futurist.plugins.values import InvalidOptionValue
 
 __all__ = ["compare", "list_executors", "run", "show_config"]
 
-_PIPE_WIDTH = 160
-
 
 def list_executors(arguments: argparse.Namespace) -> int:
     """``futurist executors``: every installed kind, whether it can run, and what it is."""
@@ -37,7 +34,7 @@ def list_executors(arguments: argparse.Namespace) -> int:
     if arguments.json:
         _print_json({"executors": [kind.as_dict() for kind in kinds]})
     else:
-        _console().print(render.executors_table(kinds))
+        render.console().print(render.executors_table(kinds))
     return EXIT_OK
 
 
@@ -57,7 +54,9 @@ def show_config(arguments: argparse.Namespace) -> int:
             }
         )
     else:
-        _console().print(render.config_table(arguments.config_file, arguments.group, kind, rows))
+        render.console().print(
+            render.config_table(arguments.config_file, arguments.group, kind, rows)
+        )
     return EXIT_OK
 
 
@@ -82,7 +81,7 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         title = f"{description}, [{group}] of {arguments.config_file}: {outcome.tasks} x "
         title += outcome.work + (" (interrupted)" if outcome.interrupted else "")
-        _console().print(render.outcome_table(outcome, title))
+        render.console().print(render.outcome_table(outcome, title))
     return EXIT_INTERRUPTED if outcome.interrupted else EXIT_OK
 
 
@@ -99,7 +98,7 @@ def compare(arguments: argparse.Namespace) -> int:
         outcomes.append(_measure(executor, kind, kind, arguments, quiet=False))
         if outcomes[-1].interrupted:
             break
-    console = _console()
+    console = render.console()
     console.print(render.compare_table(outcomes, arguments.work.spec, console.width))
     return EXIT_INTERRUPTED if outcomes[-1].interrupted else EXIT_OK
 
@@ -131,7 +130,7 @@ def _measure(
     """Run the workload on ``executor`` with progress on stderr; Ctrl-C interrupts it."""
     from futurist.cli import render
 
-    console = _console(stderr=True)
+    console = render.console(stderr=True)
     with (
         _sigint() as interrupt,
         render.progress_reporter(
@@ -174,15 +173,6 @@ def _sigint() -> Iterator[Interrupt]:
         yield interrupt
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def _console(stderr: bool = False) -> Any:
-    """A rich console; output that is not a terminal is not wrapped at rich's default 80."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    wide = not stream.isatty() and "COLUMNS" not in os.environ
-    return Console(stderr=stderr, width=_PIPE_WIDTH if wide else None)
 
 
 def _print_json(document: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import sys
@@ -32,9 +33,7 @@ _CONFIGURATION_ERRORS = (
 
 def execute(argv: Sequence[str] | None) -> int:
     """Run the command ``argv`` names, turning each kind of failure into its exit code."""
-    try:
-        import rich  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("rich") is None:
         return _fail(f"futurist: {missing('the futurist command needs', 'rich', 'cli')}")
     logging.basicConfig(format="futurist: warning: %(message)s", level=logging.WARNING)
     warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")

@@ -5,6 +5,8 @@ The only module of the command that imports rich (the ``futurist[cli]`` extra).
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -124,7 +126,9 @@ def compare_table(outcomes: Sequence[Outcome], work: str, width: int) -> Group:
             _seconds(outcome.average_queue_wait, 0),
             *(latencies if wide else []),
             f"{outcome.throughput:,.0f}",
-            Bar(size=best or 1.0, begin=0.0, end=outcome.throughput, color="cyan"),
+            # As a share of the best: x / x is exactly 1.0, so the best gets a full bar (rich
+            # rounds width * 8 * x / x down, and that product can land just below the width).
+            Bar(size=1.0, begin=0.0, end=outcome.throughput / best if best else 0.0, color="cyan"),
         )
     tasks = outcomes[0].tasks if outcomes else 0
     return _titled(f"compare: {tasks} x {work}", table)
@@ -217,3 +221,14 @@ def _seconds(value: float | None, digits: int = 1) -> str:
     if value < 1:
         return f"{value * 1e3:,.{digits}f} ms"
     return f"{value:,.{digits + 2}f} s"
+
+
+_PIPE_WIDTH = 160
+"""Columns of output that is not a terminal (rich would wrap it at 80)."""
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich console; output that is not a terminal is not wrapped at rich's default 80."""
+    stream = sys.stderr if stderr else sys.stdout
+    wide = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(stderr=stderr, width=_PIPE_WIDTH if wide else None)
