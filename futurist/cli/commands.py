@@ -34,7 +34,8 @@ def list_executors(arguments: argparse.Namespace) -> int:
     if arguments.json:
         _print_json({"executors": [kind.as_dict() for kind in kinds]})
     else:
-        render.console().print(render.executors_table(kinds))
+        console = render.console()
+        console.print(render.executors_table(kinds, console))
     return EXIT_OK
 
 
@@ -99,7 +100,7 @@ def compare(arguments: argparse.Namespace) -> int:
         if outcomes[-1].interrupted:
             break
     console = render.console()
-    console.print(render.compare_table(outcomes, arguments.work.spec, console.width))
+    console.print(render.compare_table(outcomes, arguments.work.spec, console))
     return EXIT_INTERRUPTED if outcomes[-1].interrupted else EXIT_OK
 
 
