@@ -251,7 +251,8 @@ def test_compare_shows_each_kind_side_by_side(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("config", "extra", "message"),
     [
-        ("executor = thred", (), r"\[futurist\] executor = 'thred' is not an installed .*"
+        ("executor = thred", (), r"\[futurist\] executor = 'thred' \(from file .*\) is not an "
+         r"installed .*"
          r"did you mean 'thread'\?"),
         ("max_workers = zero", (), r"\[futurist\] max_workers = 'zero' \(from file .*\): invalid"),
         ("executor = thread_dynamic\nmin_workers = 9\nmax_workers = 2", (),
@@ -419,7 +420,7 @@ def test_run_with_a_priority_mix_and_the_wait_policy(tmp_path: Path) -> None:
         (("--priorities", "1:1,1:2"), "priority 1 is given twice"),
         (("--max-backlog", "-1"), "must be an integer >= 0"),
         (("--backlog-timeout", "-2"), "must be a finite number of seconds >= 0"),
-        (("--backlog-policy", "wait"), "backlog_policy = wait needs max_backlog"),
+        (("--backlog-policy", "wait"), "--backlog-policy wait waits for room below max_backlog"),
     ],
 )
 def test_run_refuses_bad_flow_options(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+from collections.abc import Sequence
 from typing import NoReturn
 
 from futurist._seconds import allowed_seconds, seconds
@@ -12,7 +13,7 @@ from futurist.cli.priorities import MIX_SPEC, PriorityMixError, parse_priority_m
 from futurist.cli.workloads import SPECS, Workload, WorkloadError, parse_workload
 from futurist.plugins.options import DEFAULT_GROUP
 
-__all__ = ["UsageError", "build_parser"]
+__all__ = ["UsageError", "build_parser", "parse"]
 
 _DEFAULT_TASKS = 200
 _DEFAULT_WORK = "sleep:0.01"
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="futurist",
         description="List executor kinds, check a config file, run and compare workloads.",
     )
+    parser.add_argument("--version", action="version", version=f"futurist {_version()}")
     subcommands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     executors = subcommands.add_parser("executors", help="list the installed executor kinds")
@@ -76,8 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated executor kinds, e.g. thread,process,synchronous",
     )
     _add_workload(compare)
+    _add_json(compare)
     compare.set_defaults(command=commands.compare)
+    for subcommand in (executors, config, run, compare):
+        subcommand.set_defaults(parser=subcommand)
     return parser
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line ``argv``; an argument no command knows is blamed on the command given,
+    whose ``--help`` then lists what it takes."""
+    parser = build_parser()
+    arguments, unknown = parser.parse_known_args(argv)
+    if unknown:
+        arguments.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return arguments
+
+
+def _version() -> str:
+    import futurist
+
+    return str(futurist.__version__)
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:

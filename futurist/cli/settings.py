@@ -54,12 +54,18 @@ _SOURCES = {
 }
 
 
+_NO_SECTION = "Section must be started before assignment"
+"""oslo.config's words for an option before any ``[section]``: a file that is not INI."""
+
+
 def load_config(path: str, group: str) -> cfg.ConfigOpts:
     """A ConfigOpts with ``group``'s common executor options registered and ``path`` parsed.
 
     Environment variables (``OS_<GROUP>__<OPTION>``) apply as oslo.config defines them.
     Raises :class:`ConfigProblem` for a missing, unreadable or malformed file.
     """
+    if os.path.isdir(path):
+        raise ConfigProblem(f"--config-file {path}: is a directory; name a file in it")
     if not os.path.isfile(path):
         raise ConfigProblem(f"--config-file {path}: no such file")
     if not os.access(path, os.R_OK):
@@ -70,7 +76,10 @@ def load_config(path: str, group: str) -> cfg.ConfigOpts:
     try:
         conf(args=[], prog="futurist", default_config_files=[path], default_config_dirs=[])
     except cfg.ConfigFileParseError as exc:
-        raise ConfigProblem(f"--config-file {path}: {exc.msg}") from None
+        hint = (
+            f"; put the options under a [{group}] section" if _NO_SECTION in (exc.msg or "") else ""
+        )
+        raise ConfigProblem(f"--config-file {path}: {exc.msg}{hint}") from None
     return conf
 
 
@@ -85,7 +94,9 @@ def resolve_group(conf: cfg.ConfigOpts, group: str) -> tuple[str, list[OptionVal
     try:
         own = options.register_kind_opts(conf, group, kind)
     except UnknownExecutorKind as exc:
-        raise registry.unknown_kind(kind, exc.installed, group) from None
+        given = values.setting(conf, group, "executor")
+        origin = None if given is None else given.origin
+        raise registry.unknown_kind(kind, exc.installed, group, origin) from None
     reads = options.options_read_by(plugins.load(kind), [opt.dest for opt in own])
     rows = []
     for opt in [*options.runtime_common_options(), *own]:

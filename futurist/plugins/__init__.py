@@ -23,7 +23,7 @@ from futurist._naming import callable_name
 from futurist.exceptions import UnknownExecutorKind
 from futurist.executors.base import CheckAndReject, Executor
 from futurist.executors.wrapped import WrappedExecutor
-from futurist.plugins import options, registry, values
+from futurist.plugins import options, placement, registry, values
 from futurist.plugins.options import (
     DEFAULT_GROUP,
     OBSERVING_OPTIONS,
@@ -69,17 +69,22 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     its options: no other plugin is imported. A bad value, or one the kind's constructor
     refuses, raises :class:`~futurist.plugins.values.InvalidOptionValue` (an oslo.config
     ``ConfigFileValueError``) naming the group, the option, the value and where it came from.
-    Options set for the group that the kind does not read are logged as warnings.
+    Options set for the group that the kind does not read are logged as warnings, and so is
+    a group in no config file whose options a file sets under ``[DEFAULT]`` or a near-miss
+    section name.
     ``max_workers`` is mutable: after ``conf.mutate_config_files()`` an executor built here
     that can be resized takes the new size.
     """
     options.check_group(group)
     conf.register_opts(options.runtime_common_options(), group=group)
+    _warn_misplaced(conf, group)
     kind = values.read(conf, group, "executor")
     try:
         own = register_kind_opts(conf, group, kind)
     except UnknownExecutorKind as exc:
-        raise registry.unknown_kind(kind, exc.installed, group) from None
+        given = values.setting(conf, group, "executor")
+        origin = None if given is None else given.origin
+        raise registry.unknown_kind(kind, exc.installed, group, origin) from None
     cls = load(kind)
     kind_values = {opt.dest: values.read(conf, group, opt.dest) for opt in own}
     max_workers = values.read(conf, group, "max_workers")
@@ -102,6 +107,13 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     if _resizable(executor):
         _resizer_for(conf).track(group, executor)
     return executor
+
+
+def _warn_misplaced(conf: cfg.ConfigOpts, group: str) -> None:
+    """Warn when ``group`` is in no config file but its options seem written elsewhere."""
+    problem = placement.misplaced(conf, group)
+    if problem is not None:
+        LOG.warning("%s", problem)
 
 
 def _backlog_policy(conf: cfg.ConfigOpts, group: str) -> CheckAndReject | None:
