@@ -8,48 +8,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import urllib.request
-from collections.abc import Iterator
 
-import prometheus_client
 import pytest
 
-from futurist import plugins
-from futurist.executors.base import Executor
-from futurist.metrics import prometheus
-from futurist.rejection import reject_when_reached
+from tests.metrics.endpoint import scrape
 
-TIMEOUT = 30
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
-
-
-@pytest.fixture
-def url() -> Iterator[str]:
-    """A real endpoint on 127.0.0.1 serving several kinds' figures, after some calls."""
-    registry = prometheus_client.CollectorRegistry()
-    executors: list[Executor] = [
-        plugins.create("thread", max_workers=2, check_and_reject=reject_when_reached(4)),
-        plugins.create("thread_dynamic"),
-        plugins.create("synchronous"),
-        plugins.create("fixture_serial"),
-    ]
-    server, thread = prometheus_client.start_http_server(0, "127.0.0.1", registry)
-    try:
-        for executor in executors:
-            prometheus.instrument(executor, registry=registry)
-            executor.submit(pow, 2, 8).result(timeout=TIMEOUT)
-        yield f"http://127.0.0.1:{server.server_port}/metrics"
-    finally:
-        server.shutdown()
-        thread.join(TIMEOUT)
-        for executor in executors:
-            executor.shutdown()
-
-
-def scrape(url: str, accept: str | None = None) -> str:
-    request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
-    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-        return str(response.read().decode())
 
 
 def test_every_series_passes_promtool(url: str) -> None:
