@@ -14,6 +14,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.test_cli import HIDE, TIMEOUT, as_json, config_file, environment, futurist
 
 
+def metrics_url(process: subprocess.Popen[str]) -> str:
+    """The URL a ``futurist run --metrics-port`` says on stderr that it serves."""
+    assert process.stderr is not None
+    for line in process.stderr:
+        found = re.search(r"serving Prometheus metrics at (http://\S+)", line)
+        if found:
+            return found.group(1)
+    raise AssertionError("the command never said where it serves its metrics")
+
+
 def test_the_running_command_serves_its_executor_s_metrics(tmp_path: Path) -> None:
     path = config_file(tmp_path, "[pool]\nexecutor = thread\nmax_workers = 1\n")
     command = [sys.executable, "-m", "futurist", "run", "--config-file", path, "--group", "pool"]
@@ -22,14 +32,7 @@ def test_the_running_command_serves_its_executor_s_metrics(tmp_path: Path) -> No
         command, cwd=tmp_path, env=environment(), stderr=subprocess.PIPE, text=True
     )
     try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            found = re.search(r"serving Prometheus metrics at (http://\S+)", line)
-            if found:
-                break
-        else:
-            raise AssertionError("the command never said where it serves its metrics")
-        with urllib.request.urlopen(found.group(1), timeout=TIMEOUT) as response:
+        with urllib.request.urlopen(metrics_url(process), timeout=TIMEOUT) as response:
             families = {f.name: f for f in text_string_to_metric_families(response.read().decode())}
     finally:
         process.send_signal(signal.SIGINT)

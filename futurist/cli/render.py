@@ -16,6 +16,7 @@ from rich import box
 from rich.bar import Bar
 from rich.cells import cell_len
 from rich.console import Console, Group, JustifyMethod, RenderableType
+from rich.live import Live
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.padding import Padding
@@ -23,6 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from futurist.cli.activity import TopRow
 from futurist.cli.kinds import KindInfo
 from futurist.cli.runner import Outcome
 from futurist.cli.settings import OptionValue
@@ -32,7 +34,10 @@ __all__ = [
     "config_table",
     "executors_table",
     "outcome_table",
+    "live_screen",
     "progress_reporter",
+    "top_table",
+    "top_waiting",
 ]
 
 _PLAIN_INTERVAL = 0.5
@@ -157,6 +162,67 @@ def compare_table(outcomes: Sequence[Outcome], work: str, console: Console) -> G
         Text(f"compare: {tasks} x {work}", style="bold"),
         _first_that_fits(console, *tables, Group(*blocks)),
     )
+
+
+def top_table(
+    url: str, rows: Sequence[TopRow], refreshes: int, problem: str | None = None
+) -> Group:
+    """``futurist top``'s screen: one line per executor, the longest queue first, under a
+    heading naming ``url`` and the refresh; ``problem`` says why the figures are not fresh."""
+    cells = [
+        (
+            escape(row.executor),
+            escape(row.kind),
+            _count(row.queued),
+            _count(row.active),
+            _count(row.workers) + ("" if row.max_workers is None else f"/{row.max_workers:.0f}"),
+            "-" if row.calls_per_second is None else f"{row.calls_per_second:,.1f}",
+            *(_seconds(value, 0) for value in (*row.wait, *row.duration)),
+            _count(row.failed),
+        )
+        for row in rows
+    ]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
+    for number, header in enumerate(_TOP_HEADERS):
+        justify: JustifyMethod = "left" if number < 2 else "right"
+        _unwrapped_column(table, header, [line[number] for line in cells], justify)
+    for line in cells:
+        table.add_row(*line)
+    heading = Text(f"futurist top: {url}, refresh {refreshes}, {len(rows)} executors", style="bold")
+    lines: list[RenderableType] = [heading]
+    if problem is not None:
+        lines.append(Text(f"not refreshed: {problem}", style="red"))
+    lines += [table, Text("sorted by queue length; Ctrl-C quits", style="dim")]
+    return Group(*lines)
+
+
+def top_waiting(url: str, interval: float) -> Text:
+    """What ``futurist top`` shows until its second scrape."""
+    return Text(f"futurist top: {url}, first figures in {interval:g} s; Ctrl-C quits")
+
+
+@contextmanager
+def live_screen(first: RenderableType) -> Iterator[Any]:
+    """A ``show(renderable)`` callable that redraws the terminal's screen in place."""
+    with Live(first, console=console(), auto_refresh=False) as live:
+
+        def show(renderable: RenderableType) -> None:
+            live.update(renderable, refresh=True)
+
+        yield show
+
+
+_TOP_HEADERS = (
+    "executor", "kind", "queue", "active", "workers", "calls/s",
+    "wait p50", "wait p99", "run p50", "run p99", "failed",
+)  # fmt: skip
+"""The columns of ``futurist top``, none wider than its header or widest figure: 80 columns
+hold them where an executor's name and kind have 16 characters together."""
+
+
+def _count(value: float | None) -> str:
+    """A count, or ``-`` for a figure the executor does not publish."""
+    return "-" if value is None else f"{value:,.0f}"
 
 
 _COMPARE_HEADERS = (
