@@ -64,3 +64,15 @@ def test_metrics_port_without_prometheus_client_says_what_to_install(tmp_path: P
     )  # fmt: skip
     assert result.returncode == 2
     assert "pip install prometheus_client (futurist's prometheus extra)" in result.stderr
+
+
+def test_the_cli_page_names_every_field_of_run_json(tmp_path: Path) -> None:
+    page = (Path(__file__).parents[1] / "docs" / "cli.rst").read_text()
+    paragraph = page.split("``--json`` shows no progress and prints one object:", 1)[1]
+    paragraph = paragraph.split("\n\n", 1)[0]
+    documented = set(re.findall(r"``(\w+)``", paragraph))
+    path = config_file(tmp_path, "[futurist]\nexecutor = thread\n")
+    arguments = ("run", "--config-file", path, "--tasks", "2", "--priorities", "0:1,5:1")
+    report = as_json(futurist(*arguments, "--json", cwd=tmp_path))
+    assert set(report) <= documented
+    assert set(report["priorities"]["5"]) <= documented
