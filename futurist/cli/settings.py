@@ -53,12 +53,18 @@ _SOURCES = {
 }
 
 
+_NO_SECTION = "Section must be started before assignment"
+"""oslo.config's words for an option before any ``[section]``: a file that is not INI."""
+
+
 def load_config(path: str, group: str) -> cfg.ConfigOpts:
     """A ConfigOpts with ``group``'s common executor options registered and ``path`` parsed.
 
     Environment variables (``OS_<GROUP>__<OPTION>``) apply as oslo.config defines them.
     Raises :class:`ConfigProblem` for a missing, unreadable or malformed file.
     """
+    if os.path.isdir(path):
+        raise ConfigProblem(f"--config-file {path}: is a directory; name a file in it")
     if not os.path.isfile(path):
         raise ConfigProblem(f"--config-file {path}: no such file")
     if not os.access(path, os.R_OK):
@@ -69,7 +75,10 @@ def load_config(path: str, group: str) -> cfg.ConfigOpts:
     try:
         conf(args=[], prog="futurist", default_config_files=[path], default_config_dirs=[])
     except cfg.ConfigFileParseError as exc:
-        raise ConfigProblem(f"--config-file {path}: {exc.msg}") from None
+        hint = (
+            f"; put the options under a [{group}] section" if _NO_SECTION in (exc.msg or "") else ""
+        )
+        raise ConfigProblem(f"--config-file {path}: {exc.msg}{hint}") from None
     return conf
 
 

@@ -61,7 +61,7 @@ FIGURES = (
     ),
     Figure(
         "futurist.executor.worker.count",
-        "futurist_executor_worker_count",
+        "futurist_executor_workers",
         "gauge",
         "{worker}",
         "Workers (threads, processes, green threads) the executor has now.",

@@ -22,7 +22,7 @@ from oslo_config import cfg
 from futurist._naming import callable_name
 from futurist.executors.base import CheckAndReject, Executor
 from futurist.executors.wrapped import WrappedExecutor
-from futurist.plugins import values
+from futurist.plugins import placement, values
 from futurist.plugins.group import ExecutorGroup, read_group
 from futurist.plugins.options import (
     DEFAULT_GROUP,
@@ -67,11 +67,14 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     its options: no other plugin is imported. A bad value, or one the kind's constructor
     refuses, raises :class:`~futurist.plugins.values.InvalidOptionValue` (an oslo.config
     ``ConfigFileValueError``) naming the group, the option, the value and where it came from.
-    Options set for the group that the kind does not read are logged as warnings.
+    Options set for the group that the kind does not read are logged as warnings, and so is
+    a group in no config file whose options a file sets under ``[DEFAULT]`` or a near-miss
+    section name.
     ``max_workers`` is mutable: after ``conf.mutate_config_files()`` an executor built here
     that can be resized takes the new size.
     """
     config = read_group(conf, group)
+    _warn_misplaced(conf, config)
     kind_values = {opt.dest: config.options.value(opt.dest) for opt in config.own}
     max_workers = config.options.value("max_workers")
     _warn_unread(config)
@@ -92,6 +95,13 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     if _resizable(executor):
         _resizer_for(conf).track(config, executor)
     return executor
+
+
+def _warn_misplaced(conf: cfg.ConfigOpts, config: ExecutorGroup) -> None:
+    """Warn when the group is in no config file but its options seem written elsewhere."""
+    problem = placement.misplaced(conf, config.group, config.options.settings)
+    if problem is not None:
+        LOG.warning("%s", problem)
 
 
 def _backlog_policy(config: values.Reading) -> CheckAndReject | None:

@@ -63,7 +63,9 @@ def read_group(conf: cfg.ConfigOpts, group: str) -> ExecutorGroup:
     try:
         own = options.register_kind_opts(conf, group, kind)
     except UnknownExecutorKind as exc:
-        raise registry.unknown_kind(kind, exc.installed, group) from None
+        given = settings.get("executor")
+        origin = None if given is None else given.origin
+        raise registry.unknown_kind(kind, exc.installed, group, origin) from None
     cls = registry.load(kind)
     dests = [opt.dest for opt in own]
     common = ["executor", "max_workers", *_BACKLOG_OPTIONS, *OBSERVING_OPTIONS]
