@@ -31,6 +31,16 @@ from futurist.executors.workers import PriorityBacklog, StoppableWorkers, Worker
 from futurist.futures import CancelledError, Future, GreenFuture, TimeoutError
 from futurist.statistics import ExecutorStatistics
 
+
+def __getattr__(name: str) -> str:
+    """``futurist.__version__``: the installed distribution's version, read when asked for."""
+    if name == "__version__":
+        import importlib.metadata
+
+        return importlib.metadata.version("futurist")
+    raise AttributeError(f"module 'futurist' has no attribute {name!r}")
+
+
 __all__ = [
     "BrokenExecutor",
     "CallStopped",

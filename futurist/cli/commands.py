@@ -14,13 +14,15 @@ from types import FrameType
 from typing import Any
 
 from futurist import plugins
-from futurist.cli.exits import EXIT_INTERRUPTED, EXIT_OK
+from futurist.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from futurist.cli.flow_flags import apply_flow_flags
 from futurist.cli.kinds import describe_kinds, unavailable_reason
 from futurist.cli.runner import Interrupt, Outcome, run_workload
 from futurist.cli.serving import serving_metrics
 from futurist.cli.settings import ConfigProblem, load_config, resolve_group
 from futurist.exceptions import RejectedSubmission
 from futurist.executors.base import Executor
+from futurist.plugins import placement
 from futurist.plugins.values import InvalidOptionValue
 
 __all__ = ["compare", "list_executors", "run", "show_config"]
@@ -34,16 +36,23 @@ def list_executors(arguments: argparse.Namespace) -> int:
     if arguments.json:
         _print_json({"executors": [kind.as_dict() for kind in kinds]})
     else:
-        render.console().print(render.executors_table(kinds))
+        console = render.console()
+        console.print(render.executors_table(kinds, console))
     return EXIT_OK
 
 
 def show_config(arguments: argparse.Namespace) -> int:
-    """``futurist config``: the options a group resolves to, and where each value came from."""
+    """``futurist config``: the options a group resolves to, and where each value came from.
+
+    Exits 2 (after the table) when the group's options seem written in another section, and
+    with a one-line error when the kind cannot run here.
+    """
     from futurist.cli import render
 
     conf = load_config(arguments.config_file, arguments.group)
     kind, rows = resolve_group(conf, arguments.group)
+    _check_available(kind)
+    problem = placement.misplaced(conf, arguments.group)
     if arguments.json:
         _print_json(
             {
@@ -51,12 +60,16 @@ def show_config(arguments: argparse.Namespace) -> int:
                 "group": arguments.group,
                 "executor": kind,
                 "options": [row.as_dict() for row in rows],
+                "problems": [] if problem is None else [problem],
             }
         )
     else:
         render.console().print(
             render.config_table(arguments.config_file, arguments.group, kind, rows)
         )
+    if problem is not None:
+        _notice(f"warning: {problem}")
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -66,10 +79,7 @@ def run(arguments: argparse.Namespace) -> int:
 
     group = arguments.group
     conf = load_config(arguments.config_file, group)
-    for option in ("backlog_policy", "max_backlog", "backlog_timeout"):
-        value = getattr(arguments, option)
-        if value is not None:
-            conf.set_override(option, value, group)
+    apply_flow_flags(conf, group, arguments)
     kind, _ = resolve_group(conf, group)
     _check_available(kind)
     executor = _built(kind, lambda: plugins.from_config(conf, group))
@@ -95,11 +105,14 @@ def compare(arguments: argparse.Namespace) -> int:
     outcomes: list[Outcome] = []
     for kind in kinds:
         executor = _built(kind, functools.partial(plugins.create, kind))
-        outcomes.append(_measure(executor, kind, kind, arguments, quiet=False))
+        outcomes.append(_measure(executor, kind, kind, arguments, quiet=arguments.json))
         if outcomes[-1].interrupted:
             break
-    console = render.console()
-    console.print(render.compare_table(outcomes, arguments.work.spec, console.width))
+    if arguments.json:
+        _print_json({"kinds": [outcome.as_dict() for outcome in outcomes]})
+    else:
+        console = render.console()
+        console.print(render.compare_table(outcomes, arguments.work.spec, console))
     return EXIT_INTERRUPTED if outcomes[-1].interrupted else EXIT_OK
 
 
@@ -151,7 +164,8 @@ def _measure(
         except RejectedSubmission as exc:
             raise ConfigProblem(
                 f"executor kind {kind!r} rejected a task while none was pending, so it can "
-                f"never accept one: {exc} (check max_backlog and backlog_timeout)"
+                f"never accept one: {exc} (raise --max-backlog or --backlog-timeout, or "
+                "max_backlog or backlog_timeout in the config group)"
             ) from None
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from oslo_config import cfg
 
 from futurist._extras import missing
-from futurist.cli.arguments import UsageError, build_parser
+from futurist.cli.arguments import UsageError, parse
 from futurist.cli.exits import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE
 from futurist.cli.settings import ConfigProblem
 from futurist.cli.workloads import WorkloadError
@@ -43,7 +43,7 @@ def execute(argv: Sequence[str] | None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     """Parse ``argv`` and run its command; each kind of failure becomes its exit code."""
     try:
-        arguments = build_parser().parse_args(argv)
+        arguments = parse(argv)
         command: Callable[[argparse.Namespace], int] = arguments.command
         return command(arguments)
     except UsageError as exc:

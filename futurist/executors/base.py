@@ -155,6 +155,12 @@ class Executor(concurrent.futures.Executor):
         return self._recorder.snapshot()
 
     @property
+    def recorder(self) -> StatisticsRecorder:
+        """The recorder counting this executor's calls: metrics backends add listeners to it
+        (or to ``futurist.statistics.global_listeners``) and tell executors apart by it."""
+        return self._recorder
+
+    @property
     def name(self) -> str:
         """The name this executor goes by in metrics, logs and its threads' names."""
         return self._recorder.name
