@@ -125,6 +125,13 @@ def raise_unpicklable() -> None:
 
 
 class NeedsTwoArguments(Exception):
+    """Pickles, but cannot be rebuilt: plain pickle calls the class with its one ``args`` item,
+    and the reducer tblib installs for every exception class once Dask is imported calls
+    ``__new__`` with none."""
+
+    def __new__(cls, first: str, second: str) -> NeedsTwoArguments:
+        return super().__new__(cls, f"{first} {second}")
+
     def __init__(self, first: str, second: str) -> None:
         super().__init__(f"{first} {second}")
 
