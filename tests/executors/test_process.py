@@ -125,8 +125,18 @@ def raise_unpicklable() -> None:
 
 
 class NeedsTwoArguments(Exception):
+    """Pickles as its class and its one message, which its two-argument ``__init__`` refuses.
+
+    The ``__reduce__`` is the one ``BaseException`` has, spelled out: tblib's exception pickling
+    (which importing ``distributed`` installs for every exception class defined by then) keeps
+    a class's own ``__reduce__``, so the parent fails to unpickle it either way.
+    """
+
     def __init__(self, first: str, second: str) -> None:
         super().__init__(f"{first} {second}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self.args)
 
 
 def raise_unloadable() -> None:
