@@ -94,6 +94,10 @@ _T = TypeVar("_T")
 _KILL_AFTER = 2.0
 """Seconds a worker told to end with SIGTERM by ``stop()`` may take before it gets SIGKILL."""
 
+_FAILED_STARTS = 3
+"""Workers in a row that die before taking a call (none answering one meanwhile) that break the
+pool: an initializer that ends its process would otherwise have it start workers forever."""
+
 _call_repr = reprlib.Repr()
 _call_repr.maxstring = 40
 _call_repr.maxother = 40
@@ -160,6 +164,7 @@ class _Worker:
     """
 
     __slots__ = (
+        "answered",
         "budget",
         "conn",
         "ending",
@@ -187,6 +192,8 @@ class _Worker:
         self.since = 0.0
         """When the call in ``item`` was sent, or when the worker became ready if later."""
         self.ready = False
+        self.answered = False
+        """Whether it has sent the outcome of a call: it proved it can take calls."""
         self.hung_up = False
         self.unsent = memoryview(b"")
         self.writing = False
@@ -247,6 +254,10 @@ class _Pool:
         self.escalating: list[_Worker] = []
         """Signalled workers that get SIGKILL at their ``kill_at`` if still alive."""
         self.broken: str | None = None
+        self.broken_as: type[BrokenProcessPool] = BrokenProcessPool
+        """What ``submit`` raises, and what queued calls fail with, once the pool is broken."""
+        self.failed_starts = 0
+        """Workers in a row that died before taking a call (see ``_FAILED_STARTS``)."""
         self.stopping = False
         self.cannot_grow = False
         """Set when starting a worker failed while others run (an exiting interpreter)."""
@@ -276,7 +287,7 @@ class _Pool:
         """
         with self._lock:
             if self.broken is not None:
-                raise BrokenProcessPool(self.broken)
+                raise self.broken_as(self.broken)
             if self.thread is None:
                 self._start_manager()
             self.pending.append(item)
@@ -664,6 +675,8 @@ class _Pool:
         assert item is not None, "a worker answered a call it was never sent"
         self._settle_item(item, outcome)
         worker.item = None
+        worker.answered = True
+        self.failed_starts = 0
 
     @staticmethod
     def _settle_item(item: WorkItem, outcome: tuple[Any, ...]) -> None:
@@ -717,7 +730,29 @@ class _Pool:
                 self.name,
                 _describe_exit(code),
             )
+        if not expected and not worker.answered and (item is None or not worker.ready):
+            self._failed_start(worker, code, pid)
         self._replace()
+
+    def _failed_start(self, worker: _Worker, code: int | None, pid: int | None) -> None:
+        """Count a worker that died before taking a call; break the pool once the count says
+        that new workers would die too."""
+        self.failed_starts += 1
+        if self.failed_starts < _FAILED_STARTS or self.broken is not None:
+            return
+        when = "before it was ready" if not worker.ready else "idle"
+        initializer = (
+            ""
+            if self.initializer is None
+            else f", with the initializer {callable_name(self.initializer, module=True)}"
+        )
+        reason = (
+            f"{self.failed_starts} worker processes in a row died before taking a call (the "
+            f"last, {worker.process.name} (pid {pid}), {_describe_exit(code)} {when}"
+            f"{initializer}); process pool {self.name} starts no more and cannot run work"
+        )
+        self._break(reason, WorkerCrashed)
+        LOG.error("%s", reason)
 
     def _lost_error(
         self, worker: _Worker, item: WorkItem, code: int | None, pid: int | None
@@ -816,11 +851,13 @@ class _Pool:
             return None
         return max(0.0, min(deadlines) - time.monotonic())
 
-    def _break(self, reason: str) -> None:
-        """Refuse new work and fail everything not yet sent with ``BrokenProcessPool``."""
+    def _break(self, reason: str, error: type[BrokenProcessPool] = BrokenProcessPool) -> None:
+        """Refuse new work and fail everything not yet sent with ``error`` (a
+        ``BrokenProcessPool``)."""
         stranded = []
         with self._lock:
             self.broken = reason
+            self.broken_as = error
             while True:
                 try:
                     stranded.append(self.pending.popleft())
@@ -828,7 +865,7 @@ class _Pool:
                     break
         for item in stranded:
             if item.start():
-                item.fail(BrokenProcessPool(reason))
+                item.fail(error(reason))
 
     def _stop_workers(self) -> None:
         """Ask every (idle) worker to exit and join them all; kill those marked to end."""

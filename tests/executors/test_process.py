@@ -6,9 +6,11 @@ import collections
 import concurrent.futures
 import ctypes
 import faulthandler
+import logging
 import multiprocessing
 import os
 import pickle
+import re
 import signal
 import threading
 import time
@@ -164,6 +166,13 @@ def initialized() -> list[str]:
 
 def refuse_to_start() -> None:
     raise RuntimeError("no database")
+
+
+def note_start_and_exit(path: str) -> None:
+    """An initializer that notes its worker's start in ``path``, then ends that worker."""
+    with open(path, "a") as starts:
+        starts.write(f"{os.getpid()}\n")
+    os._exit(7)
 
 
 def refuse_when_told(told: EventLike) -> None:
@@ -489,6 +498,59 @@ def test_a_failing_initializer_breaks_the_pool(children_checked: None) -> None:
     with pytest.raises(concurrent.futures.process.BrokenProcessPool):
         executor.submit(identity, 2)
     executor.shutdown()
+
+
+def test_workers_dying_before_they_take_a_call_break_the_pool_after_three_starts(
+    tmp_path: Any, children_checked: None
+) -> None:
+    starts = tmp_path / "starts"
+    executor = make("fork", max_workers=2, initializer=note_start_and_exit, initargs=(starts,))
+    futures = [executor.submit(identity, n) for n in range(10)]
+    _, not_done = concurrent.futures.wait(futures, timeout=WAIT)
+    assert not not_done
+    errors = [future.exception() for future in futures]
+    assert all(isinstance(error, futurist.WorkerCrashed) for error in errors)
+    reason = r"3 worker processes in a row died before taking a call .*note_start_and_exit"
+    assert re.search(reason, str(errors[-1]))
+    with pytest.raises(futurist.WorkerCrashed, match=reason):
+        executor.submit(identity, 10)
+    executor.shutdown(wait=True)
+    # Three deaths make the pattern clear; the second worker may be starting by then.
+    assert len(starts.read_text().split()) <= 4
+
+
+class _Awaited(logging.Handler):
+    """A log handler that sets ``seen`` once a record's message contains ``words``."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words = words
+        self.seen = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.words in record.getMessage():
+            self.seen.set()
+
+
+def test_an_idle_pool_whose_workers_die_at_start_stops_starting_them(
+    tmp_path: Any, children_checked: None
+) -> None:
+    starts = tmp_path / "starts"
+    broken = _Awaited("in a row died before taking a call")
+    logger = logging.getLogger("futurist.executors.process")
+    logger.addHandler(broken)
+    try:
+        executor = make("fork", max_workers=2, initializer=note_start_and_exit, initargs=(starts,))
+        with pytest.raises(futurist.WorkerCrashed, match="exited with code 7"):
+            executor.submit(identity, 1).result(WAIT)
+        # Idle, the pool replaces the dead worker until the pattern is clear, then breaks.
+        assert broken.seen.wait(WAIT)
+    finally:
+        logger.removeHandler(broken)
+    with pytest.raises(futurist.WorkerCrashed, match="in a row"):
+        executor.submit(identity, 2)
+    executor.shutdown(wait=True)
+    assert len(starts.read_text().split()) == 3
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
