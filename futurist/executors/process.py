@@ -49,6 +49,7 @@ import dataclasses
 import itertools
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import reprlib
@@ -59,7 +60,7 @@ import struct
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
@@ -92,7 +93,12 @@ _T = TypeVar("_T")
 
 
 _KILL_AFTER = 2.0
-"""Seconds a worker told to end with SIGTERM by ``stop()`` may take before it gets SIGKILL."""
+"""Seconds a worker told to end with SIGTERM may take before it gets SIGKILL."""
+
+_EXIT_GRACE = 5.0
+"""Seconds a worker asked to exit at shutdown may take (its ``atexit`` handlers, its non-daemon
+threads) before it gets SIGTERM: a thread a finished call left running must not hold the
+shutdown, nor the interpreter's exit, forever."""
 
 _FAILED_STARTS = 3
 """Workers in a row that die before taking a call (none answering one meanwhile) that break the
@@ -868,7 +874,11 @@ class _Pool:
                 item.fail(error(reason))
 
     def _stop_workers(self) -> None:
-        """Ask every (idle) worker to exit and join them all; kill those marked to end."""
+        """Ask every (idle) worker to exit and join them all; kill those marked to end.
+
+        A worker still running ``_EXIT_GRACE`` s later gets SIGTERM, and SIGKILL if it
+        outlives that by ``_KILL_AFTER`` s, so the wait is bounded.
+        """
         stop = memoryview(_frame(b""))
         for worker in self.workers:
             # An idle worker has read all it was sent, so the few bytes fit; if not, or the
@@ -880,6 +890,19 @@ class _Pool:
                 LOG.debug("cannot tell worker %s to stop: %r", worker.process.name, exc)
             if not told:
                 worker.process.kill()
+        lingering = _still_running(self.workers, _EXIT_GRACE)
+        for worker in lingering:
+            LOG.warning(
+                "worker process %s (pid %s) of pool %s did not exit within %g s of being asked "
+                "to (a non-daemon thread or an atexit handler holds it); ending it",
+                worker.process.name,
+                worker.process.pid,
+                self.name,
+                _EXIT_GRACE,
+            )
+            worker.process.terminate()
+        for worker in _still_running(lingering, _KILL_AFTER):
+            worker.process.kill()
         for worker in list(self.workers):
             self._forget(worker)
             worker.end()
@@ -906,6 +929,18 @@ class _Pool:
                 os.close(self._wake_write)
                 os.close(self._wake_read)
                 self._wake_write = self._wake_read = -1
+
+
+def _still_running(workers: Iterable[_Worker], seconds: float) -> list[_Worker]:
+    """Wait up to ``seconds`` for every worker in ``workers`` to exit; those still running."""
+    deadline = time.monotonic() + seconds
+    running = {worker.sentinel: worker for worker in workers}
+    while running and (left := deadline - time.monotonic()) > 0:
+        ended = set(multiprocessing.connection.wait(list(running), left))
+        running = {
+            sentinel: worker for sentinel, worker in running.items() if sentinel not in ended
+        }
+    return list(running.values())
 
 
 def _validate_max_tasks_per_child(value: object) -> int | None:
