@@ -397,6 +397,30 @@ def test_a_call_past_task_timeout_fails_and_its_worker_is_replaced(
     assert stats.runtime >= 0.5
 
 
+def note_the_start_and_wait(path: str) -> None:
+    """Write when the call started (the monotonic clock, which every process shares here),
+    then wait for longer than any task_timeout in this module."""
+    with open(path, "w") as started:
+        started.write(repr(time.monotonic()))
+    threading.Event().wait(WAIT)
+
+
+TIMEOUT_MARGIN = 3.0
+"""How long after its task_timeout a call may still be running: room for a loaded machine to
+notice and kill it, yet a deadline four times too late (with ``task_timeout=2``) is caught."""
+
+
+def test_a_call_past_task_timeout_ends_within_a_margin_of_it(
+    tmp_path: Any, children_checked: None
+) -> None:
+    started = tmp_path / "started"
+    with make("fork", max_workers=1, task_timeout=2.0) as executor:
+        future = executor.submit(note_the_start_and_wait, str(started))
+        assert isinstance(future.exception(WAIT), TimeoutError)
+        ended = time.monotonic()
+    assert ended - float(started.read_text()) < 2.0 + TIMEOUT_MARGIN
+
+
 # -- pickling and remote tracebacks ------------------------------------------------------------
 
 
