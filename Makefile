@@ -46,8 +46,12 @@ lint: $(FIXTURE_STAMP)
 docs: $(TEST_STAMP)
 	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 
+# A wall-clock limit on the whole run: a hang pytest-timeout cannot break (an interpreter exit
+# waiting for a stuck child, say) fails the run instead of holding it. At the limit pytest gets
+# SIGTERM and ends its children (tests/conftest.py); --foreground keeps Ctrl-C working.
+TEST_TIME_LIMIT ?= 20m
 test: lint docs
-	$(BIN)/pytest
+	timeout --foreground --kill-after=1m $(TEST_TIME_LIMIT) $(BIN)/pytest
 
 bench: $(TEST_STAMP)
 	$(PY) -m benchmarks

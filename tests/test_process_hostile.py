@@ -120,7 +120,6 @@ class Hostile(Exception):
         return f"Hostile({self.spec!r})"
 
 
-
 @dataclass(frozen=True, repr=False)
 class Producer:
     """The call: returns or raises the hostile object ``spec`` describes."""

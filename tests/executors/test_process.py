@@ -29,7 +29,7 @@ from futurist import rejection
 from futurist.executors import process
 from futurist.executors.base import Executor
 from tests.executors.kinds import EventLike
-from tests.faults import shutdown_within
+from tests.faults import outliving_children, shutdown_within
 
 WAIT = 30.0
 """Upper bound for any wait here; reaching it means a bug, not a slow machine."""
@@ -54,10 +54,10 @@ def start_method(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def children_checked() -> Iterator[None]:
-    """Fail the test if a worker process it started is still alive at its end."""
+    """Fail the test if a worker process it started is still alive at its end (and end it)."""
     before = set(multiprocessing.active_children())
     yield
-    assert set(multiprocessing.active_children()) - before == set()
+    assert outliving_children(before) == set()
 
 
 # -- calls run in the worker processes ---------------------------------------------------------
