@@ -10,7 +10,6 @@ error.
 from __future__ import annotations
 
 import errno
-import multiprocessing
 import os
 import pickle
 import socket
@@ -23,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import futurist
+from tests.executors.test_process import causes, make
 
 WAIT = 30.0
 """Upper bound for any wait here; reaching it means a bug, not a slow machine."""
@@ -174,22 +174,6 @@ class ExitsWhenPickledError(Exception):
 
 def raise_one_that_exits_when_pickled() -> None:
     raise ExitsWhenPickledError()
-
-
-def make(start_method: str, **kwargs: Any) -> futurist.ProcessPoolExecutor:
-    return futurist.ProcessPoolExecutor(
-        mp_context=multiprocessing.get_context(start_method), **kwargs
-    )
-
-
-def causes(exc: BaseException) -> str:
-    """The type names and texts along ``exc``'s ``__cause__`` chain (remote tracebacks too)."""
-    texts = []
-    cause = exc.__cause__
-    while cause is not None:
-        texts.append(f"{type(cause).__name__}: {cause}")
-        cause = cause.__cause__
-    return "\n".join(texts)
 
 
 @pytest.fixture(scope="module")
