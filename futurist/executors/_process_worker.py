@@ -126,6 +126,10 @@ def _refused(
     the outcome, as in the standard library; any other error becomes a
     :class:`~futurist.PicklingFailed` with the pickling error as its cause.
     """
+    # Its context is the outcome that could not be pickled, which cannot travel with it: an
+    # exception pickler that keeps contexts (tblib's, which importing Dask installs) would fail.
+    with contextlib.suppress(BaseException):
+        pickling_error.__context__ = None
     if not issubclass(type(pickling_error), Exception):
         with contextlib.suppress(BaseException):
             return pickle.dumps(

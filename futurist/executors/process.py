@@ -684,8 +684,9 @@ class _Pool:
         assert item is not None, "a worker answered a call it was never sent"
         self._settle_item(item, outcome)
         worker.item = None
-        worker.answered = True
-        self.failed_starts = 0
+        if not worker.answered:  # its first answer: workers can start
+            worker.answered = True
+            self.failed_starts = 0
 
     @staticmethod
     def _settle_item(item: WorkItem, outcome: tuple[Any, ...]) -> None:
@@ -749,7 +750,7 @@ class _Pool:
         self.failed_starts += 1
         if self.failed_starts < _FAILED_STARTS or self.broken is not None:
             return
-        when = "before it was ready" if not worker.ready else "idle"
+        when = "before it was ready" if not worker.ready else "while idle"
         initializer = (
             ""
             if self.initializer is None
