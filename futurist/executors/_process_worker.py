@@ -99,7 +99,7 @@ def _answer(request: bytes) -> bytes:
         error = UnpicklingFailed(
             f"the call could not be unpickled in the worker process ({_describe(exc)})"
         )
-        return _undelivered(error, exc, 0.0)
+        return _undelivered(error, exc, _format(exc), 0.0)
     started = perf_counter()
     try:
         result = fn(*args, **kwargs)
@@ -126,15 +126,15 @@ def _refused(
     the outcome, as in the standard library; any other error becomes a
     :class:`~futurist.PicklingFailed` with the pickling error as its cause.
     """
-    # Its context is the outcome that could not be pickled, which cannot travel with it: an
-    # exception pickler that keeps contexts (tblib's, which importing Dask installs) would fail.
+    text = _format(pickling_error)
+    # Its context is the outcome that could not be pickled: the text above shows it, but it
+    # cannot travel with the error (an exception pickler that keeps contexts, as tblib's does
+    # once importing Dask has installed it, would fail on it).
     with contextlib.suppress(BaseException):
         pickling_error.__context__ = None
     if not issubclass(type(pickling_error), Exception):
         with contextlib.suppress(BaseException):
-            return pickle.dumps(
-                (RAISED, pickling_error, _format(pickling_error), runtime), _PROTOCOL
-            )
+            return pickle.dumps((RAISED, pickling_error, text, runtime), _PROTOCOL)
     try:
         call = callable_name(fn, module=True)
         if raised is None:
@@ -146,12 +146,11 @@ def _refused(
     refusal = PicklingFailed(
         f"{what} to send it back from the worker process ({_describe(pickling_error)})"
     )
-    return _undelivered(refusal, pickling_error, runtime)
+    return _undelivered(refusal, pickling_error, text, runtime)
 
 
-def _undelivered(error: DeliveryFailed, cause: BaseException, runtime: float) -> bytes:
-    """Pickle a delivery failure with its cause (or only the cause's traceback text)."""
-    text = _format(cause)
+def _undelivered(error: DeliveryFailed, cause: BaseException, text: str, runtime: float) -> bytes:
+    """Pickle a delivery failure with its cause (or only the cause's traceback ``text``)."""
     try:
         return pickle.dumps((UNDELIVERED, error, cause, text, runtime), _PROTOCOL)
     except BaseException:
