@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.executors.kinds import KINDS, Kind, shared_dask_cluster, shared_manager
-from tests.faults import Resources, end_children, resources
+from tests.faults import Resources, end_children, outliving_children, resources
 
 
 def _end_the_run(signum: int, frame: FrameType | None) -> None:
@@ -58,6 +58,14 @@ def before(kind: Kind) -> Resources:
 
         eventlet.sleep(0)  # the hub (and its file descriptors) exist before the snapshot
     return resources()
+
+
+@pytest.fixture
+def children_checked() -> Iterator[None]:
+    """Fail the test if a child process it started is still alive at its end (and end it)."""
+    before = set(multiprocessing.active_children())
+    yield
+    assert outliving_children(before) == set()
 
 
 @pytest.fixture(scope="session")

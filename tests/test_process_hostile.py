@@ -1,10 +1,12 @@
-"""The process pool's answer path against hostile outcomes.
+"""The process pool against hostile calls: what a call returns or raises, leaves running, and
+what the caller passes.
 
 Whatever a call returns or raises -- an object whose ``__reduce__`` raises any exception, whose
 ``str()`` or ``repr()`` raises, nested too deep to pickle, or megabytes big -- its worker answers
 and goes on serving, and the future ends with the outcome, the ``BaseException`` pickling raised
 (as in the standard library), or :class:`futurist.PicklingFailed` whose cause is the pickling
-error.
+error. A thread a finished call leaves running holds neither shutdown nor the interpreter's
+exit. A call the parent cannot pickle, name or describe fails alone and breaks nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from __future__ import annotations
 import errno
 import os
 import pickle
+import signal
 import socket
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +29,7 @@ from hypothesis import strategies as st
 
 import futurist
 from tests.executors.test_process import causes, make
+from tests.faults import shutdown_within
 
 WAIT = 30.0
 """Upper bound for any wait here; reaching it means a bug, not a slow machine."""
@@ -138,20 +145,6 @@ class Producer:
         return f"Producer({self.spec!r})"
 
 
-class Unpicklable:
-    """A call the parent cannot pickle, whose ``repr()`` (which names it in errors) raises."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.close()
-
-    def __call__(self) -> None:
-        raise AssertionError("never sent")
-
-    def __repr__(self) -> str:
-        return f"Unpicklable({self.sock.getpeername()})"
-
-
 def fail_like_a_driver() -> None:
     raise DriverError()
 
@@ -174,6 +167,9 @@ class ExitsWhenPickledError(Exception):
 
 def raise_one_that_exits_when_pickled() -> None:
     raise ExitsWhenPickledError()
+
+
+# -- what a call returns or raises -------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -211,15 +207,6 @@ def test_a_base_exception_raised_while_pickling_the_outcome_is_the_outcome(
         # Its args, not its code: tblib's pickling (which importing Dask installs) drops code.
         assert caught.value.args == (code,)
         assert executor.submit(os.getpid).result(WAIT) == worker
-
-
-def test_a_call_that_cannot_be_pickled_or_named_fails_only_itself() -> None:
-    with make("fork", max_workers=1) as executor:
-        error = executor.submit(Unpicklable()).exception(WAIT)
-        assert isinstance(error, futurist.PicklingFailed)
-        assert "<Unpicklable object>" in str(error)
-        assert isinstance(error.__cause__, TypeError)
-        assert executor.submit(abs, -1).result(WAIT) == 1
 
 
 specs = st.builds(
@@ -260,3 +247,117 @@ def test_whatever_a_call_returns_or_raises_its_worker_answers(
         assert hostile.spec == spec
         assert len(hostile.ballast) == spec.ballast
     assert pool.submit(os.getpid).result(WAIT) == worker
+
+
+# -- what a call leaves running ----------------------------------------------------------------
+
+
+def leave_a_timer_running() -> int:
+    """Start a non-daemon thread that outlives the call by an hour; return this worker's pid."""
+    threading.Timer(3600, print).start()
+    return os.getpid()
+
+
+def leave_a_timer_running_and_ignore_sigterm() -> int:
+    """As :func:`leave_a_timer_running`, in a worker that SIGTERM no longer ends."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return leave_a_timer_running()
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("call", [leave_a_timer_running, leave_a_timer_running_and_ignore_sigterm])
+def test_shutdown_ends_a_worker_that_a_finished_call_keeps_from_exiting(
+    call: Callable[[], int], children_checked: None
+) -> None:
+    executor = make("fork", max_workers=1)
+    worker = executor.submit(call).result(WAIT)
+    shutdown_within(executor, green=False)
+    assert not running(worker)
+
+
+EXIT_WITH_A_TIMER_LEFT = """
+import multiprocessing, sys
+import futurist
+from tests.test_process_hostile import leave_a_timer_running
+
+executor = futurist.ProcessPoolExecutor(1, multiprocessing.get_context(sys.argv[1]))
+print(executor.submit(leave_a_timer_running).result(30), flush=True)
+"""
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_interpreter_exit_ends_a_worker_that_a_finished_call_keeps_from_exiting(
+    start_method: str, tmp_path: Any
+) -> None:
+    printed = tmp_path / "printed"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(printed, "w") as output:
+        # Its own session, so that on failure the whole group (an orphaned worker too) ends.
+        script = subprocess.Popen(
+            [sys.executable, "-c", EXIT_WITH_A_TIMER_LEFT, start_method],
+            cwd=root,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            code = script.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            os.killpg(script.pid, signal.SIGKILL)
+            script.wait()
+            raise
+    text = printed.read_text()
+    assert code == 0, text
+    assert not running(int(text.split()[0])), text
+
+
+# -- what the caller passes --------------------------------------------------------------------
+
+
+class Unpicklable:
+    """A call the parent cannot pickle, whose ``repr()`` (which names it in errors) raises."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.close()
+
+    def __call__(self) -> None:
+        raise AssertionError("never sent")
+
+    def __repr__(self) -> str:
+        return f"Unpicklable({self.sock.getpeername()})"
+
+
+class Unprintable:
+    """An argument whose ``repr()`` (which names it in a crashed call's error) raises."""
+
+    def __repr__(self) -> str:
+        raise OSError(errno.ENOTCONN, "not connected")
+
+
+def crash(argument: object) -> None:
+    os._exit(3)
+
+
+def test_a_call_that_cannot_be_pickled_or_named_fails_only_itself() -> None:
+    with make("fork", max_workers=1) as executor:
+        error = executor.submit(Unpicklable()).exception(WAIT)
+        assert isinstance(error, futurist.PicklingFailed)
+        assert "<Unpicklable object>" in str(error)
+        assert isinstance(error.__cause__, TypeError)
+        assert executor.submit(abs, -1).result(WAIT) == 1
+
+
+def test_a_crashed_call_whose_argument_cannot_be_printed_fails_only_itself() -> None:
+    with make("fork", max_workers=1) as executor:
+        with pytest.raises(futurist.WorkerCrashed, match=r"crash\(<Unprintable instance"):
+            executor.submit(crash, Unprintable()).result(WAIT)
+        assert executor.submit(abs, -1).result(WAIT) == 1

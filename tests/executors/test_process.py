@@ -12,11 +12,8 @@ import os
 import pickle
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any
@@ -29,7 +26,6 @@ from futurist import rejection
 from futurist.executors import process
 from futurist.executors.base import Executor
 from tests.executors.kinds import EventLike
-from tests.faults import outliving_children, shutdown_within
 
 WAIT = 30.0
 """Upper bound for any wait here; reaching it means a bug, not a slow machine."""
@@ -50,14 +46,6 @@ def make(start_method: str, **kwargs: Any) -> futurist.ProcessPoolExecutor:
 def start_method(request: pytest.FixtureRequest) -> str:
     method: str = request.param
     return method
-
-
-@pytest.fixture
-def children_checked() -> Iterator[None]:
-    """Fail the test if a worker process it started is still alive at its end (and end it)."""
-    before = set(multiprocessing.active_children())
-    yield
-    assert outliving_children(before) == set()
 
 
 # -- calls run in the worker processes ---------------------------------------------------------
@@ -629,66 +617,6 @@ def test_shutdown_without_wait_then_with_wait_finishes_everything(
     assert blocker.done()
     assert all(f.done() for f in queued)
     assert [f.result() for f in queued] == list(range(10))
-
-
-def leave_a_timer_running() -> int:
-    """Start a non-daemon thread that outlives the call by an hour; return this worker's pid."""
-    threading.Timer(3600, print).start()
-    return os.getpid()
-
-
-def running(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def test_shutdown_ends_a_worker_that_a_finished_call_keeps_from_exiting(
-    children_checked: None,
-) -> None:
-    executor = make("fork", max_workers=1)
-    worker = executor.submit(leave_a_timer_running).result(WAIT)
-    shutdown_within(executor, green=False)
-    assert not running(worker)
-
-
-EXIT_WITH_A_TIMER_LEFT = """
-import multiprocessing, sys
-import futurist
-from tests.executors.test_process import leave_a_timer_running
-
-executor = futurist.ProcessPoolExecutor(1, multiprocessing.get_context(sys.argv[1]))
-print(executor.submit(leave_a_timer_running).result(30), flush=True)
-"""
-
-
-@pytest.mark.parametrize("start_method", ["fork", "spawn"])
-def test_interpreter_exit_ends_a_worker_that_a_finished_call_keeps_from_exiting(
-    start_method: str, tmp_path: Any
-) -> None:
-    printed = tmp_path / "printed"
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    with open(printed, "w") as output:
-        # Its own session, so that on failure the whole group (an orphaned worker too) ends.
-        script = subprocess.Popen(
-            [sys.executable, "-c", EXIT_WITH_A_TIMER_LEFT, start_method],
-            cwd=root,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            code = script.wait(WAIT)
-        except subprocess.TimeoutExpired:
-            os.killpg(script.pid, signal.SIGKILL)
-            script.wait()
-            raise
-    text = printed.read_text()
-    assert code == 0, text
-    assert not running(int(text.split()[0])), text
 
 
 def test_cancel_futures_cancels_what_was_not_sent(manager: Any, children_checked: None) -> None:
