@@ -40,8 +40,8 @@ __all__ = [
     "end_children",
     "failing",
     "failing_initializer",
-    "outliving_children",
     "green_spawn_fails",
+    "outliving_children",
     "raising_done_callback",
     "rejecting_with",
     "resources",
@@ -371,11 +371,11 @@ def assert_nothing_outlives(before: Resources, timeout: float = WAIT) -> None:
     """No thread, fd or child process started since ``before`` is left (call after shutdown).
 
     A thread already on its way out (past its last statement) gets ``timeout`` to finish.
-    Child processes left are ended first, so that nothing waiting for them stays stuck.
+    Child processes left are ended, so that nothing waiting for them stays stuck.
     """
-    children = outliving_children(before.children)
     for thread in set(threading.enumerate()) - before.threads:
         thread.join(timeout)
+    children = outliving_children(before.children)
     after = resources()
     threads = [thread for thread in after.threads - before.threads if thread.is_alive()]
     assert threads == [], f"threads outlived shutdown: {threads}"
