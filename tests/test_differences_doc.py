@@ -29,6 +29,7 @@ import tests.executors.test_dynamic as dynamic_tests
 import tests.executors.test_green as green_tests
 import tests.executors.test_process as process_tests
 import tests.executors.test_thread as thread_tests
+import tests.test_process_hostile as hostile_tests
 from futurist import rejection
 from futurist.periodics import PeriodicWorker, periodic
 from futurist.waiters import wait_for_any
@@ -67,6 +68,13 @@ def process_delivery() -> None:
         assert isinstance(exc, futurist.PicklingFailed) and not isinstance(exc, TypeError)
         assert isinstance(exc, concurrent.futures.process.BrokenProcessPool)
         assert executor.submit(process_tests.identity, "next").result(WAIT) == "next"
+
+
+def process_exit_grace() -> None:
+    executor = process_tests.make("fork", max_workers=1)
+    worker = executor.submit(hostile_tests.leave_a_timer_running).result(WAIT)
+    executor.shutdown(wait=True)
+    assert not hostile_tests.running(worker)
 
 
 def process_cancel_futures() -> None:
@@ -324,6 +332,7 @@ CHECKS: dict[str, Callable[[], None]] = {
     "process-sigterm": process_sigterm,
     "process-delivery": process_delivery,
     "process-cancel-futures": process_cancel_futures,
+    "process-exit-grace": process_exit_grace,
     "unread-failures": unread_failures,
     "thread-names": thread_names,
     "flow-methods": flow_methods,
