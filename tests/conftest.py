@@ -81,3 +81,18 @@ def close_the_shared_dask_cluster() -> Iterator[None]:
     yield
     if shared_dask_cluster.cache_info().currsize:
         shared_dask_cluster().close()
+
+
+@pytest.fixture
+def registry_url() -> Iterator[tuple[Any, str]]:
+    """A ``prometheus_client`` registry served over real HTTP on 127.0.0.1, and its URL."""
+    import prometheus_client
+
+    registry = prometheus_client.CollectorRegistry()
+    server, thread = prometheus_client.start_http_server(0, "127.0.0.1", registry)
+    try:
+        yield registry, f"http://127.0.0.1:{server.server_port}/metrics"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(30)

@@ -21,7 +21,7 @@ distributed = pytest.importorskip(
 )
 
 from futurist import BrokenExecutor  # noqa: E402
-from futurist.executors import dask as dask_module  # noqa: E402
+from futurist.executors import _dask_calls as dask_module  # noqa: E402
 from futurist.executors.dask import DaskExecutor  # noqa: E402
 from tests.faults import settled_fds  # noqa: E402
 from tests.test_faults_dask import (  # noqa: E402

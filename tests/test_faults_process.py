@@ -27,7 +27,8 @@ import pytest
 
 import futurist
 from futurist.executors import _process_worker
-from futurist.executors.process import _Pool, _Worker
+from futurist.executors._process_state import Worker as _Worker
+from futurist.executors.process import _Pool
 from tests.faults import outliving_children, settled_fds
 
 WAIT = 30.0

@@ -39,8 +39,8 @@ from typing import Any, TypeVar
 
 from futurist._eventlet import eventlet_module, green_condition
 from futurist._seconds import seconds
-from futurist.executors._flow import priority_of
-from futurist.executors.base import Executor, PrioritizedSubmitter, WorkItem
+from futurist.executors.base import Executor, PrioritizedSubmitter
+from futurist.executors.workers import StoppableWorkers, Workers, WorkItem, priority_of
 from futurist.futures import Future
 
 __all__ = [
@@ -232,6 +232,92 @@ def _cancel_waiting(entry: _Entry) -> WorkItem | None:
     return item if item.cancel() else None
 
 
+class _DelayedWorkers(Workers):
+    """A kind's workers, with the calls still waiting for their deadline in front of them.
+
+    Cancelling the queue cancels the waiting calls too; waiting for the workers to be idle
+    waits for those calls to be handed over first; the workers close once every waiting call
+    has been handed to them.
+    """
+
+    def __init__(self, inner: Workers, scheduler: _Scheduler) -> None:
+        super().__init__(inner.lock)
+        self.inner = inner
+        self.scheduler = scheduler
+        self.future_class = inner.future_class
+        self.runs_elsewhere = inner.runs_elsewhere
+        self.wait_at_exit = inner.wait_at_exit
+        self._cancelling = False
+
+    # What the kind's workers do unchanged.
+
+    def put(self, item: WorkItem) -> bool:
+        return self.inner.put(item)
+
+    def hand_over(self, item: WorkItem) -> None:
+        self.inner.hand_over(item)
+
+    def backlog(self) -> int:
+        return self.inner.backlog()
+
+    def use_priorities(self) -> None:
+        self.inner.use_priorities()
+
+    def running(self) -> list[WorkItem]:
+        return self.inner.running()
+
+    def in_worker(self) -> bool:
+        return self.inner.in_worker()
+
+    def count(self) -> int:
+        return self.inner.count()
+
+    # What the waiting calls change.
+
+    def cancel_queued(self) -> list[WorkItem]:
+        self._cancelling = True
+        return [*self.scheduler.cancel_all(), *self.inner.cancel_queued()]
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self.scheduler.wait_drained(timeout):
+            return False
+        return self.inner.wait_idle(max(0.0, deadline - time.monotonic()))
+
+    def close(self, wait: bool) -> None:
+        # The workers may close only once every waiting call has been handed to them.
+        if self.scheduler.drained_or_defer(wait, self._close_later):
+            self.inner.close(wait)
+
+    def _close_later(self) -> None:
+        """Close the workers once the scheduler has handed over its last call."""
+        if self._cancelling:
+            self.inner.cancel_queued()
+        self.inner.close(False)
+
+
+class _StoppableDelayedWorkers(_DelayedWorkers, StoppableWorkers):
+    """Delayed calls in front of workers that can stop calls: a waiting call is cancelled."""
+
+    inner: StoppableWorkers
+
+    def stop(self, future: Any) -> bool:
+        # The kind looks first; a call still waiting for its deadline is then cancelled, like a
+        # queued one. If it was handed off meanwhile, the kind holds it now: ask it again.
+        inner = self.inner
+        return inner.stop(future) or self.scheduler.cancel_pending(future) or inner.stop(future)
+
+    def end(self, kill: bool) -> None:
+        self.inner.end(kill)
+
+
+def _with_delayed(workers: Workers, scheduler: _Scheduler) -> Workers:
+    """``workers`` with ``scheduler``'s waiting calls in front of them."""
+    if isinstance(workers, StoppableWorkers):
+        return _StoppableDelayedWorkers(workers, scheduler)
+    return _DelayedWorkers(workers, scheduler)
+
+
 class DelayedExecutorMixinBase(Executor):
     """Adds ``submit_after`` to an executor; subclasses choose native or green scheduling.
 
@@ -285,6 +371,7 @@ class DelayedExecutorMixinBase(Executor):
             scheduler = self._delay_scheduler
             if scheduler is None:
                 scheduler = self._delay_scheduler = self._new_delay_scheduler()
+                self._workers = _with_delayed(self._workers, scheduler)
             scheduler.add(item, delay)
         return item.future
 
@@ -307,7 +394,7 @@ class DelayedExecutorMixinBase(Executor):
         # check_and_reject may refuse it now. The item itself goes on (the future submit_after
         # returned, its priority), with the call as this submit() was given it.
         if self._check_and_reject is not None:
-            self._check_and_reject(self, self._backlog())
+            self._check_and_reject(self, self._workers.backlog())
         due.fn, due.args, due.kwargs = fn, args, kwargs
         return due
 
@@ -329,46 +416,6 @@ class DelayedExecutorMixinBase(Executor):
             return
         if submitted is not item.future:
             _follow(item, submitted)
-
-    def _stop(self, wait: bool, cancel_futures: bool) -> None:
-        # The executor class this is mixed into implements _stop; mypy only sees the abstract one.
-        stop_executor = super()._stop  # type: ignore[safe-super]
-        scheduler = self._delay_scheduler
-        if scheduler is None:
-            stop_executor(wait, cancel_futures)
-            return
-        if cancel_futures:
-            scheduler.cancel_all()
-        # The executor may stop only once every pending item has been handed to it.
-        if scheduler.drained_or_defer(
-            wait, functools.partial(stop_executor, False, cancel_futures)
-        ):
-            stop_executor(wait, cancel_futures)
-
-    def _stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
-        # The kind decides first (it raises StopNotSupported where it cannot stop calls); a
-        # call still waiting for its deadline is then cancelled, like a queued one. If it was
-        # handed off meanwhile, the executor holds it now: ask the kind again.
-        if super()._stop_call(future):
-            return True
-        scheduler = self._delay_scheduler
-        if scheduler is not None and scheduler.cancel_pending(future):
-            return True
-        return super()._stop_call(future)
-
-    def _cancel_queued(self) -> list[WorkItem]:
-        scheduler = self._delay_scheduler
-        pending = [] if scheduler is None else scheduler.cancel_all()
-        return [*pending, *super()._cancel_queued()]
-
-    def _wait_idle(self, timeout: float) -> bool:
-        scheduler = self._delay_scheduler
-        if scheduler is None:
-            return super()._wait_idle(timeout)
-        deadline = time.monotonic() + timeout
-        if not scheduler.wait_drained(timeout):
-            return False
-        return super()._wait_idle(max(0.0, deadline - time.monotonic()))
 
     def _on_interpreter_exit(self) -> None:
         scheduler = self._delay_scheduler

@@ -23,7 +23,7 @@ import pytest
 
 import futurist
 from futurist import rejection
-from futurist.executors import process
+from futurist.executors import _process_deadlines
 from futurist.executors.base import Executor
 from tests.executors.kinds import EventLike
 
@@ -552,7 +552,7 @@ def test_an_idle_pool_whose_workers_die_at_start_stops_starting_them(
 ) -> None:
     starts = tmp_path / "starts"
     broken = _Awaited("in a row died before taking a call")
-    logger = logging.getLogger("futurist.executors.process")
+    logger = logging.getLogger("futurist.executors._process_lifecycle")
     logger.addHandler(broken)
     try:
         executor = make("fork", max_workers=2, initializer=note_start_and_exit, initargs=(starts,))
@@ -809,7 +809,10 @@ def test_stop_ends_only_its_worker_and_a_fresh_one_takes_the_next_call(
 
 def test_stop_kills_a_call_that_ignores_sigterm(manager: Any, children_checked: None) -> None:
     pids, release = manager.Queue(), manager.Event()
-    with mock.patch.object(process, "_KILL_AFTER", 0.1), make("fork", max_workers=1) as executor:
+    with (
+        mock.patch.object(_process_deadlines, "KILL_AFTER", 0.1),
+        make("fork", max_workers=1) as executor,
+    ):
         held = executor.submit(hold_ignoring_sigterm, pids, release)
         pids.get(timeout=WAIT)
         executor.stop(held)
@@ -826,7 +829,7 @@ def test_a_stopped_call_that_outlives_task_timeout_fails_once_as_stopped(
     # skip below is only the guard for a machine slower than that, never seen so far.
     timeout = 1.5
     with (
-        mock.patch.object(process, "_KILL_AFTER", 2 * timeout),
+        mock.patch.object(_process_deadlines, "KILL_AFTER", 2 * timeout),
         make("fork", max_workers=1, task_timeout=timeout) as executor,
     ):
         assert executor.submit(identity, "warm").result(WAIT) == "warm"
