@@ -130,6 +130,9 @@ class Future(_StdFuture[_T]):
 
     _traceback: TracebackType | None = None
     _unread: UnreadFailure | None = None
+    _accepted_by: object = None
+    """The mark of the executor that accepted this future's call (``Executor.stop`` checks it);
+    None on a future made by hand."""
 
     def __init__(self) -> None:
         if threading.RLock is not _NATIVE_RLOCK:

@@ -263,6 +263,8 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         )
         self._submit_lock = self._new_lock()
         self._shutdown_started = False
+        self._mark = object()
+        """Stamped on every future this executor accepts, so ``stop()`` knows its own."""
         self._flow: Flow | None = None
         if not self._tracks_items or getattr(check_and_reject, "waits_for_room", False):
             self._start_flow()
@@ -360,10 +362,12 @@ class Executor(concurrent.futures.Executor, abc.ABC):
     def stop(self, future: concurrent.futures.Future[Any]) -> None:
         """Stop the call of ``future``, which this executor accepted and has not finished.
 
-        A queued call is cancelled; a running one is stopped where the kind can (its future
-        fails with :class:`~futurist.CallStopped`). Raises ``TypeError`` for a non-future,
-        ``ValueError`` for a finished future or another executor's, and
-        :class:`~futurist.StopNotSupported` where the kind cannot stop calls.
+        A queued call is cancelled, on every kind; a running one is stopped where the kind can
+        (its future fails with :class:`~futurist.CallStopped`). A call that ends while it is
+        being stopped keeps the outcome it reached first. Raises ``TypeError`` for a
+        non-future, ``ValueError`` for a finished future or one this executor did not accept,
+        and :class:`~futurist.StopNotSupported` for a running call where the kind cannot stop
+        calls.
         """
         if not isinstance(future, concurrent.futures.Future):
             raise TypeError(
@@ -372,11 +376,16 @@ class Executor(concurrent.futures.Executor, abc.ABC):
             )
         if future.done():
             raise ValueError(f"cannot stop {future!r}: it is already done; only unfinished calls")
-        if not self._stop_call(future):
+        if getattr(future, "_accepted_by", None) is not self._mark:
             raise ValueError(
-                f"cannot stop {future!r}: {type(self).__name__} did not accept it, or no longer "
-                "holds it; only futures this executor returned can be stopped here"
+                f"cannot stop {future!r}: {type(self).__name__} {self.name!r} did not accept "
+                "it; only futures this executor returned can be stopped here"
             )
+        if not self._stop_call(future):
+            # The kind holds no call of it just now: it is changing hands (a shutdown or a
+            # drain cancelling it, a delayed call being handed over) or ending. One that has
+            # not started is cancelled here; one that has is ending where it is.
+            future.cancel()
 
     def terminate_workers(self) -> None:
         """Shut down at once: cancel queued calls and stop running ones (as Python 3.14's
@@ -446,7 +455,9 @@ class Executor(concurrent.futures.Executor, abc.ABC):
             except BaseException:
                 self._recorder.record_rejected()
                 raise
-        item = WorkItem(self._future_class(), fn, args, kwargs, self._recorder)
+        future = self._future_class()
+        future._accepted_by = self._mark
+        item = WorkItem(future, fn, args, kwargs, self._recorder)
         if self._propagate_context:
             item.context = contextvars.copy_context()
         return item
@@ -542,15 +553,16 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         return self._flow.wait_idle(timeout)
 
     def _stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
-        """Stop the unfinished call of ``future``; False if it is not this executor's.
+        """Stop the call of ``future``, which this executor accepted and had not finished:
+        cancel it if it has not started, stop it if it runs; False if the kind does not hold
+        it just now (``stop()`` then cancels it if it has not started).
 
-        By default the kind cannot stop calls: :class:`~futurist.StopNotSupported`, unless the
-        future is running and not one of this executor's calls.
+        By default the kind cannot stop a running call: :class:`~futurist.StopNotSupported`.
         """
         from futurist.executors._flow import cannot_stop
 
-        if future.running() and all(item.future is not future for item in self._running_items()):
-            return False
+        if future.cancel() or future.done():
+            return True
         raise cannot_stop(self, "stop a call")
 
     def _end_workers(self, kill: bool) -> None:

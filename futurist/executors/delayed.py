@@ -133,20 +133,6 @@ class _Scheduler:
             self._condition.notify()
         return [item for entry in entries if (item := _cancel_waiting(entry)) is not None]
 
-    def cancel_pending(self, future: concurrent.futures.Future[Any]) -> bool:
-        """Cancel the pending item whose future is ``future``; False if none pending has it."""
-        with self._condition:
-            for _, _, entry in self._heap:
-                item = entry.item
-                if entry.state is _PENDING and item is not None and item.future is future:
-                    entry.state = _CANCELLED
-                    self._condition.notify()
-                    break
-            else:
-                return False
-        _cancel_waiting(entry)
-        return True
-
     def wait_drained(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds until nothing is pending; True if nothing is."""
         with self._condition:
@@ -344,17 +330,6 @@ class DelayedExecutorMixinBase(Executor):
             wait, functools.partial(stop_executor, False, cancel_futures)
         ):
             stop_executor(wait, cancel_futures)
-
-    def _stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
-        # The kind decides first (it raises StopNotSupported where it cannot stop calls); a
-        # call still waiting for its deadline is then cancelled, like a queued one. If it was
-        # handed off meanwhile, the executor holds it now: ask the kind again.
-        if super()._stop_call(future):
-            return True
-        scheduler = self._delay_scheduler
-        if scheduler is not None and scheduler.cancel_pending(future):
-            return True
-        return super()._stop_call(future)
 
     def _cancel_queued(self) -> list[WorkItem]:
         scheduler = self._delay_scheduler

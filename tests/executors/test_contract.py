@@ -5,6 +5,8 @@ from __future__ import annotations
 import concurrent.futures
 import gc
 import logging
+import re
+import sys
 import threading
 import time
 import weakref
@@ -477,12 +479,115 @@ def test_stop_refuses_a_finished_foreign_or_non_future(executor: Executor) -> No
     finished.result(WAIT)
     with pytest.raises(ValueError, match="already done"):
         executor.stop(finished)
-    foreign: futurist.Future[Any] = futurist.Future()
-    assert foreign.set_running_or_notify_cancel()
-    with pytest.raises(ValueError, match="did not accept it"):
-        executor.stop(foreign)
+    running: futurist.Future[Any] = futurist.Future()
+    assert running.set_running_or_notify_cancel()
+    pending: list[concurrent.futures.Future[Any]] = [concurrent.futures.Future(), futurist.Future()]
+    for foreign in [running, *pending]:
+        named = re.escape(repr(foreign))
+        with pytest.raises(ValueError, match=f"^cannot stop {named}: .* did not accept it"):
+            executor.stop(foreign)
+    assert running.running()
+    assert not any(future.done() for future in pending)
     with pytest.raises(TypeError, match="needs a future"):
         executor.stop("not a future")  # type: ignore[arg-type]
+
+
+def test_stop_refuses_another_executors_queued_call_and_changes_nothing(kind: Kind) -> None:
+    executor = kind.make(max_workers=1)
+    other = futurist.ThreadPoolExecutor(max_workers=1)
+    started, release = threading.Event(), threading.Event()
+    try:
+        other.submit(wait_then_return, started, release, "busy")
+        assert started.wait(WAIT)
+        queued_elsewhere = other.submit(identity, "elsewhere")
+        with pytest.raises(ValueError, match="did not accept it"):
+            executor.stop(queued_elsewhere)
+        assert not queued_elsewhere.done()
+    finally:
+        release.set()
+        other.shutdown(wait=True)
+        executor.shutdown(wait=True)
+    assert queued_elsewhere.result(0) == "elsewhere"
+
+
+def test_stop_cancels_a_queued_call_on_every_kind(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = executor.submit(identity, "never")
+    survivor = executor.submit(identity, "ran")
+    try:
+        executor.stop(queued)
+        assert queued.cancelled()
+    finally:
+        release.set()
+    assert survivor.result(WAIT) == "ran"
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (len(blockers) + 1, 1)
+
+
+@pytest.fixture
+def short_switch_interval() -> Iterator[None]:
+    """Threads switch every microsecond: races between them happen at every step."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+RACED_CALLS = 200
+
+
+@pytest.mark.usefixtures("short_switch_interval")
+@pytest.mark.parametrize("ending", ["shutdown", "drain"])
+def test_stop_racing_a_cancelling_shutdown_returns_and_each_future_ends_once(
+    kind: Kind, manager: Any, ending: str
+) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    ends: list[concurrent.futures.Future[Any]] = []
+    queued = [executor.submit(identity, n) for n in range(RACED_CALLS)]
+    for future in queued:
+        future.add_done_callback(ends.append)
+    returned: list[concurrent.futures.Future[Any]] = []
+    already_done: list[concurrent.futures.Future[Any]] = []
+    errors: list[BaseException] = []
+
+    def stop_each() -> None:
+        # From the back, while the shutdown cancels from the front: they meet in the middle.
+        for future in reversed(queued):
+            try:
+                executor.stop(future)
+            except ValueError as exc:
+                if "already done" not in str(exc):
+                    errors.append(exc)
+                already_done.append(future)
+            except BaseException as exc:
+                errors.append(exc)
+            else:
+                returned.append(future)
+
+    stopper = kind.spawn(stop_each)
+    try:
+        if ending == "shutdown":
+            executor.shutdown(wait=False, cancel_futures=True)
+        else:
+            executor.drain(0)
+        stopper.join(WAIT)
+        assert not stopper.is_alive()
+    finally:
+        release.set()
+    executor.shutdown(wait=True)
+    assert errors == []
+    assert len(returned) + len(already_done) == RACED_CALLS
+    assert all(future.cancelled() for future in queued)
+    assert sorted(map(id, ends)) == sorted(map(id, queued))
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (len(blockers), RACED_CALLS)
 
 
 def test_stop_stops_a_running_call_or_says_the_kind_cannot(kind: Kind, manager: Any) -> None:
