@@ -85,6 +85,16 @@ def block_all_workers(
     return release, blockers
 
 
+def occupy_all_workers_but_one(
+    kind: Kind, executor: Executor, hold: EventLike, manager: Any
+) -> None:
+    """Occupy all but one of the ``kind.smallest_pool`` workers with calls waiting for ``hold``."""
+    for number in range(kind.smallest_pool - 1):
+        started = kind.new_event(manager)
+        executor.submit(wait_then_return, started, hold, number)
+        assert started.wait(WAIT)
+
+
 def test_submit_returns_a_futurist_future_with_the_result(executor: Executor) -> None:
     future = executor.submit(pow, 2, 5)
     assert isinstance(future, futurist.Future)
@@ -383,18 +393,16 @@ def test_map_rejects_bad_arguments(
 def test_map_timeout_cancels_the_rest(kind: Kind, manager: Any) -> None:
     needs_queue(kind)
     executor = kind.make(max_workers=1)
-    release = kind.new_event(manager)
-    started = kind.new_event(manager)
+    release, blockers = block_all_workers(kind, executor, manager)
     try:
-        results = executor.map(wait_then_return, [started] * 3, [release] * 3, [1, 2, 3], timeout=0)
+        results = executor.map(identity, [1, 2, 3], timeout=0)
         with pytest.raises(TimeoutError):
             next(results)
     finally:
         release.set()
         executor.shutdown(wait=True)
     stats = executor.statistics
-    assert stats.executed + stats.cancelled == 3
-    assert stats.cancelled >= 1
+    assert (stats.executed, stats.cancelled) == (len(blockers), 3)
 
 
 # Flow control (issue 16): priorities, waiting for room, bounded drain, stopping calls.
@@ -415,11 +423,10 @@ def test_queued_calls_start_highest_priority_first(kind: Kind, manager: Any) -> 
     executor = kind.make(max_workers=kind.smallest_pool)
     hold, release = kind.new_event(manager), kind.new_event(manager)
     try:
-        gates = [hold] * (kind.smallest_pool - 1) + [release]
-        for number, gate in enumerate(gates):
-            started = kind.new_event(manager)
-            executor.submit(wait_then_return, started, gate, number)
-            assert started.wait(WAIT)
+        occupy_all_workers_but_one(kind, executor, hold, manager)
+        started = kind.new_event(manager)
+        executor.submit(wait_then_return, started, release, "last worker")
+        assert started.wait(WAIT)
         order: list[str] = []
         futures = []
         for label, priority in [
@@ -472,6 +479,66 @@ def test_drain_past_its_deadline_cancels_queued_calls_and_reports_them(
         assert blockers[0].result(WAIT) == 0
     executor.shutdown(wait=True)
     assert executor.statistics.cancelled == 3
+
+
+PRIORITY_MIX = [None, 5, -1, 3, None, 5]
+"""Priorities of queued calls (None: a plain submit): every level, plain calls among them."""
+
+
+def submit_priority_mix(executor: Executor) -> list[concurrent.futures.Future[Any]]:
+    futures: list[concurrent.futures.Future[Any]] = []
+    for number, priority in enumerate(PRIORITY_MIX):
+        submitter = executor if priority is None else executor.prioritized(priority)
+        futures.append(submitter.submit(identity, number))
+    return futures
+
+
+def test_cancel_futures_cancels_queued_prioritized_calls_too(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = submit_priority_mix(executor)
+    executor.shutdown(wait=False, cancel_futures=True)
+    release.set()
+    executor.shutdown(wait=True)
+    assert [f.cancelled() for f in queued] == [True] * len(PRIORITY_MIX)
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (len(blockers), len(PRIORITY_MIX))
+
+
+def test_drain_past_its_deadline_cancels_queued_prioritized_calls_too(
+    kind: Kind, manager: Any
+) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = submit_priority_mix(executor)
+    try:
+        assert executor.drain(0) == {*queued, *blockers}
+        assert [f.cancelled() for f in queued] == [True] * len(PRIORITY_MIX)
+    finally:
+        release.set()
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (len(blockers), len(PRIORITY_MIX))
+
+
+def test_stop_cancels_queued_prioritized_calls_and_the_others_run(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = submit_priority_mix(executor)
+    stopped = [queued[1], queued[2], queued[4]]
+    try:
+        for future in stopped:
+            executor.stop(future)
+        assert all(future.cancelled() for future in stopped)
+    finally:
+        release.set()
+    assert [queued[n].result(WAIT) for n in (0, 3, 5)] == [0, 3, 5]
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (len(blockers) + 3, 3)
 
 
 def test_stop_refuses_a_finished_foreign_or_non_future(executor: Executor) -> None:
@@ -753,17 +820,21 @@ def test_closing_map_cancels_the_calls_not_yet_started(
     kind: Kind, manager: Any, chunksize: int
 ) -> None:
     needs_queue(kind)
-    executor = kind.make(max_workers=1)
-    started, done, release = (kind.new_event(manager) for _ in range(3))
+    executor = kind.make(max_workers=kind.smallest_pool)
+    hold, done, release = (kind.new_event(manager) for _ in range(3))
     done.set()
+    starts = [kind.new_event(manager) for _ in range(6)]
     releases = [done, done, release, release, release, release]
     try:
-        results = executor.map(
-            wait_then_return, [started] * 6, releases, range(6), chunksize=chunksize
-        )
+        occupy_all_workers_but_one(kind, executor, hold, manager)
+        results = executor.map(wait_then_return, starts, releases, range(6), chunksize=chunksize)
         assert next(results) == 0
+        # The only free worker runs call 2 (in the second batch, if calls go in batches).
+        assert starts[2].wait(WAIT)
         results.close()  # type: ignore[attr-defined]
     finally:
+        hold.set()
         release.set()
         executor.shutdown(wait=True)
-    assert executor.statistics.cancelled >= 1
+    calls_per_future = chunksize if kind.batches_map else 1
+    assert executor.statistics.cancelled == (4 - calls_per_future) // calls_per_future
