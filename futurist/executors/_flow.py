@@ -340,9 +340,20 @@ def drain(executor: Executor, timeout: object) -> set[concurrent.futures.Future[
     """Shut ``executor`` down, waiting at most ``timeout`` seconds for its accepted calls.
 
     Past the deadline the queued calls are cancelled and the running ones stopped where the
-    kind can. Returns the futures not finished at the deadline.
+    kind can. Returns the futures not finished at the deadline. From the executor's own
+    machinery (a worker, or a done callback it runs) only ``drain(0)`` is allowed: waiting
+    there would hold up what runs the calls waited for, as a submission waiting there for room
+    would, so it is refused at once and changes nothing.
     """
     limit = seconds("timeout", timeout, zero=True, infinite=True)
+    if limit > 0 and executor._in_own_worker():
+        name = type(executor).__name__
+        raise RuntimeError(
+            f"cannot drain {name} with a timeout ({timeout} s) from one of its own workers or "
+            f"a done callback its machinery runs: waiting there would hold up what runs the "
+            f"calls it waits for. Call drain(0) there to cancel what is queued at once, or "
+            f"drain from another thread"
+        )
     executor.shutdown(wait=False)
     if executor._wait_idle(limit):
         executor.shutdown(wait=True)

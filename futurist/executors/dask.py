@@ -550,7 +550,7 @@ class _Session:
         it to a thread of its own. On the client's loop (a done callback) nothing waits: the
         loop must keep running for the calls to end.
         """
-        waits_here = wait and not self._on_loop()
+        waits_here = wait and not self.on_loop()
         with self.lock:
             first = not self.closing
             self.closing = True
@@ -563,7 +563,8 @@ class _Session:
         elif waits_here:
             self.released.wait()
 
-    def _on_loop(self) -> bool:
+    def on_loop(self) -> bool:
+        """Whether the calling thread runs the client's event loop."""
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -829,6 +830,10 @@ class DaskExecutor(Executor):
         if cancel_futures:
             session.cancel_backlog()
         session.close(wait)
+
+    def _in_own_worker(self) -> bool:
+        # Done callbacks run on the client's loop, which alone settles calls and makes room.
+        return self._session.on_loop()
 
     def _running_items(self) -> list[WorkItem]:
         return self._session.running_items()

@@ -179,7 +179,9 @@ class GreenThreadPoolExecutor(Executor):
         return cancelled
 
     def _wait_idle(self, timeout: float) -> bool:
-        return self._state.wait_for_workers(self._eventlet, timeout)
+        # From a worker, the calls still queued wait for it (or another worker) to take them.
+        state = self._state
+        return state.wait_for_workers(self._eventlet, timeout) and not state.backlog
 
     def _on_interpreter_exit(self) -> None:
         # Green threads only run while some green thread waits: at exit the main one waits for

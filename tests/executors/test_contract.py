@@ -87,12 +87,14 @@ def block_all_workers(
 
 def occupy_all_workers_but_one(
     kind: Kind, executor: Executor, hold: EventLike, manager: Any
-) -> None:
+) -> list[concurrent.futures.Future[Any]]:
     """Occupy all but one of the ``kind.smallest_pool`` workers with calls waiting for ``hold``."""
+    held: list[concurrent.futures.Future[Any]] = []
     for number in range(kind.smallest_pool - 1):
         started = kind.new_event(manager)
-        executor.submit(wait_then_return, started, hold, number)
+        held.append(executor.submit(wait_then_return, started, hold, number))
         assert started.wait(WAIT)
+    return held
 
 
 def test_submit_returns_a_futurist_future_with_the_result(executor: Executor) -> None:
@@ -479,6 +481,48 @@ def test_drain_past_its_deadline_cancels_queued_calls_and_reports_them(
         assert blockers[0].result(WAIT) == 0
     executor.shutdown(wait=True)
     assert executor.statistics.cancelled == 3
+
+
+@pytest.mark.parametrize("timeout", [WAIT, 0])
+def test_drain_from_a_done_callback_on_its_own_machinery_is_refused_or_does_not_wait(
+    kind: Kind, manager: Any, timeout: float
+) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=kind.smallest_pool)
+    hold, started, release = (kind.new_event(manager) for _ in range(3))
+    outcome: list[Any] = []
+    answered = kind.new_event()
+
+    def drain_here(done: concurrent.futures.Future[Any]) -> None:
+        try:
+            outcome.append(executor.drain(timeout))
+        except BaseException as exc:
+            outcome.append(exc)
+        answered.set()
+
+    try:
+        held = occupy_all_workers_but_one(kind, executor, hold, manager)
+        last = executor.submit(wait_then_return, started, release, "last")
+        assert started.wait(WAIT)
+        queued = [executor.submit(identity, n) for n in range(3)]
+        last.add_done_callback(drain_here)
+        release.set()
+        assert answered.wait(WAIT)
+    finally:
+        hold.set()
+    executor.shutdown(wait=True)
+    (answer,) = outcome
+    stats = executor.statistics
+    if timeout:
+        # Waiting there would hold up the very machinery that runs the queued calls.
+        assert isinstance(answer, RuntimeError)
+        assert str(answer).startswith(f"cannot drain {type(executor).__name__} with a timeout")
+        assert [f.result(WAIT) for f in queued] == [0, 1, 2]
+        assert (stats.executed, stats.cancelled) == (1 + len(held) + 3, 0)
+    else:
+        assert answer == {*queued, *held}
+        assert all(f.cancelled() for f in queued)
+        assert (stats.executed, stats.cancelled) == (1 + len(held), 3)
 
 
 PRIORITY_MIX = [None, 5, -1, 3, None, 5]
