@@ -837,6 +837,40 @@ def test_a_worker_submitting_to_its_full_executor_is_refused_at_once(kind: Kind)
         executor.shutdown(wait=True)
 
 
+def test_a_done_callback_submitting_to_its_full_executor_is_refused_at_once(
+    kind: Kind, manager: Any
+) -> None:
+    needs_queue(kind)
+    policy = rejection.wait_when_reached(1, timeout=WAIT)
+    executor = kind.make(max_workers=kind.smallest_pool, check_and_reject=policy)
+    hold, started, release = (kind.new_event(manager) for _ in range(3))
+    outcome: list[Any] = []
+    answered = kind.new_event()
+
+    def submit_here(done: concurrent.futures.Future[Any]) -> None:
+        try:
+            outcome.append(executor.submit(identity, "refused"))
+        except BaseException as exc:
+            outcome.append(exc)
+        answered.set()
+
+    try:
+        occupy_all_workers_but_one(kind, executor, hold, manager)
+        last = executor.submit(wait_then_return, started, release, "last")
+        assert started.wait(WAIT)
+        queued = executor.submit(identity, "queued")
+        last.add_done_callback(submit_here)
+        release.set()
+        assert answered.wait(WAIT)
+        assert queued.result(WAIT) == "queued"
+    finally:
+        hold.set()
+        executor.shutdown(wait=True)
+    (refusal,) = outcome
+    assert isinstance(refusal, futurist.RejectedSubmission)
+    assert "its own workers" in str(refusal)
+
+
 def test_a_result_dropped_by_the_caller_is_freed(kind: Kind, executor: Executor) -> None:
     collected = kind.new_event()
     future = executor.submit(Payload, 1)
