@@ -282,7 +282,8 @@ class Flow:
 def wait_for_room(executor: Executor, max_backlog: int, timeout: float | None) -> None:
     """Wait, with the submit lock held as ``check_and_reject`` has it, until the backlog is
     below ``max_backlog``; ``RejectedSubmission`` past ``timeout`` or from the executor's own
-    worker, ``RuntimeError`` if it shuts down meanwhile."""
+    worker, ``RuntimeError`` if it shuts down meanwhile (unless the call was accepted before
+    the shutdown: a delayed call at its deadline waits on, as the shutdown waits for it)."""
     flow = executor._flow
     if flow is None:
         raise RuntimeError(
@@ -302,7 +303,7 @@ def wait_for_room(executor: Executor, max_backlog: int, timeout: float | None) -
             "there for room could wait forever, so it is refused at once"
         )
     while not flow.wait_for_room(executor._submit_lock, has_room, _remaining(deadline)):
-        if not executor.alive:
+        if not executor.alive and not executor._admitting_accepted_call():
             raise RuntimeError(
                 f"cannot schedule new futures after shutdown: {name} was shut down while this "
                 "submission waited for room in its backlog"

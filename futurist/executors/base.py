@@ -534,6 +534,11 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         could deadlock); by default, whether this thread runs one of its calls now."""
         return self._flow is not None and self._flow.running_here()
 
+    def _admitting_accepted_call(self) -> bool:
+        """Whether this thread's submission carries a call accepted before any shutdown began
+        (a delayed call at its deadline): a shutdown lets it go on waiting for room."""
+        return False
+
     def _running_items(self) -> list[WorkItem]:
         """The items running now (``drain`` reports them); by default from the base's tracking."""
         assert self._flow is not None

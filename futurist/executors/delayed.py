@@ -99,6 +99,8 @@ class _Scheduler:
         self._running = False
         self._after_drain: Callable[[], None] | None = None
         self._offer: tuple[object, WorkItem] | None = None
+        self._admitting = False
+        """Set while the scheduler thread runs ``check_and_reject`` for a due item."""
 
     def take_offer(self) -> WorkItem | None:
         """The item the calling thread is handing off, once; None in any other thread."""
@@ -107,6 +109,19 @@ class _Scheduler:
             return None
         self._offer = None
         return offer[1]
+
+    def admit(self, check: Callable[[], None]) -> None:
+        """Run ``check`` (``check_and_reject`` for a due item) in the scheduler thread, telling
+        :meth:`admitting_here` so meanwhile."""
+        self._admitting = True
+        try:
+            check()
+        finally:
+            self._admitting = False
+
+    def admitting_here(self) -> bool:
+        """Whether the calling thread is the scheduler, admitting a due item."""
+        return self._admitting and self._runner == self._current()
 
     def add(self, item: WorkItem, delay: float) -> None:
         """Schedule ``item`` to be handed off ``delay`` seconds from now."""
@@ -287,15 +302,20 @@ class DelayedExecutorMixinBase(Executor):
     ) -> WorkItem:
         scheduler = self._delay_scheduler
         due = None if scheduler is None else scheduler.take_offer()
-        if due is None:
+        if scheduler is None or due is None:
             return super()._accept(fn, args, kwargs)
         # The scheduler's submit() of a due item: accepted before any shutdown began, so only
         # check_and_reject may refuse it now. The item itself goes on (the future submit_after
         # returned, its priority), with the call as this submit() was given it.
-        if self._check_and_reject is not None:
-            self._check_and_reject(self, self._backlog())
+        check_and_reject = self._check_and_reject
+        if check_and_reject is not None:
+            scheduler.admit(lambda: check_and_reject(self, self._backlog()))
         due.fn, due.args, due.kwargs = fn, args, kwargs
         return due
+
+    def _admitting_accepted_call(self) -> bool:
+        scheduler = self._delay_scheduler
+        return scheduler is not None and scheduler.admitting_here()
 
     def _hand_off_delayed(self, item: WorkItem) -> None:
         """Give a due item to the executor's own ``submit``, as a caller would.
