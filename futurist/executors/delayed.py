@@ -137,7 +137,7 @@ class _Scheduler:
                 self._condition.notify()
             deadline = self._clock() + delay
             heapq.heappush(self._heap, (deadline, next(self._sequence), entry))
-        item.future.add_done_callback(functools.partial(self._forget_cancelled, entry))
+        item.future._add_machinery_callback(functools.partial(self._forget_cancelled, entry))
 
     def cancel_all(self) -> list[WorkItem]:
         """Cancel every pending item at once (``shutdown(cancel_futures=True)``); return them."""
@@ -389,7 +389,7 @@ def _follow(item: WorkItem, other: concurrent.futures.Future[Any]) -> None:
 
     For a ``submit`` override that returned a future of its own instead of submitting here.
     """
-    item.future.add_done_callback(functools.partial(_cancel_other, other))
+    item.future._add_machinery_callback(functools.partial(_cancel_other, other))
     other.add_done_callback(functools.partial(_settle_like, item))
 
 

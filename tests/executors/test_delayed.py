@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import math
 import subprocess
 import sys
@@ -421,3 +422,25 @@ def test_a_delayed_call_waiting_for_room_runs_under_a_graceful_shutdown(name: st
     ]
     stats = executor.statistics
     assert (stats.executed, stats.failures, stats.cancelled) == (3, 0, 0)
+
+
+def fail_quietly() -> None:
+    raise ValueError("nobody looked")
+
+
+@pytest.mark.parametrize("read", [False, True], ids=["unread", "read"])
+def test_a_failure_of_a_delayed_call_nobody_read_is_reported(
+    kind: str, caplog: pytest.LogCaptureFixture, read: bool
+) -> None:
+    caplog.set_level(logging.ERROR, logger="futurist")
+    executor = make(kind)
+    future = executor.submit_after(0, fail_quietly)
+    # Waiting is not reading; the scheduler's own done callback must not count as a reader.
+    assert wait_for_all([future], timeout=10).done == {future}
+    if read:
+        assert isinstance(future.exception(), ValueError)
+    executor.shutdown(wait=True)
+    del future
+    gc.collect()
+    unread = [r for r in caplog.records if "nobody read its exception" in r.getMessage()]
+    assert len(unread) == (0 if read else 1)
