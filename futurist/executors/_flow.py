@@ -207,6 +207,13 @@ class Flow:
         self.ranked = False
         """Whether the kind was told to order its queue by priority (``_use_priorities``)."""
 
+    def renewed(self, lock: Any) -> Flow:
+        """A flow like this one on ``lock``, with nobody waiting and nothing tracked (for a
+        forked child: the waiters and the items are the parent's)."""
+        flow = Flow(lock, track=self.tracked is not None, waits=self.reports)
+        flow.ranked = self.ranked
+        return flow
+
     def running_here(self) -> bool:
         """Whether the current thread is running one of this executor's calls."""
         return getattr(self.local, "depth", 0) > 0

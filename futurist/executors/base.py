@@ -576,6 +576,19 @@ class Executor(concurrent.futures.Executor, abc.ABC):
 
         raise cannot_stop(self, "kill_workers()" if kill else "terminate_workers()")
 
+    def _renew_after_fork(self) -> bool:
+        """In a forked child: make this copy work here, and return True; by default it stays
+        an inert copy of the parent's executor (False)."""
+        return False
+
+    def _renew_locks(self) -> None:
+        """In a forked child: new locks for submission, flow control and statistics, as a
+        thread of the parent may have held the old ones at the moment of the fork."""
+        self._submit_lock = self._new_lock()
+        self._recorder.renew_lock()
+        if self._flow is not None:
+            self._flow = self._flow.renewed(self._new_lock())
+
     def _new_lock(self) -> threading.Lock:
         """The lock guarding submission and shutdown; green kinds return a green lock.
 
@@ -745,16 +758,27 @@ def _at_interpreter_exit() -> None:
             LOG.exception("%r failed to finish its work at interpreter exit", executor)
 
 
-def _forget_inherited_executors() -> None:
-    """In a forked child, executors copied from the parent own no workers: exit skips them.
+def _renew_inherited_executors() -> None:
+    """In a forked child, executors copied from the parent own none of their workers.
 
-    Shutting them down there could also block forever on a lock another parent thread held
-    at the moment of the fork.
+    A kind that can work on there (the thread pools, with fresh workers) renews itself and
+    stays known, so that interpreter exit lets it finish its work; the others are inert copies
+    that exit skips: shutting them down could block forever on a lock another parent thread
+    held at the moment of the fork.
     """
+    inherited = list(_live_executors)
     _live_executors.clear()
+    for executor in inherited:
+        try:
+            renewed = executor._renew_after_fork()
+        except Exception:
+            LOG.exception("%r could not renew itself in forked process %d", executor, os.getpid())
+            continue
+        if renewed:
+            _live_executors.add(executor)
 
 
-os.register_at_fork(after_in_child=_forget_inherited_executors)
+os.register_at_fork(after_in_child=_renew_inherited_executors)
 # Runs before the interpreter joins non-daemon threads, as the standard library's pools do.
 # Those hooks run last-registered first: registering after the standard library's thread pool
 # module lets our executors finish their work while the pools they rely on (Dask uses them)

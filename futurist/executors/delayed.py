@@ -365,6 +365,11 @@ class DelayedExecutorMixinBase(Executor):
             return False
         return super()._wait_idle(max(0.0, deadline - time.monotonic()))
 
+    def _renew_after_fork(self) -> bool:
+        # The scheduler thread and the calls waiting for their deadlines are the parent's.
+        self._delay_scheduler = None
+        return super()._renew_after_fork()
+
     def _on_interpreter_exit(self) -> None:
         scheduler = self._delay_scheduler
         if scheduler is not None:

@@ -222,6 +222,16 @@ class _PoolState:
             self.threads.discard(threading.current_thread())
             return True
 
+    def renewed(self, sizing_lock: Any) -> _PoolState:
+        """An empty state with this one's settings, for a forked child: the threads, the
+        queued calls and the counts are the parent's."""
+        fresh = _PoolState(self.initializer, self.initargs, sizing_lock)
+        fresh.broken = self.broken
+        fresh.idle_timeout, fresh.keep = self.idle_timeout, self.keep
+        if self.lane is not None:
+            fresh.use_priorities()
+        return fresh
+
     def use_priorities(self) -> None:
         """Move the queued items to the lane, in order; from now on items go there."""
         if self.lane is not None:
@@ -401,8 +411,24 @@ class ThreadPoolExecutor(Executor):
         self._thread_numbers = itertools.count()
         self._thread_name_prefix = thread_name_prefix or self.name
         self._sentinel_sent = False
-        # Wake the workers if this executor is collected without shutdown().
+        self._wake_workers_when_collected()
+
+    def _wake_workers_when_collected(self) -> None:
+        """Let the workers drain the queue and exit if this executor is collected without
+        ``shutdown()``."""
         weakref.finalize(self, self._state.queue.put, None).atexit = False
+
+    def _renew_after_fork(self) -> bool:
+        """In a forked child, the parent's threads are gone: start again with no thread and an
+        empty queue (the calls queued in the parent run there), on new locks; the next submit
+        starts fresh workers. A pool shut down in the parent stays shut down."""
+        if self._shutdown_started:
+            return False
+        self._renew_locks()
+        self._state = self._state.renewed(self._submit_lock)
+        self._threads = self._state.threads
+        self._wake_workers_when_collected()
+        return True
 
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:
