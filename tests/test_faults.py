@@ -40,6 +40,7 @@ from tests.faults import (
     raising_done_callback,
     rejecting_with,
     shutdown_within,
+    start_count_fails,
     statistics_update_fails,
     thread_start_fails,
 )
@@ -169,6 +170,27 @@ def test_a_failing_run_count_is_logged_and_loses_the_count_not_the_future(
     assert len(accepted) == 10
     assert "could not count the run" in caplog.text
     finish(kind, executor, before, len(accepted), lost=1)
+
+
+@kinds(IN_PROCESS)
+def test_a_failing_start_count_is_logged_and_the_call_still_runs_and_ends_once(
+    kind: Kind, before: Resources, caplog: pytest.LogCaptureFixture
+) -> None:
+    executor = kind.make(max_workers=1)
+    submissions = Submissions()
+    with start_count_fails(executor) as fault:
+        for _ in range(5):
+            submissions.submit(executor.submit)
+        submissions.check()
+    assert fault.fired == 1
+    # The worker that met the fault is still serving.
+    for _ in range(5):
+        submissions.submit(executor.submit)
+    accepted = submissions.check()
+    assert len(accepted) == 10
+    assert sorted(submissions.ran) == list(range(10))
+    assert "could not count the start" in caplog.text
+    finish(kind, executor, before, len(accepted))
 
 
 @kinds(QUEUEING)

@@ -444,3 +444,24 @@ def test_a_failure_of_a_delayed_call_nobody_read_is_reported(
     gc.collect()
     unread = [r for r in caplog.records if "nobody read its exception" in r.getMessage()]
     assert len(unread) == (0 if read else 1)
+
+
+def test_drain_cancels_delayed_calls_still_waiting_and_reports_them(kind: str) -> None:
+    executor = make(kind)
+    waiting = executor.submit_after(1000, pow, 2, 2)
+    assert executor.submit_after(0, pow, 2, 3).result(timeout=10) == 8
+    assert executor.drain(0) == {waiting}
+    assert waiting.cancelled()
+    assert not executor.alive
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (1, 1)
+
+
+def test_drain_waits_for_delayed_calls_due_within_its_timeout(kind: str) -> None:
+    executor = make(kind)
+    due_soon = executor.submit_after(0.01, pow, 2, 4)
+    assert executor.drain(WAIT) == set()
+    assert due_soon.result(0) == 16
+    assert not executor.alive
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (1, 0)
