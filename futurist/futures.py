@@ -19,10 +19,13 @@ from concurrent.futures import CancelledError, TimeoutError
 from concurrent.futures import Future as _StdFuture
 from concurrent.futures._base import FINISHED, PENDING, RUNNING
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from futurist._eventlet import green_condition
 from futurist._naming import callable_name
+
+if TYPE_CHECKING:
+    from futurist.statistics import StatisticsRecorder
 
 __all__ = ["CancelledError", "Future", "GreenFuture", "TimeoutError"]
 
@@ -142,9 +145,9 @@ class Future(_StdFuture[_T]):
 
     _traceback: TracebackType | None = None
     _unread: UnreadFailure | None = None
-    _accepted_by: object = None
-    """The mark of the executor that accepted this future's call (``Executor.stop`` checks it);
-    None on a future made by hand."""
+    _recorder: StatisticsRecorder
+    """Set by the executor that accepted this future's call: the statistics that count it,
+    and how ``Executor.stop`` knows its own futures. Absent on a future made by hand."""
 
     def __init__(self) -> None:
         if threading.RLock is not _NATIVE_RLOCK:

@@ -75,10 +75,11 @@ class WorkItem:
     Every path that ends a work item (run, cancel, fail) goes through a method here, so each
     accepted future reaches exactly one terminal state and is counted exactly once. ``accepted``
     is when it was accepted (``perf_counter``), to measure its queue wait; ``context``, if set,
-    is the context the call runs in.
+    is the context the call runs in. The recorder is kept on the future (``future._recorder``),
+    which is how an executor tells its own futures from others (``Executor.stop``).
     """
 
-    __slots__ = ("accepted", "args", "context", "fn", "future", "kwargs", "priority", "recorder")
+    __slots__ = ("accepted", "args", "context", "fn", "future", "kwargs", "priority")
 
     priority: int
     """Set only by a prioritized submission: read it as ``getattr(item, "priority", 0)``."""
@@ -95,14 +96,19 @@ class WorkItem:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
-        self.recorder = recorder
+        future._recorder = recorder
         self.context: contextvars.Context | None = None
         self.accepted = perf_counter()
+
+    @property
+    def recorder(self) -> StatisticsRecorder:
+        """The statistics of the executor that accepted the call: they count it."""
+        return self.future._recorder
 
     def run(self) -> None:
         """Run the call in this thread, unless its future was cancelled while it waited."""
         future = self.future
-        recorder = self.recorder
+        recorder = future._recorder
         if not future.set_running_or_notify_cancel():
             recorder.record_cancelled()
             return
@@ -156,7 +162,7 @@ class WorkItem:
 
     def _set_failed(self, exc: BaseException, traceback: TracebackType | None) -> None:
         """Fail the future; if the executor says so, a failure nobody reads gets logged."""
-        recorder = self.recorder
+        recorder = self.future._recorder
         if recorder.log_unread_failures:
             unread = UnreadFailure(recorder.name, self.fn, exc, traceback)
             self.future.set_failure(exc, traceback, unread)
@@ -178,19 +184,19 @@ class WorkItem:
 
     def _record_start(self, queue_wait: float) -> None:
         try:
-            self.recorder.record_start(queue_wait)
+            self.future._recorder.record_start(queue_wait)
         except Exception:
             LOG.exception(_START_NOT_COUNTED, self)
 
     def _record_run(self, runtime: float, failed: bool) -> None:
         try:
-            self.recorder.record_run(runtime, failed)
+            self.future._recorder.record_run(runtime, failed)
         except Exception:
             LOG.exception(_RUN_NOT_COUNTED, self)
 
     def _record_cancelled(self) -> None:
         try:
-            self.recorder.record_cancelled()
+            self.future._recorder.record_cancelled()
         except Exception:
             LOG.exception("could not count %s as cancelled in the executor's statistics", self)
 
@@ -263,8 +269,6 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         )
         self._submit_lock = self._new_lock()
         self._shutdown_started = False
-        self._mark = object()
-        """Stamped on every future this executor accepts, so ``stop()`` knows its own."""
         self._flow: Flow | None = None
         if not self._tracks_items or getattr(check_and_reject, "waits_for_room", False):
             self._start_flow()
@@ -376,7 +380,7 @@ class Executor(concurrent.futures.Executor, abc.ABC):
             )
         if future.done():
             raise ValueError(f"cannot stop {future!r}: it is already done; only unfinished calls")
-        if getattr(future, "_accepted_by", None) is not self._mark:
+        if getattr(future, "_recorder", None) is not self._recorder:
             raise ValueError(
                 f"cannot stop {future!r}: {type(self).__name__} {self.name!r} did not accept "
                 "it; only futures this executor returned can be stopped here"
@@ -455,9 +459,7 @@ class Executor(concurrent.futures.Executor, abc.ABC):
             except BaseException:
                 self._recorder.record_rejected()
                 raise
-        future = self._future_class()
-        future._accepted_by = self._mark
-        item = WorkItem(future, fn, args, kwargs, self._recorder)
+        item = WorkItem(self._future_class(), fn, args, kwargs, self._recorder)
         if self._propagate_context:
             item.context = contextvars.copy_context()
         return item
