@@ -660,16 +660,33 @@ def test_stop_racing_a_cancelling_shutdown_returns_and_each_future_ends_once(
     needs_queue(kind)
     executor = kind.make(max_workers=1)
     release, blockers = block_all_workers(kind, executor, manager)
+    cancelling, stopped = kind.new_event(), kind.new_event()
     ends: list[concurrent.futures.Future[Any]] = []
+
+    def count_end(future: concurrent.futures.Future[Any]) -> None:
+        ends.append(future)
+        if len(ends) == 1:
+            # The first call to end is the first the shutdown (or drain) cancels, once it has
+            # taken every queued call: hold it there while the test stops the others.
+            cancelling.set()
+            stopped.wait(WAIT)
+
     queued = [executor.submit(identity, n) for n in range(RACED_CALLS)]
     for future in queued:
-        future.add_done_callback(ends.append)
+        future.add_done_callback(count_end)
     returned: list[concurrent.futures.Future[Any]] = []
     already_done: list[concurrent.futures.Future[Any]] = []
     errors: list[BaseException] = []
 
-    def stop_each() -> None:
-        # From the back, while the shutdown cancels from the front: they meet in the middle.
+    def end() -> None:
+        if ending == "shutdown":
+            executor.shutdown(wait=False, cancel_futures=True)
+        else:
+            executor.drain(0)
+
+    ender = kind.spawn(end)
+    try:
+        assert cancelling.wait(WAIT)
         for future in reversed(queued):
             try:
                 executor.stop(future)
@@ -681,18 +698,15 @@ def test_stop_racing_a_cancelling_shutdown_returns_and_each_future_ends_once(
                 errors.append(exc)
             else:
                 returned.append(future)
-
-    stopper = kind.spawn(stop_each)
-    try:
-        if ending == "shutdown":
-            executor.shutdown(wait=False, cancel_futures=True)
-        else:
-            executor.drain(0)
-        stopper.join(WAIT)
-        assert not stopper.is_alive()
+        stopped.set()
+        ender.join(WAIT)
+        assert not ender.is_alive()
     finally:
+        stopped.set()
         release.set()
     executor.shutdown(wait=True)
+    for blocker in blockers:
+        blocker.exception(WAIT)
     assert errors == []
     assert len(returned) + len(already_done) == RACED_CALLS
     assert all(future.cancelled() for future in queued)
