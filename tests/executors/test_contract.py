@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -483,19 +483,19 @@ def test_drain_past_its_deadline_cancels_queued_calls_and_reports_them(
     assert executor.statistics.cancelled == 3
 
 
-@pytest.mark.parametrize("timeout", [WAIT, 0])
-def test_drain_from_a_done_callback_on_its_own_machinery_is_refused_or_does_not_wait(
-    kind: Kind, manager: Any, timeout: float
-) -> None:
-    needs_queue(kind)
-    executor = kind.make(max_workers=kind.smallest_pool)
+def from_a_done_callback_on_its_machinery(
+    kind: Kind, executor: Executor, manager: Any, act: Callable[[], Any], queue: int
+) -> tuple[Any, list[concurrent.futures.Future[Any]], list[concurrent.futures.Future[Any]]]:
+    """Run ``act()`` in a done callback on ``executor``'s own machinery, with every worker busy
+    and ``queue`` calls queued; return what it returned or raised, the calls that kept the
+    other workers busy meanwhile, and the queued calls."""
     hold, started, release = (kind.new_event(manager) for _ in range(3))
     outcome: list[Any] = []
     answered = kind.new_event()
 
-    def drain_here(done: concurrent.futures.Future[Any]) -> None:
+    def act_here(done: concurrent.futures.Future[Any]) -> None:
         try:
-            outcome.append(executor.drain(timeout))
+            outcome.append(act())
         except BaseException as exc:
             outcome.append(exc)
         answered.set()
@@ -504,14 +504,28 @@ def test_drain_from_a_done_callback_on_its_own_machinery_is_refused_or_does_not_
         held = occupy_all_workers_but_one(kind, executor, hold, manager)
         last = executor.submit(wait_then_return, started, release, "last")
         assert started.wait(WAIT)
-        queued = [executor.submit(identity, n) for n in range(3)]
-        last.add_done_callback(drain_here)
+        queued: list[concurrent.futures.Future[Any]] = [
+            executor.submit(identity, n) for n in range(queue)
+        ]
+        last.add_done_callback(act_here)
         release.set()
         assert answered.wait(WAIT)
     finally:
         hold.set()
-    executor.shutdown(wait=True)
     (answer,) = outcome
+    return answer, held, queued
+
+
+@pytest.mark.parametrize("timeout", [WAIT, 0])
+def test_drain_from_a_done_callback_on_its_own_machinery_is_refused_or_does_not_wait(
+    kind: Kind, manager: Any, timeout: float
+) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=kind.smallest_pool)
+    answer, held, queued = from_a_done_callback_on_its_machinery(
+        kind, executor, manager, lambda: executor.drain(timeout), queue=3
+    )
+    executor.shutdown(wait=True)
     stats = executor.statistics
     if timeout:
         # Waiting there would hold up the very machinery that runs the queued calls.
@@ -857,30 +871,13 @@ def test_a_done_callback_submitting_to_its_full_executor_is_refused_at_once(
     needs_queue(kind)
     policy = rejection.wait_when_reached(1, timeout=WAIT)
     executor = kind.make(max_workers=kind.smallest_pool, check_and_reject=policy)
-    hold, started, release = (kind.new_event(manager) for _ in range(3))
-    outcome: list[Any] = []
-    answered = kind.new_event()
-
-    def submit_here(done: concurrent.futures.Future[Any]) -> None:
-        try:
-            outcome.append(executor.submit(identity, "refused"))
-        except BaseException as exc:
-            outcome.append(exc)
-        answered.set()
-
     try:
-        occupy_all_workers_but_one(kind, executor, hold, manager)
-        last = executor.submit(wait_then_return, started, release, "last")
-        assert started.wait(WAIT)
-        queued = executor.submit(identity, "queued")
-        last.add_done_callback(submit_here)
-        release.set()
-        assert answered.wait(WAIT)
-        assert queued.result(WAIT) == "queued"
+        refusal, _, queued = from_a_done_callback_on_its_machinery(
+            kind, executor, manager, lambda: executor.submit(identity, "refused"), queue=1
+        )
+        assert queued[0].result(WAIT) == 0
     finally:
-        hold.set()
         executor.shutdown(wait=True)
-    (refusal,) = outcome
     assert isinstance(refusal, futurist.RejectedSubmission)
     assert "its own workers" in str(refusal)
 
