@@ -358,9 +358,9 @@ def drain(executor: Executor, timeout: object) -> set[concurrent.futures.Future[
         name = type(executor).__name__
         raise RuntimeError(
             f"cannot drain {name} with a timeout ({timeout} s) from one of its own workers or "
-            f"a done callback its machinery runs: waiting there would hold up what runs the "
-            f"calls it waits for. Call drain(0) there to cancel what is queued at once, or "
-            f"drain from another thread"
+            "a done callback its machinery runs: waiting there would hold up what runs the "
+            "calls it waits for. Call drain(0) there to cancel what is queued at once, or "
+            "drain from another thread"
         )
     executor.shutdown(wait=False)
     if executor._wait_idle(limit):
