@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from futurist.metrics._histogram import BUCKETS, Histogram
+from futurist.figures import BUCKETS, Histogram
 
 __all__ = ["ExecutorStatistics", "Listener", "StatisticsRecorder"]
 

@@ -248,13 +248,15 @@ class _QueueWithHook:
 @contextlib.contextmanager
 def breaks_counted(progress: threading.Semaphore) -> Iterator[None]:
     """Release ``progress`` each time a pool has finished breaking."""
-    original = thread._PoolState.break_pool
+    original = thread._ThreadWorkers.break_pool
 
-    def break_pool(state: thread._PoolState, reason: str) -> None:
+    def break_pool(state: thread._ThreadWorkers, reason: str) -> None:
         original(state, reason)
         progress.release()
 
-    with mock.patch.object(thread._PoolState, "break_pool", autospec=True, side_effect=break_pool):
+    with mock.patch.object(
+        thread._ThreadWorkers, "break_pool", autospec=True, side_effect=break_pool
+    ):
         yield
 
 
@@ -274,10 +276,10 @@ def test_a_call_dispatched_as_the_pool_breaks_fails_instead_of_waiting_forever(
 
     executor = make(max_workers=2, initializer=initializer)
     progress = threading.Semaphore(0)
-    state = executor._state
+    state = executor._pool
     queue = _QueueWithHook(state.queue)
     state.queue = queue  # type: ignore[assignment]
-    state.lock = ObservedLock(progress.release)  # type: ignore[assignment]
+    state.pool_lock = ObservedLock(progress.release)  # type: ignore[assignment]
     submissions = Submissions()
     with breaks_counted(progress):
         # Both workers start and wait in their initializer.

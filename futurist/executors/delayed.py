@@ -39,8 +39,8 @@ from typing import Any, TypeVar
 
 from futurist._eventlet import eventlet_module, green_condition
 from futurist._seconds import seconds
-from futurist.executors._flow import priority_of
-from futurist.executors.base import Executor, PrioritizedSubmitter, WorkItem
+from futurist.executors.base import Executor, PrioritizedSubmitter
+from futurist.executors.workers import StoppableWorkers, Workers, WorkItem, priority_of
 from futurist.futures import Future
 
 __all__ = [
@@ -233,6 +233,90 @@ def _cancel_waiting(entry: _Entry) -> WorkItem | None:
     return item if item.cancel() else None
 
 
+class _DelayedWorkers(Workers):
+    """A kind's workers, with the calls still waiting for their deadline in front of them.
+
+    Cancelling the queue cancels the waiting calls too; waiting for the workers to be idle
+    waits for those calls to be handed over first; the workers close once every waiting call
+    has been handed to them.
+    """
+
+    def __init__(self, inner: Workers, scheduler: _Scheduler) -> None:
+        super().__init__(inner.lock)
+        self.inner = inner
+        self.scheduler = scheduler
+        self.future_class = inner.future_class
+        self.runs_elsewhere = inner.runs_elsewhere
+        self.wait_at_exit = inner.wait_at_exit
+        self._cancelling = False
+
+    # What the kind's workers do unchanged.
+
+    def put(self, item: WorkItem) -> bool:
+        return self.inner.put(item)
+
+    def hand_over(self, item: WorkItem) -> None:
+        self.inner.hand_over(item)
+
+    def backlog(self) -> int:
+        return self.inner.backlog()
+
+    def use_priorities(self) -> None:
+        self.inner.use_priorities()
+
+    def running(self) -> list[WorkItem]:
+        return self.inner.running()
+
+    def in_worker(self) -> bool:
+        return self.inner.in_worker()
+
+    def count(self) -> int:
+        return self.inner.count()
+
+    # What the waiting calls change.
+
+    def cancel_queued(self) -> list[WorkItem]:
+        self._cancelling = True
+        return [*self.scheduler.cancel_all(), *self.inner.cancel_queued()]
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self.scheduler.wait_drained(timeout):
+            return False
+        return self.inner.wait_idle(max(0.0, deadline - time.monotonic()))
+
+    def close(self, wait: bool) -> None:
+        # The workers may close only once every waiting call has been handed to them.
+        if self.scheduler.drained_or_defer(wait, self._close_later):
+            self.inner.close(wait)
+
+    def _close_later(self) -> None:
+        """Close the workers once the scheduler has handed over its last call."""
+        if self._cancelling:
+            self.inner.cancel_queued()
+        self.inner.close(False)
+
+
+class _StoppableDelayedWorkers(_DelayedWorkers, StoppableWorkers):
+    """Delayed calls in front of workers that can stop calls. A call still waiting for its
+    deadline is not the kind's: ``stop()`` cancels it, and the scheduler forgets it."""
+
+    inner: StoppableWorkers
+
+    def stop(self, future: Any) -> bool:
+        return self.inner.stop(future)
+
+    def end(self, kill: bool) -> None:
+        self.inner.end(kill)
+
+
+def _with_delayed(workers: Workers, scheduler: _Scheduler) -> Workers:
+    """``workers`` with ``scheduler``'s waiting calls in front of them."""
+    if isinstance(workers, StoppableWorkers):
+        return _StoppableDelayedWorkers(workers, scheduler)
+    return _DelayedWorkers(workers, scheduler)
+
+
 class DelayedExecutorMixinBase(Executor):
     """Adds ``submit_after`` to an executor; subclasses choose native or green scheduling.
 
@@ -286,6 +370,7 @@ class DelayedExecutorMixinBase(Executor):
             scheduler = self._delay_scheduler
             if scheduler is None:
                 scheduler = self._delay_scheduler = self._new_delay_scheduler()
+                self._workers = _with_delayed(self._workers, scheduler)
             scheduler.add(item, delay)
         return item.future
 
@@ -309,7 +394,7 @@ class DelayedExecutorMixinBase(Executor):
         # returned, its priority), with the call as this submit() was given it.
         check_and_reject = self._check_and_reject
         if check_and_reject is not None:
-            scheduler.admit(lambda: check_and_reject(self, self._backlog()))
+            scheduler.admit(lambda: check_and_reject(self, self._workers.backlog()))
         due.fn, due.args, due.kwargs = fn, args, kwargs
         return due
 
@@ -336,39 +421,12 @@ class DelayedExecutorMixinBase(Executor):
         if submitted is not item.future:
             _follow(item, submitted)
 
-    def _stop(self, wait: bool, cancel_futures: bool) -> None:
-        # The executor class this is mixed into implements _stop; mypy only sees the abstract one.
-        stop_executor = super()._stop  # type: ignore[safe-super]
-        scheduler = self._delay_scheduler
-        if scheduler is None:
-            stop_executor(wait, cancel_futures)
-            return
-        if cancel_futures:
-            scheduler.cancel_all()
-        # The executor may stop only once every pending item has been handed to it.
-        if scheduler.drained_or_defer(
-            wait, functools.partial(stop_executor, False, cancel_futures)
-        ):
-            stop_executor(wait, cancel_futures)
-
-    def _cancel_queued(self) -> list[WorkItem]:
-        scheduler = self._delay_scheduler
-        pending = [] if scheduler is None else scheduler.cancel_all()
-        return [*pending, *super()._cancel_queued()]
-
-    def _wait_idle(self, timeout: float) -> bool:
-        scheduler = self._delay_scheduler
-        if scheduler is None:
-            return super()._wait_idle(timeout)
-        deadline = time.monotonic() + timeout
-        if not scheduler.wait_drained(timeout):
-            return False
-        return super()._wait_idle(max(0.0, deadline - time.monotonic()))
-
-    def _renew_after_fork(self) -> bool:
+    def _renew_after_fork(self, workers: Workers | None = None) -> bool:
         # The scheduler thread and the calls waiting for their deadlines are the parent's.
         self._delay_scheduler = None
-        return super()._renew_after_fork()
+        if isinstance(self._workers, _DelayedWorkers):
+            self._workers = self._workers.inner
+        return super()._renew_after_fork(workers)
 
     def _on_interpreter_exit(self) -> None:
         scheduler = self._delay_scheduler

@@ -237,7 +237,7 @@ KINDS: list[Kind] = [
         shared=resource_tracker.ensure_running,
     ),
     # Third-party kinds from tests/fixtures/futurist-fixture-plugins, chosen by config file.
-    Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1, priorities=False),
+    Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1),
     Kind("fixture_plain", _from_config_file("fixture_plain"), priorities=False),
 ]
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import futurist
-from futurist.executors import base
+from futurist.executors import workers
 from futurist.executors.thread import default_thread_count
 from tests.executors.kinds import DelayedThreadPoolExecutor
 
@@ -102,7 +102,7 @@ def test_shutdown_from_inside_a_task_does_not_deadlock() -> None:
 
 def test_runtime_excludes_time_spent_queued(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [0.0]
-    monkeypatch.setattr(base, "perf_counter", lambda: now[0])
+    monkeypatch.setattr(workers, "perf_counter", lambda: now[0])
     release = threading.Event()
     started = threading.Event()
 
@@ -124,7 +124,7 @@ def test_runtime_excludes_time_spent_queued(monkeypatch: pytest.MonkeyPatch) -> 
 def test_a_collected_pool_lets_its_threads_exit() -> None:
     executor = futurist.ThreadPoolExecutor(max_workers=2)
     executor.submit(int).result(WAIT)
-    threads = list(executor._threads)
+    threads = list(executor._pool.threads)
     del executor
     for thread in threads:
         thread.join(WAIT)
