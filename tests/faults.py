@@ -46,6 +46,7 @@ __all__ = [
     "rejecting_with",
     "resources",
     "shutdown_within",
+    "start_count_fails",
     "statistics_update_fails",
     "thread_start_fails",
 ]
@@ -128,6 +129,17 @@ def statistics_update_fails(
     """The next ``times`` calls of ``StatisticsRecorder.<method>`` (any executor's) raise."""
     return failing(
         StatisticsRecorder, method, lambda: RuntimeError(f"{method} failed"), times=times
+    )
+
+
+def start_count_fails(executor: Any, times: int = 1) -> contextlib.AbstractContextManager[Fault]:
+    """The next ``times`` counts of a call starting in ``executor``'s statistics raise.
+
+    A recorder counts starts through its own ``record_start`` attribute (the hot path calls it
+    directly), not a method of its class: the fault is set on this executor's recorder.
+    """
+    return failing(
+        executor.recorder, "record_start", lambda: RuntimeError("record_start failed"), times=times
     )
 
 

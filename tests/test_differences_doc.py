@@ -281,6 +281,12 @@ def dynamic_retire() -> None:
     dynamic_tests.test_idle_threads_retire_by_themselves_down_to_min_workers()
 
 
+def forked_thread_pool() -> None:
+    thread_tests.test_a_forked_child_runs_calls_on_fresh_workers_of_its_inherited_pool(
+        futurist.ThreadPoolExecutor
+    )
+
+
 def periodic_same_function() -> None:
     def job() -> None:
         """Marked, not wrapped."""
@@ -361,6 +367,7 @@ CHECKS: dict[str, Callable[[], None]] = {
     "process-pool-class": process_pool_class,
     "statistics-value": statistics_value,
     "dynamic-retire": dynamic_retire,
+    "forked-thread-pool": forked_thread_pool,
     "periodic-same-function": periodic_same_function,
     "strategy-functions": strategy_functions,
     "periodic-refused-run": periodic_refused_run,
