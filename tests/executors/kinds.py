@@ -248,6 +248,7 @@ KINDS: list[Kind] = [
         _process("forkserver"),
         crosses_processes=True,
         stops_calls=True,
+        batches_map=True,
         shared=_start_forkserver,
     ),
     # Third-party kinds from tests/fixtures/futurist-fixture-plugins, chosen by config file.
