@@ -111,12 +111,14 @@ def _backlog_policy(conf: cfg.ConfigOpts, group: str) -> CheckAndReject | None:
     policy = values.read(conf, group, "backlog_policy")
     timeout = values.read(conf, group, "backlog_timeout")
     if policy == "wait":
-        if max_backlog is None:
+        if max_backlog is None or max_backlog < 1:
+            # With max_backlog = 0 no call may ever queue, so a submission would wait for
+            # room that can never come.
             raise values.invalid(
                 conf,
                 group,
                 ["backlog_policy", "max_backlog"],
-                "backlog_policy = wait needs max_backlog (the backlog to wait below); set "
+                "backlog_policy = wait needs max_backlog >= 1 (the backlog to wait below); set "
                 "max_backlog >= 1 or backlog_policy = reject",
             )
         return wait_when_reached(max_backlog, timeout)
