@@ -1,8 +1,11 @@
-"""How messages and logs name a callable: one rule everywhere."""
+"""How messages, logs, metrics and threads name things: one rule everywhere."""
 
 from __future__ import annotations
 
-__all__ = ["callable_name"]
+import collections
+import threading
+
+__all__ = ["callable_name", "executor_name"]
 
 
 def callable_name(fn: object, *, module: bool = False) -> str:
@@ -15,3 +18,25 @@ def callable_name(fn: object, *, module: bool = False) -> str:
         return repr(fn)
     where = getattr(fn, "__module__", None) if module else None
     return f"{where}.{qualname}" if isinstance(where, str) and where else qualname
+
+
+_name_numbers: collections.Counter[str] = collections.Counter()
+_name_lock = threading.Lock()
+
+
+def executor_name(name: object, kind: str) -> str:
+    """``name`` if it is a non-empty str; when None, ``kind`` and the next number for it.
+
+    The default (``thread-0``, ``thread-1``, ...) names an executor in metrics, logs and its
+    threads' names; numbers count per kind, so each kind's first executor is ``-0``.
+    """
+    if name is None:
+        with _name_lock:
+            number = _name_numbers[kind]
+            _name_numbers[kind] += 1
+        return f"{kind}-{number}"
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
+    if not name:
+        raise ValueError("name must not be empty; pass None for the kind and a number")
+    return name

@@ -39,7 +39,7 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from futurist._naming import callable_name
+from futurist._naming import callable_name, executor_name
 from futurist.futures import Future, UnreadFailure
 from futurist.metrics import ExecutorMetrics
 from futurist.statistics import ExecutorStatistics, StatisticsRecorder
@@ -237,8 +237,10 @@ class Executor(concurrent.futures.Executor, abc.ABC):
     _tracks_items: ClassVar[bool] = False
     """Whether the kind implements ``_running_items``, ``_cancel_queued`` and ``_wait_idle``;
     if not, the base tracks every accepted item for ``drain`` (at some cost per call)."""
-    kind: ClassVar[str] = ""
-    """The kind's plugin name, used in metrics and default names (the class name if empty)."""
+    kind: str = ""
+    """The kind's plugin name, used in metrics and default names (the class name if empty).
+
+    A class sets it; an instance may hold its own, as a wrapped plugin holds its plugin name."""
     _context_error: ClassVar[str] = ""
     """Why this kind cannot run calls in the submitter's context; empty when it can."""
 
@@ -259,7 +261,7 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         self._check_propagate_context(propagate_context)
         self._propagate_context = bool(propagate_context)
         self._recorder = StatisticsRecorder(
-            _validate_name(name, kind), kind, bool(log_unread_failures)
+            executor_name(name, kind), kind, bool(log_unread_failures)
         )
         self._submit_lock = self._new_lock()
         self._shutdown_started = False
@@ -583,24 +585,6 @@ class Executor(concurrent.futures.Executor, abc.ABC):
     def __repr__(self) -> str:
         state = "alive" if self.alive else "shut down"
         return f"<{type(self).__name__} {self.name!r} {state} at {id(self):#x}>"
-
-
-_name_numbers: collections.Counter[str] = collections.Counter()
-_name_lock = threading.Lock()
-
-
-def _validate_name(name: object, kind: str) -> str:
-    """``name`` if it is a non-empty str; when None, the kind and the next number for it."""
-    if name is None:
-        with _name_lock:
-            number = _name_numbers[kind]
-            _name_numbers[kind] += 1
-        return f"{kind}-{number}"
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
-    if not name:
-        raise ValueError("name must not be empty; pass None for the kind and a number")
-    return name
 
 
 class PrioritizedSubmitter:

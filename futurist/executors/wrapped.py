@@ -27,6 +27,8 @@ class WrappedExecutor(Executor):
 
     ``backlog`` counts calls the inner executor has accepted but not started, precisely, so
     ``check_and_reject`` policies work; ``shutdown(wait=True)`` waits for every accepted call.
+    ``kind`` is what metrics and the default name call it: the registry gives a plugin's name
+    (``wrapped`` when None).
     """
 
     kind = "wrapped"
@@ -37,6 +39,7 @@ class WrappedExecutor(Executor):
         check_and_reject: CheckAndReject | None = None,
         *,
         name: str | None = None,
+        kind: str | None = None,
         log_unread_failures: bool = True,
         propagate_context: bool = False,
     ) -> None:
@@ -44,6 +47,12 @@ class WrappedExecutor(Executor):
             raise TypeError(
                 f"inner must be a concurrent.futures.Executor, got {type(inner).__name__} {inner!r}"
             )
+        if kind is not None:
+            if not isinstance(kind, str):
+                raise TypeError(f"kind must be a str or None, got {type(kind).__name__} {kind!r}")
+            if not kind:
+                raise ValueError("kind must not be empty; pass None for 'wrapped'")
+            self.kind = kind
         super().__init__(
             check_and_reject,
             name=name,

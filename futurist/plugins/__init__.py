@@ -19,7 +19,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from futurist._naming import callable_name
+from futurist._naming import callable_name, executor_name
 from futurist.exceptions import UnknownExecutorKind
 from futurist.executors.base import CheckAndReject, Executor
 from futurist.executors.wrapped import WrappedExecutor
@@ -53,13 +53,14 @@ def create(name: str, **kwargs: Any) -> Executor:
     """Build an executor of kind ``name`` with ``kwargs`` for its constructor.
 
     A plain ``concurrent.futures.Executor`` kind is wrapped; ``check_and_reject`` then goes to
-    the wrapper and every other keyword to the kind's constructor.
+    the wrapper and every other keyword to the kind's constructor. The wrapper goes by the
+    kind's name (see :func:`_wrap`).
     """
     cls = load(name)
     if issubclass(cls, Executor):
         return cls(**kwargs)
     check_and_reject = kwargs.pop("check_and_reject", None)
-    return WrappedExecutor(cls(**kwargs), check_and_reject)
+    return _wrap(name, cls, kwargs, check_and_reject, {})
 
 
 def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
@@ -91,7 +92,12 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     }
     try:
         executor = _build(
-            cls, max_workers, check_and_reject, kind_values, {"name": group, **observing}
+            kind,
+            cls,
+            max_workers,
+            check_and_reject,
+            values=kind_values,
+            observing={"name": group, **observing},
         )
     except ValueError as exc:
         reason = str(exc)
@@ -147,9 +153,11 @@ def _warn_unread(conf: cfg.ConfigOpts, group: str, kind: str, reads: set[str]) -
 
 
 def _build(
+    kind: str,
     cls: type[concurrent.futures.Executor],
     max_workers: int | None,
     check_and_reject: CheckAndReject | None,
+    *,
     values: dict[str, Any],
     observing: dict[str, Any],
 ) -> Executor:
@@ -178,7 +186,28 @@ def _build(
             kwargs["check_and_reject"] = check_and_reject
         kwargs.update((key, value) for key, value in observing.items() if accepts(cls, key))
         return cls(**kwargs)
-    return WrappedExecutor(cls(**kwargs), check_and_reject, **observing)
+    return _wrap(kind, cls, kwargs, check_and_reject, observing)
+
+
+def _wrap(
+    kind: str,
+    cls: type[concurrent.futures.Executor],
+    kwargs: dict[str, Any],
+    check_and_reject: CheckAndReject | None,
+    observing: dict[str, Any],
+) -> WrappedExecutor:
+    """Plugin ``kind``, a plain executor class, built with ``kwargs`` and wrapped.
+
+    The wrapper publishes the plugin's name as its kind in metrics and default names
+    (``kind-0``, ...). A constructor that names ``thread_name_prefix`` and is not given one
+    gets the executor's name, so its threads are named as futurist's thread kinds name theirs.
+    """
+    observing = dict(observing)
+    name = executor_name(observing.pop("name", None), kind)
+    # A keyword only **kwargs would take might mean anything: pass it only if it is named.
+    if "thread_name_prefix" not in kwargs and accepts(cls, "thread_name_prefix", by_name=True):
+        kwargs = {**kwargs, "thread_name_prefix": name}
+    return WrappedExecutor(cls(**kwargs), check_and_reject, name=name, kind=kind, **observing)
 
 
 def _resizable(executor: Executor) -> bool:
