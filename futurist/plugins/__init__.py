@@ -54,7 +54,8 @@ def create(name: str, **kwargs: Any) -> Executor:
 
     A plain ``concurrent.futures.Executor`` kind is wrapped; ``check_and_reject`` then goes to
     the wrapper and every other keyword to the kind's constructor. The wrapper goes by the
-    kind's name (see :func:`_wrap`).
+    kind's name, in metrics and its default name, and a constructor that takes
+    ``thread_name_prefix`` receives that name unless one is given.
     """
     cls = load(name)
     if issubclass(cls, Executor):
