@@ -30,6 +30,7 @@ import contextvars
 import importlib
 import itertools
 import logging
+import numbers
 import os
 import threading
 import time
@@ -39,7 +40,7 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from futurist._naming import callable_name, executor_name
+from futurist._naming import callable_name, executor_name, safe_repr
 from futurist.futures import Future, UnreadFailure
 from futurist.metrics import ExecutorMetrics
 from futurist.statistics import ExecutorStatistics, StatisticsRecorder
@@ -203,11 +204,43 @@ def validate_max_workers(value: object, default: int, name: str = "max_workers")
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {safe_repr(value)}")
     if value <= 0:
         # The standard library's words first: logs and tools search for them.
         raise ValueError(f"{name} must be greater than 0, got {value}")
     return value
+
+
+def _check_callable(fn: object) -> None:
+    """Raise ``TypeError`` naming ``fn`` unless ``submit`` can call it."""
+    if not callable(fn):
+        raise TypeError(f"submit() needs a callable, got {type(fn).__name__} {safe_repr(fn)}")
+
+
+def _check_map_arguments(chunksize: object, buffersize: object) -> None:
+    """Raise what Python 3.14's ``map`` raises for a bad ``chunksize`` or ``buffersize``.
+
+    In its order and with its words first: the process pool compares ``chunksize`` with 1
+    before using it (``0.5`` is a ``ValueError``, ``2.5`` a ``TypeError``); ``buffersize``'s type
+    is checked first. A ``bool`` is refused, where the standard library takes ``True`` for 1
+    (docs/differences.rst).
+    """
+    if isinstance(chunksize, numbers.Real) and not isinstance(chunksize, bool) and chunksize < 1:
+        raise ValueError(f"chunksize must be >= 1, got {chunksize!r}")
+    if isinstance(chunksize, bool) or not isinstance(chunksize, int):
+        raise TypeError(
+            f"chunksize must be an integer >= 1, got {type(chunksize).__name__} "
+            f"{safe_repr(chunksize)}"
+        )
+    if buffersize is None:
+        return
+    if isinstance(buffersize, bool) or not isinstance(buffersize, int):
+        raise TypeError(
+            f"buffersize must be an integer or None, got {type(buffersize).__name__} "
+            f"{safe_repr(buffersize)}"
+        )
+    if buffersize < 1:
+        raise ValueError(f"buffersize must be None or > 0, got {buffersize}")
 
 
 def validate_check_and_reject(value: object) -> CheckAndReject | None:
@@ -215,7 +248,7 @@ def validate_check_and_reject(value: object) -> CheckAndReject | None:
     if value is not None and not callable(value):
         raise TypeError(
             "check_and_reject must be a callable taking (executor, backlog) or None, "
-            f"got {type(value).__name__} {value!r}"
+            f"got {type(value).__name__} {safe_repr(value)}"
         )
     return value
 
@@ -223,7 +256,7 @@ def validate_check_and_reject(value: object) -> CheckAndReject | None:
 def validate_initializer(value: object) -> Callable[..., object] | None:
     """Return ``value`` if it is None or callable, else raise ``TypeError`` as the stdlib does."""
     if value is not None and not callable(value):
-        raise TypeError(f"initializer must be a callable (or None), got {value!r}")
+        raise TypeError(f"initializer must be a callable (or None), got {safe_repr(value)}")
     return value
 
 
@@ -328,8 +361,7 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         Raises ``TypeError`` if ``fn`` is not callable, ``RuntimeError`` after shutdown, and
         whatever ``check_and_reject`` raises (usually ``RejectedSubmission``).
         """
-        if not callable(fn):
-            raise TypeError(f"submit() needs a callable, got {type(fn).__name__} {fn!r}")
+        _check_callable(fn)
         with self._submit_lock:
             item = self._accept(fn, args, kwargs)
             if self._flow is not None:
@@ -396,8 +428,7 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         self, priority: int, fn: Callable[..., _T], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Future[_T]:
         """``submit`` with a priority; the kind switches to priority order on first use."""
-        if not callable(fn):
-            raise TypeError(f"submit() needs a callable, got {type(fn).__name__} {fn!r}")
+        _check_callable(fn)
         with self._submit_lock:
             item = self._accept(fn, args, kwargs)
             item = self._adopt_prioritized(item, priority)
@@ -478,17 +509,7 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         most ``buffersize`` submitted calls are waiting to be yielded; without it every call is
         submitted at once. ``timeout`` bounds the whole iteration, from this call on.
         """
-        if isinstance(chunksize, bool) or not isinstance(chunksize, int):
-            raise TypeError(f"chunksize must be an integer, got {type(chunksize).__name__}")
-        if chunksize < 1:
-            raise ValueError(f"chunksize must be >= 1, got {chunksize}")
-        if buffersize is not None:
-            if isinstance(buffersize, bool) or not isinstance(buffersize, int):
-                raise TypeError(
-                    f"buffersize must be an integer or None, got {type(buffersize).__name__}"
-                )
-            if buffersize < 1:
-                raise ValueError(f"buffersize must be None or > 0, got {buffersize}")
+        _check_map_arguments(chunksize, buffersize)
         deadline = None if timeout is None else time.monotonic() + timeout
         arguments = zip(*iterables, strict=False)
         if chunksize > 1 and self._chunked_map:
@@ -604,7 +625,7 @@ class PrioritizedSubmitter:
         ):
             raise TypeError(
                 f"priority must be an integer (higher runs first, default 0), got "
-                f"{type(priority).__name__} {priority!r}"
+                f"{type(priority).__name__} {safe_repr(priority)}"
             )
         self.executor = executor
         self.priority = priority

@@ -82,15 +82,18 @@ def _run_call(payload: bytes) -> bytes:
     object far more cheaply than a tuple.
     A call that raises an ``Exception`` re-raises with its runtime attached, so the statistics
     of failures count the time spent on the worker too. ``KeyboardInterrupt`` and
-    ``SystemExit`` would stop the worker itself: they come back pickled, flagged as raised.
+    ``SystemExit`` would stop the worker itself, and Dask would replace an exception whose
+    ``str()`` or ``repr()`` raises with that error: these come back pickled, flagged as raised.
     """
     fn, args, kwargs = pickle.loads(payload)
     started = perf_counter()
     try:
         result = fn(*args, **kwargs)
     except Exception as exc:
-        _attach_runtime(exc, perf_counter() - started)
-        raise
+        if _describable(exc):
+            _attach_runtime(exc, perf_counter() - started)
+            raise
+        return _pack_outcome(exc, perf_counter() - started, raised=True)
     except BaseException as exc:
         return _pack_outcome(exc, perf_counter() - started, raised=True)
     runtime = perf_counter() - started
@@ -153,10 +156,25 @@ def _take_runtime(exc: BaseException) -> float:
     return float(runtime)
 
 
+def _describable(exc: BaseException) -> bool:
+    """Whether ``str(exc)`` and ``repr(exc)`` work, as Dask's worker needs to report it."""
+    try:
+        str(exc)
+        repr(exc)
+    except Exception:
+        return False
+    return True
+
+
 def _funcname(fn: Callable[..., Any]) -> str:
+    """Dask's name for ``fn``, which task keys start with; its type's name if Dask's fails
+    (Dask falls back on ``str(fn)``, which may raise)."""
     from dask.utils import funcname
 
-    return str(funcname(fn))
+    try:
+        return str(funcname(fn))
+    except Exception:
+        return type(fn).__name__
 
 
 class _Session:
