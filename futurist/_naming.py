@@ -61,7 +61,7 @@ def executor_name(name: object, kind: str) -> str:
             _name_numbers[kind] += 1
         return f"{kind}-{number}"
     if not isinstance(name, str):
-        raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
+        raise TypeError(f"name must be a str or None, got {type(name).__name__} {safe_repr(name)}")
     if not name:
         raise ValueError("name must not be empty; pass None for the kind and a number")
     return name
