@@ -11,7 +11,9 @@ busy and 1.1 times idle.
 
 from __future__ import annotations
 
+import datetime
 import heapq
+import math
 import statistics
 import threading
 import time
@@ -23,10 +25,17 @@ from futurist import periodics
 
 BUSY = (200, 0.05, 2.0)
 IDLE = (10, 1.0, 3.0)
+CALENDAR_SECONDS = 5.0
+CALENDAR_CALLBACKS = 10
 
 
 class MinimalScheduler:
-    """The baseline: one heap of (next_run, index), one condition, callbacks called directly."""
+    """The floor: one heap of (next_run, index), one condition held across the whole loop.
+
+    The condition is released only while waiting; callbacks are called inline, under it. That
+    is the least a Python scheduler of callbacks at one spacing can do (it gives up what the
+    worker keeps: add, stop and pformat from other threads while a callback runs).
+    """
 
     def __init__(self, callbacks: list[Callable[[], None]], spacing: float) -> None:
         self._callbacks = callbacks
@@ -36,25 +45,21 @@ class MinimalScheduler:
 
     def start(self) -> None:
         """Run until stop(): fixed rate, next run one spacing after the last start."""
-        spacing = self._spacing
-        now = time.monotonic()
-        heap = [(now + spacing, index) for index in range(len(self._callbacks))]
+        spacing, callbacks, clock = self._spacing, self._callbacks, time.monotonic
+        now = clock()
+        heap = [(now + spacing, index) for index in range(len(callbacks))]
         heapq.heapify(heap)
-        cond = self._cond
-        while True:
-            with cond:
-                while not self._stopped:
-                    now = time.monotonic()
-                    if heap[0][0] <= now:
-                        break
-                    cond.wait(heap[0][0] - now)
+        with self._cond:
+            while not self._stopped:
+                next_run, index = heap[0]
+                now = clock()
+                if next_run <= now:
+                    heapq.heappop(heap)
+                    started = clock()
+                    callbacks[index]()
+                    heapq.heappush(heap, (started + spacing, index))
                 else:
-                    return
-                _, index = heapq.heappop(heap)
-            started = time.monotonic()
-            self._callbacks[index]()
-            with cond:
-                heapq.heappush(heap, (started + spacing, index))
+                    self._cond.wait(next_run - now)
 
     def stop(self) -> None:
         """Make start() return."""
@@ -99,13 +104,67 @@ def _timed(start: Callable[[], None], stop: Callable[[], None], seconds: float) 
     return time.process_time() - cpu
 
 
+@periodics.periodic(cron="0 3 * * *", timezone="UTC")
+def _nightly() -> None:
+    """A calendar schedule in the same worker: never due while measured, but watched."""
+
+
 def run_ours(count: int, spacing: float, seconds: float) -> Run:
-    """Time a PeriodicWorker (default executor) running ``count`` callbacks."""
+    """Time a PeriodicWorker (default executor) running ``count`` callbacks.
+
+    The worker also holds a calendar schedule, so it watches the wall clock at each wake-up.
+    """
     lateness: list[float] = []
-    worker = periodics.PeriodicWorker(
-        [(callback, (), {}) for callback in _callbacks(count, spacing, lateness)]
-    )
+    callables: list[tuple[Callable[[], None], tuple[()], dict[str, object]]] = [
+        (callback, (), {}) for callback in _callbacks(count, spacing, lateness)
+    ]
+    worker = periodics.PeriodicWorker([*callables, (_nightly, (), {})])
     return Run(_timed(worker.start, worker.stop, seconds), lateness)
+
+
+class EverySecond(periodics.Schedule):
+    """Due at every whole second of the wall clock."""
+
+    def next_after(self, moment: datetime.datetime) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(math.floor(moment.timestamp()) + 1, datetime.UTC)
+
+
+def run_calendar(seconds: float) -> tuple[list[float], list[float], int]:
+    """Lateness of callbacks due every second by the calendar and of 1 s spacings, one worker.
+
+    Ten of each: each group is one burst a second, so both sample the same wake-ups (a
+    spacing callback's lateness is its start less its previous start plus the spacing, which
+    is its wake-up's lateness; a calendar callback's is its start, on the wall clock, less
+    the whole second it was due at, which adds its place in the burst). First runs are left
+    out of both. Also counts calendar runs that started early (first runs included).
+    """
+    calendar: list[float] = []
+    spaced: list[float] = []
+    early = 0
+    schedule = EverySecond()
+
+    def make() -> Callable[[], None]:
+        first = [True]
+
+        @periodics.periodic(schedule=schedule)
+        def on_the_second() -> None:
+            nonlocal early
+            now = time.time()
+            late = now - math.floor(now)
+            if late > 0.5:  # started before its second: the nearest whole second is ahead
+                early += 1
+            if first[0]:  # left out, as the spacing callbacks' first runs are
+                first[0] = False
+            else:
+                calendar.append(late)
+
+        return on_the_second
+
+    callbacks = [make() for _ in range(CALENDAR_CALLBACKS)]
+    callbacks += _callbacks(CALENDAR_CALLBACKS, 1.0, spaced)
+    worker = periodics.PeriodicWorker([(callback, (), {}) for callback in callbacks])
+    _timed(worker.start, worker.stop, seconds)
+    return calendar, spaced, early
 
 
 def run_minimal(count: int, spacing: float, seconds: float) -> Run:
@@ -155,6 +214,15 @@ def collect(rounds: int) -> list[Figure]:
     def cpu_ms(run: Run) -> float:
         return run.cpu * 1e3
 
+    calendar: list[float] = []
+    spaced: list[float] = []
+    early = 0
+    for _ in range(rounds):
+        more_calendar, more_spaced, more_early = run_calendar(CALENDAR_SECONDS)
+        calendar += more_calendar
+        spaced += more_spaced
+        early += more_early
+
     name = "periodics, 200 every 50 ms"
     baseline = "floor"
     return [
@@ -189,4 +257,19 @@ def collect(rounds: int) -> list[Figure]:
             baseline,
             target_ratio=1.1,
         ),
+        Figure(
+            "periodics, due every second: calendar median lateness",
+            "ms",
+            statistics.median(calendar) * 1e3,
+            statistics.median(spaced) * 1e3,
+            "1 s spacing, same worker",
+        ),
+        Figure(
+            "periodics, due every second: calendar p99 lateness",
+            "ms",
+            _p99(calendar) * 1e3,
+            _p99(spaced) * 1e3,
+            "1 s spacing, same worker",
+        ),
+        Figure("periodics, due every second: calendar runs started early", "runs", early),
     ]

@@ -15,6 +15,7 @@ from futurist.exceptions import (
     WorkerCrashed,
     WorkerStopped,
 )
+from futurist.executors.base import Executor
 from futurist.executors.dask import DaskExecutor
 from futurist.executors.delayed import (
     DelayedExecutorMixin,
@@ -26,8 +27,19 @@ from futurist.executors.green import GreenThreadPoolExecutor
 from futurist.executors.process import ProcessPoolExecutor
 from futurist.executors.synchronous import SynchronousExecutor
 from futurist.executors.thread import ThreadPoolExecutor
+from futurist.executors.workers import PriorityBacklog, StoppableWorkers, Workers, WorkItem
 from futurist.futures import CancelledError, Future, GreenFuture, TimeoutError
 from futurist.statistics import ExecutorStatistics
+
+
+def __getattr__(name: str) -> str:
+    """``futurist.__version__``: the installed distribution's version, read when asked for."""
+    if name == "__version__":
+        import importlib.metadata
+
+        return importlib.metadata.version("futurist")
+    raise AttributeError(f"module 'futurist' has no attribute {name!r}")
+
 
 __all__ = [
     "BrokenExecutor",
@@ -38,6 +50,7 @@ __all__ = [
     "DelayedExecutorMixinBase",
     "DeliveryFailed",
     "DynamicThreadPoolExecutor",
+    "Executor",
     "ExecutorPluginError",
     "ExecutorStatistics",
     "Future",
@@ -46,16 +59,20 @@ __all__ = [
     "GreenThreadPoolExecutor",
     "PicklingFailed",
     "PluginLoadError",
+    "PriorityBacklog",
     "ProcessPoolExecutor",
     "RejectedSubmission",
     "StopNotSupported",
+    "StoppableWorkers",
     "SynchronousExecutor",
     "ThreadPoolExecutor",
     "TimeoutError",
     "UnknownExecutorKind",
     "UnpicklingFailed",
+    "WorkItem",
     "WorkerCrashed",
     "WorkerStopped",
+    "Workers",
     "rejection",
     "waiters",
 ]

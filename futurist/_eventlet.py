@@ -16,7 +16,9 @@ __all__ = [
     "eventlet_module",
     "green_condition",
     "green_ident",
+    "green_event",
     "green_lock",
+    "threads_are_green",
 ]
 
 
@@ -53,3 +55,15 @@ def green_ident() -> Any:
 def green_lock() -> Any:
     """A lock whose ``acquire`` yields to the eventlet hub instead of blocking it."""
     return _green_threading().Lock()
+
+
+def green_event() -> Any:
+    """An event whose ``wait`` yields to the eventlet hub."""
+    return eventlet_module().Event()
+
+
+def threads_are_green() -> bool:
+    """Whether ``eventlet.monkey_patch()`` made threads green, so every future waits greenly."""
+    from eventlet import patcher
+
+    return bool(patcher.is_monkey_patched("thread"))

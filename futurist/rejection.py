@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from futurist._seconds import optional_seconds
 from futurist.exceptions import RejectedSubmission
-from futurist.executors._flow import wait_for_room
-from futurist.executors.base import CheckAndReject
 
-__all__ = ["WaitWhenReached", "reject_when_reached", "wait_when_reached"]
+__all__ = ["CheckAndReject", "WaitWhenReached", "reject_when_reached", "wait_when_reached"]
+
+CheckAndReject = Callable[[Any, int], None]
+"""``check_and_reject(executor, backlog)``: raise ``RejectedSubmission`` to refuse a submission."""
 
 
 def _check_max_backlog(max_backlog: object) -> int:
@@ -65,7 +67,7 @@ class WaitWhenReached:
 
     def __call__(self, executor: Any, backlog: int) -> None:
         if backlog >= self.max_backlog:
-            wait_for_room(executor, self.max_backlog, self.timeout)
+            executor.wait_for_room(self.max_backlog, self.timeout)
 
     def __repr__(self) -> str:
         return f"wait_when_reached({self.max_backlog}, timeout={self.timeout})"

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from futurist.metrics._histogram import BUCKETS, Histogram
+from futurist.figures import BUCKETS, Histogram
 
 __all__ = ["ExecutorStatistics", "Listener", "StatisticsRecorder"]
 
@@ -161,6 +161,10 @@ class StatisticsRecorder:
         with self._lock:
             self._fold_locked()
             self._clear()
+
+    def renew_lock(self) -> None:
+        """Take a new lock (in a forked child: a parent thread may have held the old one)."""
+        self._lock = threading.Lock()
 
     def _fold(self) -> None:
         with self._lock:

@@ -16,6 +16,7 @@ from concurrent.futures._base import CANCELLED_AND_NOTIFIED, FINISHED
 from contextlib import ExitStack
 from typing import Any, NamedTuple
 
+from futurist._eventlet import green_event, threads_are_green
 from futurist.futures import GreenFuture
 
 __all__ = ["DoneAndNotDoneFutures", "wait_for_all", "wait_for_any"]
@@ -60,20 +61,13 @@ def _wait(
     if green == 0:
         done, not_done = concurrent.futures.wait(futures, timeout=timeout, return_when=return_when)
         return DoneAndNotDoneFutures(done, not_done)
-    if green < len(futures) and not _threads_are_green():
+    if green < len(futures) and not threads_are_green():
         raise RuntimeError(
             f"cannot wait for green and native futures together ({green} green, "
             f"{len(futures) - green} native): a native wait would block the eventlet hub and a "
             "green wait cannot be woken by native threads; wait for each kind separately"
         )
     return _wait_green(futures, timeout, return_when)
-
-
-def _threads_are_green() -> bool:
-    """Whether ``eventlet.monkey_patch()`` made threads green, so every future waits greenly."""
-    from eventlet import patcher
-
-    return bool(patcher.is_monkey_patched("thread"))
 
 
 class _GreenWaiter:
@@ -84,9 +78,7 @@ class _GreenWaiter:
     """
 
     def __init__(self, remaining: int) -> None:
-        from eventlet.event import Event
-
-        self.event = Event()
+        self.event = green_event()
         self.remaining = remaining
 
     def _one_done(self, future: concurrent.futures.Future[Any]) -> None:

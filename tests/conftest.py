@@ -1,14 +1,44 @@
-"""Fixtures shared by the suite: one executor kind per test, and a cross-process manager."""
+"""Fixtures shared by the suite: one executor kind per test, and a cross-process manager.
+
+No child process outlives the run: one still running when the session ends is ended (and
+reported), and so is every child when the run is told to stop with SIGTERM (``make test``'s
+time limit), so that a stuck child never keeps a finished or failed run alive.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import pytest
 
 from tests.executors.kinds import KINDS, Kind, shared_dask_cluster, shared_manager
-from tests.faults import Resources, resources
+from tests.faults import Resources, end_children, outliving_children, resources
+
+
+def _end_the_run(signum: int, frame: FrameType | None) -> None:
+    """On SIGTERM, end every child process, then die of the signal as if unhandled."""
+    end_children(multiprocessing.active_children())
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    signal.signal(signal.SIGTERM, _end_the_run)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    left = multiprocessing.active_children()
+    if left:
+        end_children(left)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"child processes outlived the tests and were ended: {left}")
 
 
 @pytest.fixture(params=KINDS, ids=lambda kind: kind.name)
@@ -30,6 +60,14 @@ def before(kind: Kind) -> Resources:
     return resources()
 
 
+@pytest.fixture
+def children_checked() -> Iterator[None]:
+    """Fail the test if a child process it started is still alive at its end (and end it)."""
+    before = set(multiprocessing.active_children())
+    yield
+    assert outliving_children(before) == set()
+
+
 @pytest.fixture(scope="session")
 def manager() -> Iterator[Any]:
     """A multiprocessing manager, for events shared with tasks in other processes."""
@@ -43,3 +81,18 @@ def close_the_shared_dask_cluster() -> Iterator[None]:
     yield
     if shared_dask_cluster.cache_info().currsize:
         shared_dask_cluster().close()
+
+
+@pytest.fixture
+def registry_url() -> Iterator[tuple[Any, str]]:
+    """A ``prometheus_client`` registry served over real HTTP on 127.0.0.1, and its URL."""
+    import prometheus_client
+
+    registry = prometheus_client.CollectorRegistry()
+    server, thread = prometheus_client.start_http_server(0, "127.0.0.1", registry)
+    try:
+        yield registry, f"http://127.0.0.1:{server.server_port}/metrics"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(30)

@@ -82,8 +82,10 @@ class FailureLog:
 class Simulation:
     """Virtual time and the events due at virtual times."""
 
-    def __init__(self, start: float = 100.0) -> None:
+    def __init__(self, start: float = 100.0, wall_start: float = 0.0) -> None:
         self.now = start
+        self.wall_offset = wall_start - start
+        """The wall clock (``wall``) less the monotonic one (``clock``); a test may jump it."""
         self.waits = 0
         self._events: list[tuple[float, int, Callable[[], object]]] = []
         self._seq = itertools.count()
@@ -91,6 +93,10 @@ class Simulation:
     def clock(self) -> float:
         """The worker's ``now_func``."""
         return self.now
+
+    def wall(self) -> float:
+        """The worker's ``wall_func``: a wall clock that moves with ``clock`` unless jumped."""
+        return self.now + self.wall_offset
 
     def condition(self) -> SimCondition:
         """The worker's ``cond_cls``."""

@@ -245,15 +245,14 @@ def test_compare_shows_each_kind_side_by_side(tmp_path: Path) -> None:
     rows = {words[0]: words for words in lines if words and words[0] in kinds}
     assert set(rows) == kinds
     assert all(row[1:4] == ["20", "0", "0"] for row in rows.values())
-    assert any("█" * 24 in line for line in result.stdout.splitlines()), (
-        "the fastest has a full bar"
-    )
+    assert any("█" * 24 in line for line in result.stdout.splitlines()), result.stdout
 
 
 @pytest.mark.parametrize(
     ("config", "extra", "message"),
     [
-        ("executor = thred", (), r"\[futurist\] executor = 'thred' is not an installed .*"
+        ("executor = thred", (), r"\[futurist\] executor = 'thred' \(from file .*\) is not an "
+         r"installed .*"
          r"did you mean 'thread'\?"),
         ("max_workers = zero", (), r"\[futurist\] max_workers = 'zero' \(from file .*\): invalid"),
         ("executor = thread_dynamic\nmin_workers = 9\nmax_workers = 2", (),
@@ -421,7 +420,7 @@ def test_run_with_a_priority_mix_and_the_wait_policy(tmp_path: Path) -> None:
         (("--priorities", "1:1,1:2"), "priority 1 is given twice"),
         (("--max-backlog", "-1"), "must be an integer >= 0"),
         (("--backlog-timeout", "-2"), "must be a finite number of seconds >= 0"),
-        (("--backlog-policy", "wait"), "backlog_policy = wait needs max_backlog"),
+        (("--backlog-policy", "wait"), "--backlog-policy wait waits for room below max_backlog"),
     ],
 )
 def test_run_refuses_bad_flow_options(
@@ -431,3 +430,43 @@ def test_run_refuses_bad_flow_options(
     result = futurist("run", "--config-file", path, "--tasks", "1", *arguments, cwd=tmp_path)
     assert result.returncode == 2
     assert words in result.stderr
+
+
+def words(text: str) -> set[str]:
+    return set(text.split())
+
+
+def assert_fits(output: str, width: int, expected: set[str]) -> None:
+    """Every line within ``width``, nothing elided, and every expected word whole."""
+    assert all(len(line) <= width for line in output.splitlines()), output
+    assert "…" not in output, output
+    missing = expected - words(output)
+    assert not missing, f"cut or missing at {width} columns: {sorted(missing)}\n{output}"
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_executors_fit_the_terminal_without_cutting_a_word(tmp_path: Path, width: int) -> None:
+    kinds = as_json(futurist("executors", "--json", cwd=tmp_path))["executors"]
+    shown = futurist("executors", cwd=tmp_path, env=environment(COLUMNS=str(width)))
+    assert shown.returncode == 0, shown.stderr
+    expected = set()
+    for kind in kinds:
+        expected |= {kind["name"], kind["class"], kind["distribution"], kind["version"]}
+        expected |= words(kind["status"]) | words(kind["description"])
+    assert_fits(shown.stdout, width, expected)
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_compare_fits_the_terminal_with_a_full_bar_for_the_fastest(
+    tmp_path: Path, width: int
+) -> None:
+    kinds = ["thread", "synchronous", "fixture_serial"]
+    result = futurist(
+        "compare", "--kinds", ",".join(kinds), "--tasks", "20", "--work", "noop",
+        cwd=tmp_path, env=environment(COLUMNS=str(width)),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    expected = {*kinds, "executed", "failed", "cancelled", "wall", "run", "wait", "tasks/s"}
+    assert_fits(result.stdout, width, expected)
+    assert "█" * 24 in result.stdout, "the fastest fills its bar"
+    assert "█" * 25 not in result.stdout, "no bar is wider than its column"

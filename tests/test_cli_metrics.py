@@ -14,6 +14,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.test_cli import HIDE, TIMEOUT, as_json, config_file, environment, futurist
 
 
+def metrics_url(process: subprocess.Popen[str]) -> str:
+    """The URL a ``futurist run --metrics-port`` says on stderr that it serves."""
+    assert process.stderr is not None
+    for line in process.stderr:
+        found = re.search(r"serving Prometheus metrics at (http://\S+)", line)
+        if found:
+            return found.group(1)
+    raise AssertionError("the command never said where it serves its metrics")
+
+
 def test_the_running_command_serves_its_executor_s_metrics(tmp_path: Path) -> None:
     path = config_file(tmp_path, "[pool]\nexecutor = thread\nmax_workers = 1\n")
     command = [sys.executable, "-m", "futurist", "run", "--config-file", path, "--group", "pool"]
@@ -22,14 +32,7 @@ def test_the_running_command_serves_its_executor_s_metrics(tmp_path: Path) -> No
         command, cwd=tmp_path, env=environment(), stderr=subprocess.PIPE, text=True
     )
     try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            found = re.search(r"serving Prometheus metrics at (http://\S+)", line)
-            if found:
-                break
-        else:
-            raise AssertionError("the command never said where it serves its metrics")
-        with urllib.request.urlopen(found.group(1), timeout=TIMEOUT) as response:
+        with urllib.request.urlopen(metrics_url(process), timeout=TIMEOUT) as response:
             families = {f.name: f for f in text_string_to_metric_families(response.read().decode())}
     finally:
         process.send_signal(signal.SIGINT)
@@ -61,3 +64,15 @@ def test_metrics_port_without_prometheus_client_says_what_to_install(tmp_path: P
     )  # fmt: skip
     assert result.returncode == 2
     assert "pip install prometheus_client (futurist's prometheus extra)" in result.stderr
+
+
+def test_the_cli_page_names_every_field_of_run_json(tmp_path: Path) -> None:
+    page = (Path(__file__).parents[1] / "docs" / "cli.rst").read_text()
+    paragraph = page.split("``--json`` shows no progress and prints one object:", 1)[1]
+    paragraph = paragraph.split("\n\n", 1)[0]
+    documented = set(re.findall(r"``(\w+)``", paragraph))
+    path = config_file(tmp_path, "[futurist]\nexecutor = thread\n")
+    arguments = ("run", "--config-file", path, "--tasks", "2", "--priorities", "0:1,5:1")
+    report = as_json(futurist(*arguments, "--json", cwd=tmp_path))
+    assert set(report) <= documented
+    assert set(report["priorities"]["5"]) <= documented

@@ -40,6 +40,7 @@ from tests.faults import (
     raising_done_callback,
     rejecting_with,
     shutdown_within,
+    start_count_fails,
     statistics_update_fails,
     thread_start_fails,
 )
@@ -152,12 +153,16 @@ def test_a_raising_done_callback_is_logged_and_every_future_still_ends_once(
 
 
 @kinds(IN_PROCESS)
-def test_a_failing_run_count_is_logged_and_loses_the_count_not_the_future(
-    kind: Kind, before: Resources, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("count", ["start", "run"])
+def test_a_failing_start_or_run_count_is_logged_and_loses_the_count_not_the_call(
+    kind: Kind, before: Resources, caplog: pytest.LogCaptureFixture, count: str
 ) -> None:
     executor = kind.make(max_workers=1)
     submissions = Submissions()
-    with statistics_update_fails("record_run") as fault:
+    fails = (
+        start_count_fails(executor) if count == "start" else statistics_update_fails("record_run")
+    )
+    with fails as fault:
         for _ in range(5):
             submissions.submit(executor.submit)
         submissions.check()
@@ -167,8 +172,10 @@ def test_a_failing_run_count_is_logged_and_loses_the_count_not_the_future(
         submissions.submit(executor.submit)
     accepted = submissions.check()
     assert len(accepted) == 10
-    assert "could not count the run" in caplog.text
-    finish(kind, executor, before, len(accepted), lost=1)
+    assert sorted(submissions.ran) == list(range(10))
+    assert f"could not count the {count}" in caplog.text
+    # A start that was not counted still has its run counted as executed.
+    finish(kind, executor, before, len(accepted), lost=1 if count == "run" else 0)
 
 
 @kinds(QUEUEING)
@@ -241,13 +248,15 @@ class _QueueWithHook:
 @contextlib.contextmanager
 def breaks_counted(progress: threading.Semaphore) -> Iterator[None]:
     """Release ``progress`` each time a pool has finished breaking."""
-    original = thread._PoolState.break_pool
+    original = thread._ThreadWorkers.break_pool
 
-    def break_pool(state: thread._PoolState, reason: str) -> None:
+    def break_pool(state: thread._ThreadWorkers, reason: str) -> None:
         original(state, reason)
         progress.release()
 
-    with mock.patch.object(thread._PoolState, "break_pool", autospec=True, side_effect=break_pool):
+    with mock.patch.object(
+        thread._ThreadWorkers, "break_pool", autospec=True, side_effect=break_pool
+    ):
         yield
 
 
@@ -267,10 +276,10 @@ def test_a_call_dispatched_as_the_pool_breaks_fails_instead_of_waiting_forever(
 
     executor = make(max_workers=2, initializer=initializer)
     progress = threading.Semaphore(0)
-    state = executor._state
+    state = executor._pool
     queue = _QueueWithHook(state.queue)
     state.queue = queue  # type: ignore[assignment]
-    state.lock = ObservedLock(progress.release)  # type: ignore[assignment]
+    state.pool_lock = ObservedLock(progress.release)  # type: ignore[assignment]
     submissions = Submissions()
     with breaks_counted(progress):
         # Both workers start and wait in their initializer.

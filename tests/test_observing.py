@@ -45,6 +45,21 @@ def test_a_bad_name_is_refused(name: Any, error: type[Exception]) -> None:
         futurist.ThreadPoolExecutor(name=name)
 
 
+def test_an_executor_s_recorder_tells_its_listeners_about_its_own_calls() -> None:
+    heard: list[tuple[str, int]] = []
+
+    def listener(recorder: StatisticsRecorder, runs: Any, waits: Any) -> None:
+        heard.append((recorder.name, len(runs)))
+
+    with futurist.SynchronousExecutor() as one, futurist.SynchronousExecutor() as other:
+        assert isinstance(one.recorder, StatisticsRecorder) and one.recorder is not other.recorder
+        one.recorder.listeners.append(listener)
+        for executor in (one, other):
+            executor.submit(pow, 2, 3).result()
+            assert executor.statistics.executed == 1  # the snapshot folds, telling listeners
+    assert heard == [(one.name, 1)]
+
+
 def test_histograms_lose_no_value_recorded_from_many_threads() -> None:
     recorder = StatisticsRecorder()
     per_thread, threads = 5000, 8

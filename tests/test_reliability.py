@@ -32,7 +32,7 @@ def raise_base_exception(kind_name: str) -> None:
 
 
 @pytest.mark.slow
-def test_stress_every_future_ends_once_and_nothing_outlives_shutdown(
+def test_stress_every_future_ends_once_and_nothing_outlives_shutdown(  # noqa: PLR0915 -- one stress run checks every resource kind in turn
     kind: Kind, before: Resources
 ) -> None:
     # Eight submitters, a statistics reader and a canceller race on one executor. The race is

@@ -1,10 +1,12 @@
-"""The ``futurist`` command: which executor kinds are installed, what a config file selects, and
-how a workload runs on one kind or on several side by side.
+"""The ``futurist`` command: which executor kinds are installed, what a config file selects, how
+a workload runs on one kind or on several side by side, and what a running service's executors
+are doing.
 
 This package holds only the entry point; each module does one thing: ``execution`` turns a
-command line into an exit code, ``arguments`` reads it, ``commands`` runs the four commands,
-``kinds``, ``settings``, ``workloads``, ``priorities``, ``runner`` and ``serving`` do their
-parts, and ``render`` is the only one that imports rich (the ``cli`` extra). ``main`` loads
+command line into an exit code, ``arguments`` reads it, ``commands`` runs four commands and
+``top`` the fifth, ``kinds``, ``settings``, ``workloads``, ``priorities``, ``runner``,
+``serving``, ``scrapes`` and ``activity`` do their parts, and ``render`` is the only one that
+imports rich (the ``cli`` extra). ``main`` loads
 them when it runs, so process and Dask workers import the workloads without the rest.
 """
 

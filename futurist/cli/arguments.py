@@ -1,21 +1,23 @@
-"""The command line of ``futurist``: its four commands, their arguments and how each is read."""
+"""The command line of ``futurist``: its five commands, their arguments and how each is read."""
 
 from __future__ import annotations
 
 import argparse
 import functools
+from collections.abc import Sequence
 from typing import NoReturn
 
 from futurist._seconds import allowed_seconds, seconds
-from futurist.cli import commands
+from futurist.cli import commands, top
 from futurist.cli.priorities import MIX_SPEC, PriorityMixError, parse_priority_mix
 from futurist.cli.workloads import SPECS, Workload, WorkloadError, parse_workload
 from futurist.plugins.options import DEFAULT_GROUP
 
-__all__ = ["UsageError", "build_parser"]
+__all__ = ["UsageError", "build_parser", "parse"]
 
 _DEFAULT_TASKS = 200
 _DEFAULT_WORK = "sleep:0.01"
+_DEFAULT_INTERVAL = 2.0
 
 
 class UsageError(Exception):
@@ -30,11 +32,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: ``executors``, ``config``, ``run`` and ``compare``."""
+    """The command line: ``executors``, ``config``, ``run``, ``compare`` and ``top``."""
     parser = _Parser(
         prog="futurist",
-        description="List executor kinds, check a config file, run and compare workloads.",
+        description="List executor kinds, check a config file, run and compare workloads, "
+        "watch a running service's executors.",
     )
+    parser.add_argument("--version", action="version", version=f"futurist {_version()}")
     subcommands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     executors = subcommands.add_parser("executors", help="list the installed executor kinds")
@@ -76,8 +80,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated executor kinds, e.g. thread,process,synchronous",
     )
     _add_workload(compare)
+    _add_json(compare)
     compare.set_defaults(command=commands.compare)
+
+    live = subcommands.add_parser(
+        "top", help="watch the executors a service publishes on its Prometheus endpoint"
+    )
+    live.add_argument(
+        "url", metavar="URL", help="the metrics endpoint, e.g. http://127.0.0.1:9100/metrics"
+    )
+    live.add_argument(
+        "--interval",
+        type=_interval,
+        default=_DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help=f"seconds between scrapes (default: {_DEFAULT_INTERVAL:g})",
+    )
+    live.add_argument(
+        "--once", action="store_true", help="scrape twice, --interval apart, print and exit"
+    )
+    live.set_defaults(command=top.top)
+    for subcommand in (executors, config, run, compare, live):
+        subcommand.set_defaults(parser=subcommand)
     return parser
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line ``argv``; an argument no command knows is blamed on the command given,
+    whose ``--help`` then lists what it takes."""
+    parser = build_parser()
+    arguments, unknown = parser.parse_known_args(argv)
+    if unknown:
+        arguments.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return arguments
+
+
+def _version() -> str:
+    import futurist
+
+    return str(futurist.__version__)
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:
@@ -162,6 +203,13 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"must be {allowed_seconds(zero=True)}, got {text!r}"
         ) from None
+
+
+def _interval(text: str) -> float:
+    try:
+        return seconds("SECONDS", float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {allowed_seconds()}, got {text!r}") from None
 
 
 def _tasks(text: str) -> int:

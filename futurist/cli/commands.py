@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -15,18 +14,18 @@ from types import FrameType
 from typing import Any
 
 from futurist import plugins
-from futurist.cli.exits import EXIT_INTERRUPTED, EXIT_OK
+from futurist.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from futurist.cli.flow_flags import apply_flow_flags
 from futurist.cli.kinds import describe_kinds, unavailable_reason
 from futurist.cli.runner import Interrupt, Outcome, run_workload
 from futurist.cli.serving import serving_metrics
 from futurist.cli.settings import ConfigProblem, load_config, resolve_group
 from futurist.exceptions import RejectedSubmission
 from futurist.executors.base import Executor
+from futurist.plugins import placement
 from futurist.plugins.values import InvalidOptionValue
 
 __all__ = ["compare", "list_executors", "run", "show_config"]
-
-_PIPE_WIDTH = 160
 
 
 def list_executors(arguments: argparse.Namespace) -> int:
@@ -37,16 +36,23 @@ def list_executors(arguments: argparse.Namespace) -> int:
     if arguments.json:
         _print_json({"executors": [kind.as_dict() for kind in kinds]})
     else:
-        _console().print(render.executors_table(kinds))
+        console = render.console()
+        console.print(render.executors_table(kinds, console))
     return EXIT_OK
 
 
 def show_config(arguments: argparse.Namespace) -> int:
-    """``futurist config``: the options a group resolves to, and where each value came from."""
+    """``futurist config``: the options a group resolves to, and where each value came from.
+
+    Exits 2 (after the table) when the group's options seem written in another section, and
+    with a one-line error when the kind cannot run here.
+    """
     from futurist.cli import render
 
     conf = load_config(arguments.config_file, arguments.group)
     kind, rows = resolve_group(conf, arguments.group)
+    _check_available(kind)
+    problem = placement.misplaced(conf, arguments.group)
     if arguments.json:
         _print_json(
             {
@@ -54,10 +60,16 @@ def show_config(arguments: argparse.Namespace) -> int:
                 "group": arguments.group,
                 "executor": kind,
                 "options": [row.as_dict() for row in rows],
+                "problems": [] if problem is None else [problem],
             }
         )
     else:
-        _console().print(render.config_table(arguments.config_file, arguments.group, kind, rows))
+        render.console().print(
+            render.config_table(arguments.config_file, arguments.group, kind, rows)
+        )
+    if problem is not None:
+        _notice(f"warning: {problem}")
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -67,10 +79,7 @@ def run(arguments: argparse.Namespace) -> int:
 
     group = arguments.group
     conf = load_config(arguments.config_file, group)
-    for option in ("backlog_policy", "max_backlog", "backlog_timeout"):
-        value = getattr(arguments, option)
-        if value is not None:
-            conf.set_override(option, value, group)
+    apply_flow_flags(conf, group, arguments)
     kind, _ = resolve_group(conf, group)
     _check_available(kind)
     executor = _built(kind, lambda: plugins.from_config(conf, group))
@@ -82,7 +91,7 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         title = f"{description}, [{group}] of {arguments.config_file}: {outcome.tasks} x "
         title += outcome.work + (" (interrupted)" if outcome.interrupted else "")
-        _console().print(render.outcome_table(outcome, title))
+        render.console().print(render.outcome_table(outcome, title))
     return EXIT_INTERRUPTED if outcome.interrupted else EXIT_OK
 
 
@@ -96,11 +105,14 @@ def compare(arguments: argparse.Namespace) -> int:
     outcomes: list[Outcome] = []
     for kind in kinds:
         executor = _built(kind, functools.partial(plugins.create, kind))
-        outcomes.append(_measure(executor, kind, kind, arguments, quiet=False))
+        outcomes.append(_measure(executor, kind, kind, arguments, quiet=arguments.json))
         if outcomes[-1].interrupted:
             break
-    console = _console()
-    console.print(render.compare_table(outcomes, arguments.work.spec, console.width))
+    if arguments.json:
+        _print_json({"kinds": [outcome.as_dict() for outcome in outcomes]})
+    else:
+        console = render.console()
+        console.print(render.compare_table(outcomes, arguments.work.spec, console))
     return EXIT_INTERRUPTED if outcomes[-1].interrupted else EXIT_OK
 
 
@@ -131,7 +143,7 @@ def _measure(
     """Run the workload on ``executor`` with progress on stderr; Ctrl-C interrupts it."""
     from futurist.cli import render
 
-    console = _console(stderr=True)
+    console = render.console(stderr=True)
     with (
         _sigint() as interrupt,
         render.progress_reporter(
@@ -152,7 +164,8 @@ def _measure(
         except RejectedSubmission as exc:
             raise ConfigProblem(
                 f"executor kind {kind!r} rejected a task while none was pending, so it can "
-                f"never accept one: {exc} (check max_backlog and backlog_timeout)"
+                f"never accept one: {exc} (raise --max-backlog or --backlog-timeout, or "
+                "max_backlog or backlog_timeout in the config group)"
             ) from None
 
 
@@ -174,15 +187,6 @@ def _sigint() -> Iterator[Interrupt]:
         yield interrupt
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def _console(stderr: bool = False) -> Any:
-    """A rich console; output that is not a terminal is not wrapped at rich's default 80."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    wide = not stream.isatty() and "COLUMNS" not in os.environ
-    return Console(stderr=stderr, width=_PIPE_WIDTH if wide else None)
 
 
 def _print_json(document: dict[str, Any]) -> None:

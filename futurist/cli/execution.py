@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import sys
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from oslo_config import cfg
 
 from futurist._extras import missing
-from futurist.cli.arguments import UsageError, build_parser
+from futurist.cli.arguments import UsageError, parse
 from futurist.cli.exits import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE
 from futurist.cli.settings import ConfigProblem
 from futurist.cli.workloads import WorkloadError
@@ -32,9 +33,7 @@ _CONFIGURATION_ERRORS = (
 
 def execute(argv: Sequence[str] | None) -> int:
     """Run the command ``argv`` names, turning each kind of failure into its exit code."""
-    try:
-        import rich  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("rich") is None:
         return _fail(f"futurist: {missing('the futurist command needs', 'rich', 'cli')}")
     logging.basicConfig(format="futurist: warning: %(message)s", level=logging.WARNING)
     warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -44,7 +43,7 @@ def execute(argv: Sequence[str] | None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     """Parse ``argv`` and run its command; each kind of failure becomes its exit code."""
     try:
-        arguments = build_parser().parse_args(argv)
+        arguments = parse(argv)
         command: Callable[[argparse.Namespace], int] = arguments.command
         return command(arguments)
     except UsageError as exc:

@@ -62,7 +62,8 @@ def _describe(name: str, ep: importlib.metadata.EntryPoint) -> KindInfo:
             check()
         except ImportError as exc:
             status = unavailable_reason(exc)
-    description = (inspect.getdoc(cls) or "").partition("\n")[0].replace("``", "")
+    summary = (inspect.getdoc(cls) or "").partition("\n\n")[0]
+    description = " ".join(summary.replace("``", "").split())
     return KindInfo(
         name, distribution, version, callable_name(cls, module=True), status, description
     )

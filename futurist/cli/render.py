@@ -5,6 +5,8 @@ The only module of the command that imports rich (the ``futurist[cli]`` extra).
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -12,12 +14,17 @@ from typing import Any, TextIO
 
 from rich import box
 from rich.bar import Bar
-from rich.console import Console, Group
+from rich.cells import cell_len
+from rich.console import Console, Group, JustifyMethod, RenderableType
+from rich.live import Live
 from rich.markup import escape
+from rich.measure import Measurement
+from rich.padding import Padding
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from futurist.cli.activity import TopRow
 from futurist.cli.kinds import KindInfo
 from futurist.cli.runner import Outcome
 from futurist.cli.settings import OptionValue
@@ -27,27 +34,48 @@ __all__ = [
     "config_table",
     "executors_table",
     "outcome_table",
+    "live_screen",
     "progress_reporter",
+    "top_table",
+    "top_waiting",
 ]
 
 _PLAIN_INTERVAL = 0.5
 _BAR_WIDTH = 24
-_WIDE = 120
+_UNBOUNDED = 10_000
+"""A width no layout reaches: measured against it, a layout's minimum is not clipped."""
 
 
-def executors_table(kinds: Sequence[KindInfo]) -> Table:
-    """One row per installed kind: name, distribution and class, status, description."""
+def executors_table(kinds: Sequence[KindInfo], console: Console) -> RenderableType:
+    """One row per installed kind (name, distribution and class, status and description), or
+    one block per kind where the columns would not fit ``console`` without cutting a word."""
+    rows = [
+        (
+            kind.name,
+            escape(f"{kind.distribution or '?'} {kind.version or ''}".strip()),
+            escape(kind.cls),
+            "[green]ok[/]" if kind.ok else f"[red]{escape(kind.status)}[/]",
+            escape(kind.description),
+        )
+        for kind in kinds
+    ]
+    origins = [f"{distribution}\n[dim]{cls}[/]" for _, distribution, cls, _, _ in rows]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("distribution / class", overflow="fold", ratio=4, min_width=20)
-    table.add_column("status", overflow="fold", ratio=2, min_width=12, max_width=40)
-    table.add_column("description", ratio=3, min_width=20)
-    for kind in kinds:
-        distribution = f"{kind.distribution or '?'} {kind.version or ''}".strip()
-        status = "[green]ok[/]" if kind.ok else f"[red]{escape(kind.status)}[/]"
-        origin = f"{escape(distribution)}\n[dim]{escape(kind.cls)}[/]"
-        table.add_row(kind.name, origin, status, escape(kind.description))
-    return table
+    _unwrapped_column(table, "kind", [row[0] for row in rows])
+    _unwrapped_column(table, "distribution / class", origins)
+    table.add_column("status / description")
+    for (name, _, _, status, description), origin in zip(rows, origins, strict=True):
+        table.add_row(name, origin, f"{status}\n[dim]{description}[/]")
+    blocks = [
+        Group(
+            Text(name, style="bold"),
+            _indented(
+                "\n".join(filter(None, (distribution, f"[dim]{cls}[/]", status, description)))
+            ),
+        )
+        for name, distribution, cls, status, description in rows
+    ]
+    return _first_that_fits(console, table, Group(*blocks))
 
 
 def config_table(path: str, group: str, kind: str, rows: Sequence[OptionValue]) -> Group:
@@ -97,37 +125,173 @@ def outcome_table(outcome: Outcome, title: str) -> Group:
     return _titled(title, table)
 
 
-def compare_table(outcomes: Sequence[Outcome], work: str, width: int) -> Group:
+def compare_table(outcomes: Sequence[Outcome], work: str, console: Console) -> Group:
     """The kinds side by side, with a bar for each one's throughput against the best.
 
-    ``run`` and ``wait`` are the mean runtime and queue wait per task. Below ``_WIDE`` columns
-    the latencies are left out so that the bars still fit.
+    ``run`` and ``wait`` are the mean runtime and queue wait per task. Where ``console`` is too
+    narrow for every column, the latencies are left out; where it is too narrow for that, each
+    kind gets a block of its own, so that no figure and no header is ever cut.
     """
-    wide = width >= _WIDE
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("kind", no_wrap=True)
-    columns = ["executed", "failed", "cancelled", "wall", "run", "wait", "p50", "p99", "tasks/s"]
-    for column in columns if wide else [c for c in columns if c not in {"p50", "p99"}]:
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("throughput", ratio=1, min_width=10, max_width=_BAR_WIDTH)
-    best = max((outcome.throughput for outcome in outcomes), default=0.0)
-    for outcome in outcomes:
-        stats = outcome.statistics
-        latencies = [_seconds(outcome.latency(50), 0), _seconds(outcome.latency(99), 0)]
-        table.add_row(
-            outcome.kind + (" (interrupted)" if outcome.interrupted else ""),
-            str(stats.executed),
-            str(stats.failures),
-            str(stats.cancelled),
-            _seconds(outcome.wall_time, 0),
-            _seconds(outcome.average_runtime, 0),
-            _seconds(outcome.average_queue_wait, 0),
-            *(latencies if wide else []),
-            f"{outcome.throughput:,.0f}",
-            Bar(size=best or 1.0, begin=0.0, end=outcome.throughput, color="cyan"),
+    best = max((outcome.throughput for outcome in outcomes), default=0.0) or 1.0
+    rows = [_compare_row(outcome) for outcome in outcomes]
+    # Each bar is the fraction of the best: best / best is exactly 1.0, where rich's own
+    # _BAR_WIDTH * 8 * best / best may round below a full bar.
+    bars = [
+        Bar(size=1.0, begin=0.0, end=outcome.throughput / best, width=_BAR_WIDTH, color="cyan")
+        for outcome in outcomes
+    ]
+    tables = [
+        _compare_columns(rows, bars, headers)
+        for headers in (_COMPARE_HEADERS, _COMPARE_HEADERS[:-3] + _COMPARE_HEADERS[-1:])
+    ]
+    blocks = [
+        Group(
+            Text(f"{row['kind']}  {row['tasks/s']} tasks/s", style="bold"),
+            _indented(bar),
+            _indented(
+                "\n".join(
+                    "   ".join(f"{header} {row[header]}" for header in line)
+                    for line in _COMPARE_LINES
+                )
+            ),
         )
+        for row, bar in zip(rows, bars, strict=True)
+    ]
     tasks = outcomes[0].tasks if outcomes else 0
-    return _titled(f"compare: {tasks} x {work}", table)
+    return Group(
+        Text(f"compare: {tasks} x {work}", style="bold"),
+        _first_that_fits(console, *tables, Group(*blocks)),
+    )
+
+
+def top_table(
+    url: str, rows: Sequence[TopRow], refreshes: int, problem: str | None = None
+) -> Group:
+    """``futurist top``'s screen: one line per executor, the longest queue first, under a
+    heading naming ``url`` and the refresh; ``problem`` says why the figures are not fresh."""
+    cells = [
+        (
+            escape(row.executor),
+            escape(row.kind),
+            _count(row.queued),
+            _count(row.active),
+            _count(row.workers) + ("" if row.max_workers is None else f"/{row.max_workers:.0f}"),
+            "-" if row.calls_per_second is None else f"{row.calls_per_second:,.1f}",
+            *(_seconds(value, 0) for value in (*row.wait, *row.duration)),
+            _count(row.failed),
+        )
+        for row in rows
+    ]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
+    for number, header in enumerate(_TOP_HEADERS):
+        justify: JustifyMethod = "left" if number < 2 else "right"
+        _unwrapped_column(table, header, [line[number] for line in cells], justify)
+    for line in cells:
+        table.add_row(*line)
+    heading = Text(f"futurist top: {url}, refresh {refreshes}, {len(rows)} executors", style="bold")
+    lines: list[RenderableType] = [heading]
+    if problem is not None:
+        lines.append(Text(f"not refreshed: {problem}", style="red"))
+    lines += [table, Text("sorted by queue length; Ctrl-C quits", style="dim")]
+    return Group(*lines)
+
+
+def top_waiting(url: str, interval: float) -> Text:
+    """What ``futurist top`` shows until its second scrape."""
+    return Text(f"futurist top: {url}, first figures in {interval:g} s; Ctrl-C quits")
+
+
+@contextmanager
+def live_screen(first: RenderableType) -> Iterator[Any]:
+    """A ``show(renderable)`` callable that redraws the terminal's screen in place."""
+    with Live(first, console=console(), auto_refresh=False) as live:
+
+        def show(renderable: RenderableType) -> None:
+            live.update(renderable, refresh=True)
+
+        yield show
+
+
+_TOP_HEADERS = (
+    "executor", "kind", "queue", "active", "workers", "calls/s",
+    "wait p50", "wait p99", "run p50", "run p99", "failed",
+)  # fmt: skip
+"""The columns of ``futurist top``, none wider than its header or widest figure: 80 columns
+hold them where an executor's name and kind have 16 characters together."""
+
+
+def _count(value: float | None) -> str:
+    """A count, or ``-`` for a figure the executor does not publish."""
+    return "-" if value is None else f"{value:,.0f}"
+
+
+_COMPARE_HEADERS = (
+    "kind", "executed", "failed", "cancelled", "wall", "run", "wait", "p50", "p99", "tasks/s"
+)  # fmt: skip
+
+
+_COMPARE_LINES = (("executed", "failed", "cancelled"), ("wall", "run", "wait"), ("p50", "p99"))
+"""The figures of one kind's block in the narrow layout, a few to a line so that none wraps."""
+
+
+def _compare_row(outcome: Outcome) -> dict[str, str]:
+    """One kind's figures under the compare table's headers."""
+    stats = outcome.statistics
+    figures = (
+        outcome.kind + (" (interrupted)" if outcome.interrupted else ""),
+        str(stats.executed),
+        str(stats.failures),
+        str(stats.cancelled),
+        _seconds(outcome.wall_time, 0),
+        _seconds(outcome.average_runtime, 0),
+        _seconds(outcome.average_queue_wait, 0),
+        _seconds(outcome.latency(50), 0),
+        _seconds(outcome.latency(99), 0),
+        f"{outcome.throughput:,.0f}",
+    )
+    return dict(zip(_COMPARE_HEADERS, figures, strict=True))
+
+
+def _compare_columns(
+    rows: Sequence[dict[str, str]], bars: Sequence[Bar], headers: Sequence[str]
+) -> Table:
+    """The compare table with ``headers``' columns and the throughput bars."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in headers:
+        justify: JustifyMethod = "left" if header == "kind" else "right"
+        _unwrapped_column(table, header, [row[header] for row in rows], justify)
+    table.add_column("throughput", width=_BAR_WIDTH, no_wrap=True)
+    for row, bar in zip(rows, bars, strict=True):
+        table.add_row(*(row[header] for header in headers), bar)
+    return table
+
+
+def _unwrapped_column(
+    table: Table, header: str, cells: Sequence[str], justify: JustifyMethod = "left"
+) -> None:
+    """A column as wide as the widest line of its cells, never wrapped nor narrowed.
+
+    Rich narrows wrapping columns without regard to their longest word, so a table that must
+    not cut one has a single wrapping column, which gets all the width the others leave.
+    """
+    lines = [line for text in [header, *cells] for line in Text.from_markup(text).plain.split("\n")]
+    width = max(cell_len(line) for line in lines)
+    table.add_column(header, justify=justify, no_wrap=True, min_width=width)
+
+
+def _first_that_fits(console: Console, *layouts: RenderableType) -> RenderableType:
+    """The first of ``layouts`` that fits ``console``'s width without cutting a word; else the
+    last, which is the narrowest."""
+    unbounded = console.options.update_width(_UNBOUNDED)
+    for layout in layouts[:-1]:
+        if Measurement.get(console, unbounded, layout).minimum <= console.width:
+            return layout
+    return layouts[-1]
+
+
+def _indented(renderable: RenderableType) -> Padding:
+    """``renderable`` two columns in, under the heading of its block."""
+    return Padding(renderable, (0, 0, 0, 2))
 
 
 def _titled(title: str, table: Table) -> Group:
@@ -217,3 +381,14 @@ def _seconds(value: float | None, digits: int = 1) -> str:
     if value < 1:
         return f"{value * 1e3:,.{digits}f} ms"
     return f"{value:,.{digits + 2}f} s"
+
+
+_PIPE_WIDTH = 160
+"""Columns of output that is not a terminal (rich would wrap it at 80)."""
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich console; output that is not a terminal is not wrapped at rich's default 80."""
+    stream = sys.stderr if stderr else sys.stdout
+    wide = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(stderr=stderr, width=_PIPE_WIDTH if wide else None)

@@ -151,7 +151,7 @@ class _Tally:
         future.add_done_callback(done)
 
 
-def run_workload(
+def run_workload(  # noqa: PLR0913 -- the workload, its size and three hooks of the command, by name
     executor: Executor,
     kind: str,
     workload: Workload,

@@ -8,9 +8,8 @@ from typing import Any
 
 from oslo_config import cfg
 
-from futurist import plugins
-from futurist.exceptions import UnknownExecutorKind
-from futurist.plugins import options, registry, values
+from futurist.plugins import options
+from futurist.plugins.group import read_group
 
 __all__ = ["ConfigProblem", "OptionValue", "load_config", "resolve_group"]
 
@@ -54,12 +53,18 @@ _SOURCES = {
 }
 
 
+_NO_SECTION = "Section must be started before assignment"
+"""oslo.config's words for an option before any ``[section]``: a file that is not INI."""
+
+
 def load_config(path: str, group: str) -> cfg.ConfigOpts:
     """A ConfigOpts with ``group``'s common executor options registered and ``path`` parsed.
 
     Environment variables (``OS_<GROUP>__<OPTION>``) apply as oslo.config defines them.
     Raises :class:`ConfigProblem` for a missing, unreadable or malformed file.
     """
+    if os.path.isdir(path):
+        raise ConfigProblem(f"--config-file {path}: is a directory; name a file in it")
     if not os.path.isfile(path):
         raise ConfigProblem(f"--config-file {path}: no such file")
     if not os.access(path, os.R_OK):
@@ -70,7 +75,10 @@ def load_config(path: str, group: str) -> cfg.ConfigOpts:
     try:
         conf(args=[], prog="futurist", default_config_files=[path], default_config_dirs=[])
     except cfg.ConfigFileParseError as exc:
-        raise ConfigProblem(f"--config-file {path}: {exc.msg}") from None
+        hint = (
+            f"; put the options under a [{group}] section" if _NO_SECTION in (exc.msg or "") else ""
+        )
+        raise ConfigProblem(f"--config-file {path}: {exc.msg}{hint}") from None
     return conf
 
 
@@ -81,23 +89,17 @@ def resolve_group(conf: cfg.ConfigOpts, group: str) -> tuple[str, list[OptionVal
     kind (an unknown one named with its group) and
     :class:`~futurist.plugins.values.InvalidOptionValue` for a bad value.
     """
-    kind = values.read(conf, group, "executor")
-    try:
-        own = options.register_kind_opts(conf, group, kind)
-    except UnknownExecutorKind as exc:
-        raise registry.unknown_kind(kind, exc.installed, group) from None
-    reads = options.options_read_by(plugins.load(kind), [opt.dest for opt in own])
+    config = read_group(conf, group)
     rows = []
-    for opt in [*options.runtime_common_options(), *own]:
-        if opt.dest not in reads:
+    for opt in [*options.runtime_common_options(), *config.own]:
+        if opt.dest not in config.reads:
             continue
-        value = values.read(conf, group, opt.dest)
+        value = config.options.value(opt.dest)
         location = conf.get_location(opt.dest, group)
         set_by_user = location is not None and location.location.is_user_controlled
         source = "default" if location is None else _SOURCES[location.location]
         detail = location.detail if set_by_user and location is not None else None
         rows.append(OptionValue(opt.name, value, source, detail, read=True))
-    for dest, given in sorted(values.user_settings(conf, group).items()):
-        if dest not in reads:
-            rows.append(OptionValue(dest, given.raw, given.source, given.detail, read=False))
-    return kind, rows
+    for dest, given in config.unread():
+        rows.append(OptionValue(dest, given.raw, given.source, given.detail, read=False))
+    return config.kind, rows

@@ -84,7 +84,7 @@ def parse_workload(spec: str) -> Workload:
     raise WorkloadError(f"unknown workload {spec!r}; expected {SPECS} (e.g. sleep:0.01)")
 
 
-def _number(spec: str, text: str, what: str, *, kind: type[_N], low: _N, high: _N) -> _N:
+def _number(spec: str, text: str, what: str, *, kind: type[_N], low: _N, high: _N) -> _N:  # noqa: PLR0913 -- one bounded-number check for every workload field
     """``text`` as a ``kind`` between ``low`` and ``high``, or a WorkloadError naming ``what``."""
     try:
         value = kind(text)

@@ -1,58 +1,54 @@
-"""The executor contract, implemented once for every kind.
+"""The executor contract, written once for every kind: the shared front, :class:`Executor`.
 
-A kind subclasses :class:`Executor` and supplies three things: ``_dispatch`` (hand an accepted
-:class:`WorkItem` to its workers, or keep it to run in the caller), ``_backlog`` (how many
-items wait for a worker) and ``_stop`` (finish the shutdown the base has started). Everything
-else -- argument checks, the shutdown flag, ``check_and_reject``, statistics, ``map`` with
-``buffersize``, interpreter exit -- lives here.
-
-Flow control (``prioritized``, ``drain``, ``stop``, ``terminate_workers``/``kill_workers``; the
-machinery is in ``futurist/executors/_flow.py``) works on every kind through optional hooks:
-``_use_priorities`` (order the queue by ``priority_of(item)``), ``_in_own_worker``,
-``_running_items``/``_cancel_queued``/``_wait_idle`` (with ``_tracks_items = True``; without
-them the base tracks items itself), ``_stop_call`` and ``_end_workers`` (default: the kind
-cannot stop running calls and says so).
+A kind is its worker side, a :class:`~futurist.executors.workers.Workers` (how calls are queued,
+run, cancelled and stopped, and how workers end), given to :class:`Executor` when it is built.
+Everything else -- argument checks, the shutdown flag, ``check_and_reject``, waiting for room,
+priorities, ``drain``, ``stop``, statistics and metrics, context propagation, ``map`` with
+``buffersize``, interpreter exit -- lives here, and reaches the kind only through that interface.
 
 How a submission flows::
 
     submit(fn)  --checks-->  [submit lock: alive? check_and_reject(backlog)]
-                             --> WorkItem(future, fn)  --_dispatch-->  kind's queue
+                             --> WorkItem(future, fn)  --workers.put-->  kind's queue
     worker:  item.run()  -->  start (or count as cancelled) --> call fn --> record --> set future
 """
 
 from __future__ import annotations
 
-import abc
-import collections
 import concurrent.futures
-import contextlib
 import contextvars
 import importlib
-import itertools
 import logging
-import numbers
 import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Generator, Iterable, Iterator
-from time import perf_counter
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from futurist._naming import callable_name, executor_name, safe_repr
-from futurist.futures import Future, UnreadFailure
-from futurist.metrics import ExecutorMetrics
+from futurist._seconds import seconds
+from futurist.exceptions import CallStopped, RejectedSubmission, StopNotSupported
+from futurist.executors._flow import Flow
+from futurist.executors._map import (
+    batched_calls,
+    check_map_arguments,
+    ordered_results,
+    unbatched,
+)
+from futurist.executors.workers import StoppableWorkers, Workers, WorkItem
+from futurist.figures import ExecutorMetrics
+from futurist.futures import Future
+from futurist.rejection import CheckAndReject
 from futurist.statistics import ExecutorStatistics, StatisticsRecorder
-
-if TYPE_CHECKING:
-    from futurist.executors._flow import Flow
 
 __all__ = [
     "CheckAndReject",
     "Executor",
     "PrioritizedSubmitter",
     "WorkItem",
+    "live_executors",
+    "refuse_context_where_calls_run_elsewhere",
     "validate_check_and_reject",
     "validate_initializer",
     "validate_max_workers",
@@ -61,142 +57,6 @@ __all__ = [
 LOG = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-
-CheckAndReject = Callable[[Any, int], None]
-"""``check_and_reject(executor, backlog)``: raise ``RejectedSubmission`` to refuse a submission."""
-
-
-_START_NOT_COUNTED = "could not count the start of %s in the executor's statistics"
-_RUN_NOT_COUNTED = "could not count the run of %s in the executor's statistics"
-
-
-class WorkItem:
-    """One accepted call: its future, the call itself, and the recorder that counts it.
-
-    Every path that ends a work item (run, cancel, fail) goes through a method here, so each
-    accepted future reaches exactly one terminal state and is counted exactly once. ``accepted``
-    is when it was accepted (``perf_counter``), to measure its queue wait; ``context``, if set,
-    is the context the call runs in.
-    """
-
-    __slots__ = ("accepted", "args", "context", "fn", "future", "kwargs", "priority", "recorder")
-
-    priority: int
-    """Set only by a prioritized submission: read it as ``getattr(item, "priority", 0)``."""
-
-    def __init__(
-        self,
-        future: Future[Any],
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        recorder: StatisticsRecorder,
-    ) -> None:
-        self.future = future
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
-        self.recorder = recorder
-        self.context: contextvars.Context | None = None
-        self.accepted = perf_counter()
-
-    def run(self) -> None:
-        """Run the call in this thread, unless its future was cancelled while it waited."""
-        future = self.future
-        recorder = self.recorder
-        if not future.set_running_or_notify_cancel():
-            recorder.record_cancelled()
-            return
-        started = perf_counter()
-        # The guarded recordings of _record_start/_record_run, written out: this is every
-        # call's hot path, and two calls fewer are about 5% of a synchronous submit.
-        try:
-            recorder.record_start(started - self.accepted)
-        except Exception:
-            LOG.exception(_START_NOT_COUNTED, self)
-        try:
-            if self.context is None:
-                result = self.fn(*self.args, **self.kwargs)
-            else:
-                result = self.context.run(self.fn, *self.args, **self.kwargs)
-        except BaseException as exc:
-            self._record_run(perf_counter() - started, True)
-            self._set_failed(exc, exc.__traceback__)
-        else:
-            try:
-                recorder.record_run(perf_counter() - started, False)
-            except Exception:
-                LOG.exception(_RUN_NOT_COUNTED, self)
-            future.set_result(result)
-
-    def start(self) -> bool:
-        """Mark the future running for a kind that runs the call elsewhere.
-
-        Returns False (and counts the item as cancelled) when the future was cancelled first.
-        """
-        if self.future.set_running_or_notify_cancel():
-            self._record_start(perf_counter() - self.accepted)
-            return True
-        self._record_cancelled()
-        return False
-
-    def finish(self, result: Any, runtime: float) -> None:
-        """Complete a started item whose call ran elsewhere for ``runtime`` seconds."""
-        self._record_run(runtime, False)
-        self.future.set_result(result)
-
-    def fail(
-        self,
-        exc: BaseException,
-        runtime: float = 0.0,
-        traceback: TracebackType | None = None,
-    ) -> None:
-        """Fail a started item whose call raised (or could not run) after ``runtime`` seconds."""
-        self._record_run(runtime, True)
-        self._set_failed(exc, traceback or exc.__traceback__)
-
-    def _set_failed(self, exc: BaseException, traceback: TracebackType | None) -> None:
-        """Fail the future; if the executor says so, a failure nobody reads gets logged."""
-        recorder = self.recorder
-        if recorder.log_unread_failures:
-            unread = UnreadFailure(recorder.name, self.fn, exc, traceback)
-            self.future.set_failure(exc, traceback, unread)
-        else:
-            self.future.set_exception_info(exc, traceback)
-
-    def cancel(self) -> bool:
-        """Cancel an item that never started; returns False if it had already started."""
-        future = self.future
-        if not future.cancel():
-            return False
-        # Move the future to its final cancelled state so every waiter is woken.
-        future.set_running_or_notify_cancel()
-        self._record_cancelled()
-        return True
-
-    # A statistics update that fails must not keep the future from ending, nor kill the worker
-    # ending it: it is logged, and the figures miss that one call.
-
-    def _record_start(self, queue_wait: float) -> None:
-        try:
-            self.recorder.record_start(queue_wait)
-        except Exception:
-            LOG.exception(_START_NOT_COUNTED, self)
-
-    def _record_run(self, runtime: float, failed: bool) -> None:
-        try:
-            self.recorder.record_run(runtime, failed)
-        except Exception:
-            LOG.exception(_RUN_NOT_COUNTED, self)
-
-    def _record_cancelled(self) -> None:
-        try:
-            self.recorder.record_cancelled()
-        except Exception:
-            LOG.exception("could not count %s as cancelled in the executor's statistics", self)
-
-    def __repr__(self) -> str:
-        return f"<WorkItem {callable_name(self.fn)}>"
 
 
 def validate_max_workers(value: object, default: int, name: str = "max_workers") -> int:
@@ -217,32 +77,6 @@ def _check_callable(fn: object) -> None:
         raise TypeError(f"submit() needs a callable, got {type(fn).__name__} {safe_repr(fn)}")
 
 
-def _check_map_arguments(chunksize: object, buffersize: object) -> None:
-    """Raise what Python 3.14's ``map`` raises for a bad ``chunksize`` or ``buffersize``.
-
-    In its order and with its words first: the process pool compares ``chunksize`` with 1
-    before using it (``0.5`` is a ``ValueError``, ``2.5`` a ``TypeError``); ``buffersize``'s type
-    is checked first. A ``bool`` is refused, where the standard library takes ``True`` for 1
-    (docs/differences.rst).
-    """
-    if isinstance(chunksize, numbers.Real) and not isinstance(chunksize, bool) and chunksize < 1:
-        raise ValueError(f"chunksize must be >= 1, got {chunksize!r}")
-    if isinstance(chunksize, bool) or not isinstance(chunksize, int):
-        raise TypeError(
-            f"chunksize must be an integer >= 1, got {type(chunksize).__name__} "
-            f"{safe_repr(chunksize)}"
-        )
-    if buffersize is None:
-        return
-    if isinstance(buffersize, bool) or not isinstance(buffersize, int):
-        raise TypeError(
-            f"buffersize must be an integer or None, got {type(buffersize).__name__} "
-            f"{safe_repr(buffersize)}"
-        )
-    if buffersize < 1:
-        raise ValueError(f"buffersize must be None or > 0, got {buffersize}")
-
-
 def validate_check_and_reject(value: object) -> CheckAndReject | None:
     """Return ``value`` if it is None or callable, else raise ``TypeError`` naming it."""
     if value is not None and not callable(value):
@@ -260,46 +94,50 @@ def validate_initializer(value: object) -> Callable[..., object] | None:
     return value
 
 
-class Executor(concurrent.futures.Executor, abc.ABC):
-    """Base of every futurist executor: the shared contract and its bookkeeping."""
+class Executor(concurrent.futures.Executor):
+    """Base of every futurist executor: the shared front of the contract, written once.
 
-    _future_class: type[Future[Any]] = Future
-    """The future class ``submit`` returns (an instance may choose, e.g. green futures)."""
-    _chunked_map: ClassVar[bool] = False
-    """Whether ``map(chunksize > 1)`` batches calls (worth it where a call crosses a boundary)."""
-    _tracks_items: ClassVar[bool] = False
-    """Whether the kind implements ``_running_items``, ``_cancel_queued`` and ``_wait_idle``;
-    if not, the base tracks every accepted item for ``drain`` (at some cost per call)."""
+    A kind passes its :class:`~futurist.executors.workers.Workers` to ``__init__``; everything
+    here talks to the kind through that interface alone.
+    """
+
     kind: str = ""
     """The kind's plugin name, used in metrics and default names (the class name if empty).
 
     A class sets it; an instance may hold its own, as a wrapped plugin holds its plugin name."""
-    _context_error: ClassVar[str] = ""
-    """Why this kind cannot run calls in the submitter's context; empty when it can."""
 
     def __init__(
         self,
+        workers: Workers,
         check_and_reject: CheckAndReject | None = None,
         *,
         name: str | None = None,
         log_unread_failures: bool = True,
         propagate_context: bool = False,
     ) -> None:
-        """``name`` names the executor in metrics, logs and thread names (default: the kind and
-        a number); ``log_unread_failures`` logs the exception of a failed call whose future is
-        collected without anyone reading it; ``propagate_context`` runs each call in a copy of
-        the submitter's :mod:`contextvars` context."""
+        """``workers`` is the kind's worker side; ``name`` names the executor in metrics, logs
+        and thread names (default: the kind and a number); ``log_unread_failures`` logs the
+        exception of a failed call whose future is collected without anyone reading it;
+        ``propagate_context`` runs each call in a copy of the submitter's :mod:`contextvars`
+        context."""
+        if not isinstance(workers, Workers):
+            raise TypeError(
+                f"workers must be a futurist.Workers instance, got {type(workers).__name__} "
+                f"{safe_repr(workers)}"
+            )
         self._check_and_reject = validate_check_and_reject(check_and_reject)
         kind = self.kind or type(self).__name__
-        self._check_propagate_context(propagate_context)
+        refuse_context_where_calls_run_elsewhere(kind, type(workers), propagate_context)
         self._propagate_context = bool(propagate_context)
         self._recorder = StatisticsRecorder(
             executor_name(name, kind), kind, bool(log_unread_failures)
         )
-        self._submit_lock = self._new_lock()
+        self._workers = workers
+        self._submit_lock = workers.lock
+        self._future_class = workers.future_class
         self._shutdown_started = False
         self._flow: Flow | None = None
-        if not self._tracks_items or getattr(check_and_reject, "waits_for_room", False):
+        if getattr(check_and_reject, "waits_for_room", False):
             self._start_flow()
         _live_executors.add(self)
 
@@ -313,15 +151,6 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         """
         return None
 
-    @classmethod
-    def _check_propagate_context(cls, propagate_context: bool) -> None:
-        """Raise ``ValueError`` if ``propagate_context`` is asked of a kind that cannot."""
-        if propagate_context and cls._context_error:
-            raise ValueError(
-                f"propagate_context=True is not possible with {cls.kind or cls.__name__}: "
-                f"{cls._context_error}"
-            )
-
     @property
     def alive(self) -> bool:
         """True until shutdown starts."""
@@ -331,6 +160,12 @@ class Executor(concurrent.futures.Executor, abc.ABC):
     def statistics(self) -> ExecutorStatistics:
         """An immutable snapshot of what this executor has run so far."""
         return self._recorder.snapshot()
+
+    @property
+    def recorder(self) -> StatisticsRecorder:
+        """The recorder counting this executor's calls: metrics backends add listeners to it
+        (or to ``futurist.statistics.global_listeners``) and tell executors apart by it."""
+        return self._recorder
 
     @property
     def name(self) -> str:
@@ -346,9 +181,9 @@ class Executor(concurrent.futures.Executor, abc.ABC):
             name=self._recorder.name,
             kind=self._recorder.kind,
             statistics=statistics,
-            queued=self._backlog(),
+            queued=self._workers.backlog(),
             running=max(0, started - statistics.executed),
-            workers=self._workers_now(),
+            workers=self._workers.count(),
             max_workers=max_workers if isinstance(max_workers, int) else None,
             rejected=rejected,
             run_time=run_time,
@@ -366,9 +201,10 @@ class Executor(concurrent.futures.Executor, abc.ABC):
             item = self._accept(fn, args, kwargs)
             if self._flow is not None:
                 item = self._flow.adopt(item)
-            run_here = self._dispatch(item)
-        if run_here:
-            self._run_here(item)
+            workers = self._workers
+            hand_over = workers.put(item)
+        if hand_over:
+            workers.hand_over(item)
         return item.future
 
     def prioritized(self, priority: int) -> PrioritizedSubmitter:
@@ -380,37 +216,96 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         """
         return PrioritizedSubmitter(self, priority)
 
+    def wait_for_room(self, max_backlog: int, timeout: float | None) -> None:
+        """For ``check_and_reject`` policies, which run with the submission lock held: wait
+        until fewer than ``max_backlog`` calls are queued.
+
+        Raises :class:`~futurist.RejectedSubmission` past ``timeout`` seconds or at once from
+        one of this executor's own workers (it could wait for itself), and ``RuntimeError`` if
+        the executor shuts down meanwhile (but a delayed call due then, accepted before it,
+        waits on). Needs a policy that says ``waits_for_room = True`` (as
+        :func:`~futurist.rejection.wait_when_reached` does), so that the executor, as it is
+        built, learns to wake waiting submitters when a call leaves its backlog.
+        """
+        flow = self._flow
+        name = type(self).__name__
+        if flow is None:
+            raise RuntimeError(
+                f"{name} was built without room tracking: pass wait_when_reached(...) as its "
+                "check_and_reject when it is built"
+            )
+        workers = self._workers
+        if workers.in_worker():
+            raise RejectedSubmission(
+                f"{name} backlog is full ({workers.backlog()} calls queued, max_backlog is "
+                f"{max_backlog}) and this submission comes from one of its own workers: waiting "
+                "there for room could wait forever, so it is refused at once"
+            )
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def has_room() -> bool:
+            return workers.backlog() < max_backlog
+
+        while not flow.wait_for_room(self._submit_lock, has_room, deadline):
+            if self._shutdown_started and not self._admitting_accepted_call():
+                raise RuntimeError(
+                    f"cannot schedule new futures after shutdown: {name} was shut down while "
+                    "this submission waited for room in its backlog"
+                )
+            if deadline is not None and time.monotonic() >= deadline:
+                raise RejectedSubmission(
+                    f"{name} backlog is full: {workers.backlog()} calls queued, max_backlog is "
+                    f"{max_backlog}; no room came within the {timeout} s backlog timeout"
+                )
+
     def drain(self, timeout: float) -> set[concurrent.futures.Future[Any]]:
         """Shut down, waiting at most ``timeout`` seconds for the accepted calls to finish.
 
         Past the deadline, queued calls are cancelled and running ones stopped where the kind
         can (their futures fail with :class:`~futurist.CallStopped`); elsewhere they run on.
         Returns the futures not finished at the deadline (empty if everything finished).
+        From the executor's own machinery (a worker, a done callback it runs) only ``drain(0)``
+        is allowed: waiting there would hold up what it waits for (``RuntimeError``).
         """
-        from futurist.executors._flow import drain
-
-        return drain(self, timeout)
+        limit = seconds("timeout", timeout, zero=True, infinite=True)
+        workers = self._workers
+        if limit > 0 and workers.in_worker():
+            raise _cannot_drain_here(self, timeout)
+        self.shutdown(wait=False)
+        if workers.wait_idle(limit):
+            self.shutdown(wait=True)
+            return set()
+        items = [*workers.cancel_queued(), *workers.running()]
+        if isinstance(workers, StoppableWorkers):
+            for item in items:
+                if item.future.running():
+                    workers.stop(item.future)
+        return {item.future for item in items if _unfinished(item.future)}
 
     def stop(self, future: concurrent.futures.Future[Any]) -> None:
         """Stop the call of ``future``, which this executor accepted and has not finished.
 
-        A queued call is cancelled; a running one is stopped where the kind can (its future
-        fails with :class:`~futurist.CallStopped`). Raises ``TypeError`` for a non-future,
-        ``ValueError`` for a finished future or another executor's, and
-        :class:`~futurist.StopNotSupported` where the kind cannot stop calls.
+        A queued call is cancelled, on every kind; a running one is stopped where the kind can
+        (its future fails with :class:`~futurist.CallStopped`). Raises ``TypeError`` for a
+        non-future, ``ValueError`` for a finished future or one this executor did not accept,
+        and :class:`~futurist.StopNotSupported` for a running call where the kind cannot stop.
         """
         if not isinstance(future, concurrent.futures.Future):
             raise TypeError(
                 f"stop() needs a future this executor returned, got {type(future).__name__} "
-                f"{future!r}"
+                f"{safe_repr(future)}"
             )
         if future.done():
             raise ValueError(f"cannot stop {future!r}: it is already done; only unfinished calls")
-        if not self._stop_call(future):
-            raise ValueError(
-                f"cannot stop {future!r}: {type(self).__name__} did not accept it, or no longer "
-                "holds it; only futures this executor returned can be stopped here"
-            )
+        if getattr(future, "_recorder", None) is not self._recorder:
+            raise _not_accepted(self, future)
+        workers = self._workers
+        if isinstance(workers, StoppableWorkers):
+            if not workers.stop(future):
+                # Not held just now: changing hands (being cancelled, handed over) or ending.
+                future.cancel()
+        elif not (future.cancel() or future.done()):
+            raise _cannot_stop(self, "stop a call")
 
     def terminate_workers(self) -> None:
         """Shut down at once: cancel queued calls and stop running ones (as Python 3.14's
@@ -424,6 +319,13 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         """Like :meth:`terminate_workers`, but processes get SIGKILL (Python 3.14's meaning)."""
         self._end_workers(kill=True)
 
+    def _end_workers(self, kill: bool) -> None:
+        workers = self._workers
+        if not isinstance(workers, StoppableWorkers):
+            raise _cannot_stop(self, "kill_workers()" if kill else "terminate_workers()")
+        self.shutdown(wait=False, cancel_futures=True)
+        workers.end(kill)
+
     def _submit_prioritized(
         self, priority: int, fn: Callable[..., _T], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Future[_T]:
@@ -432,9 +334,10 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         with self._submit_lock:
             item = self._accept(fn, args, kwargs)
             item = self._adopt_prioritized(item, priority)
-            run_here = self._dispatch(item)
-        if run_here:
-            self._run_here(item)
+            workers = self._workers
+            hand_over = workers.put(item)
+        if hand_over:
+            workers.hand_over(item)
         return item.future
 
     def _adopt_prioritized(self, item: WorkItem, priority: int) -> WorkItem:
@@ -443,17 +346,30 @@ class Executor(concurrent.futures.Executor, abc.ABC):
         if flow is None or not flow.ranked:
             flow = flow or self._start_flow()
             flow.ranked = True
-            self._use_priorities()
+            self._workers.use_priorities()
         if flow.reports:
             return flow.adopt(item, priority)
         item.priority = priority
         return item
 
-    def _start_flow(self) -> Flow:
-        from futurist.executors._flow import Flow
+    def _admitting_accepted_call(self) -> bool:
+        """Whether this thread submits a call accepted before shutdown (a delayed one, due)."""
+        return False
 
+    def _renew_after_fork(self, workers: Workers | None = None) -> bool:
+        """In a forked child: go on with fresh ``workers`` and new locks (a parent thread may
+        have held the old ones at the fork): True. Without them (default): an inert copy."""
+        if workers is None:
+            return False
+        self._workers, self._submit_lock = workers, workers.lock
+        self._recorder.renew_lock()
+        if self._flow is not None:
+            self._flow = self._flow.renewed(workers.lock)
+        return True
+
+    def _start_flow(self) -> Flow:
         waits = getattr(self._check_and_reject, "waits_for_room", False)
-        self._flow = Flow(self._new_lock(), track=not self._tracks_items, waits=waits)
+        self._flow = Flow(self._submit_lock, waits=waits)
         return self._flow
 
     def _accept(
@@ -475,7 +391,7 @@ class Executor(concurrent.futures.Executor, abc.ABC):
             )
         if self._check_and_reject is not None:
             try:
-                self._check_and_reject(self, self._backlog())
+                self._check_and_reject(self, self._workers.backlog())
             except BaseException:
                 self._recorder.record_rejected()
                 raise
@@ -493,7 +409,10 @@ class Executor(concurrent.futures.Executor, abc.ABC):
             self._shutdown_started = True
         if self._flow is not None:
             self._flow.wake_all()
-        self._stop(wait, cancel_futures)
+        workers = self._workers
+        if cancel_futures:
+            workers.cancel_queued()
+        workers.close(wait)
 
     def map(
         self,
@@ -507,105 +426,72 @@ class Executor(concurrent.futures.Executor, abc.ABC):
 
         Results come in input order. With ``buffersize`` the iterables are read lazily and at
         most ``buffersize`` submitted calls are waiting to be yielded; without it every call is
-        submitted at once. ``timeout`` bounds the whole iteration, from this call on.
+        submitted at once. ``timeout`` bounds the whole iteration, from this call on. Where
+        calls run in other processes, ``chunksize`` sends that many calls at a time.
         """
-        _check_map_arguments(chunksize, buffersize)
+        check_map_arguments(chunksize, buffersize)
         deadline = None if timeout is None else time.monotonic() + timeout
         arguments = zip(*iterables, strict=False)
-        if chunksize > 1 and self._chunked_map:
-            calls = ((_call_batch, fn, batch) for batch in _batches(arguments, chunksize))
-            return _unbatched(_ordered_results(self, calls, deadline, buffersize))
-        return _ordered_results(self, ((fn, *args) for args in arguments), deadline, buffersize)
-
-    @abc.abstractmethod
-    def _backlog(self) -> int:
-        """How many accepted items are waiting for a worker (what ``check_and_reject`` sees)."""
-
-    @abc.abstractmethod
-    def _dispatch(self, item: WorkItem) -> bool:
-        """Hand an accepted item to the workers; called with the submit lock held.
-
-        Returns True when the item is to run in the caller instead, once the lock is released.
-        """
-
-    @abc.abstractmethod
-    def _stop(self, wait: bool, cancel_futures: bool) -> None:
-        """Finish a shutdown once the base has stopped accepting work; must be idempotent."""
-
-    def _use_priorities(self) -> None:
-        """Called once, with the submit lock held, before the first prioritized item is
-        dispatched.
-
-        A kind that queues calls switches its queue to priority order here and from then on
-        orders items by ``priority_of(item)``; by default calls run in the kind's own order
-        (the kind ignores priorities).
-        """
-
-    def _in_own_worker(self) -> bool:
-        """Whether the caller runs in one of this executor's workers (waiting there for room
-        could deadlock); by default, whether this thread runs one of its calls now."""
-        return self._flow is not None and self._flow.running_here()
-
-    def _running_items(self) -> list[WorkItem]:
-        """The items running now (``drain`` reports them); by default from the base's tracking."""
-        assert self._flow is not None
-        return [item for item in self._flow.tracked_items() if item.future.running()]
-
-    def _cancel_queued(self) -> list[WorkItem]:
-        """Cancel every item not started yet and return them (``drain`` past its deadline)."""
-        assert self._flow is not None
-        queued = [item for item in self._flow.tracked_items() if not item.future.running()]
-        self._stop(False, True)
-        return [item for item in queued if item.future.cancelled()]
-
-    def _wait_idle(self, timeout: float) -> bool:
-        """After shutdown started: wait up to ``timeout`` seconds for every accepted item to
-        end; True if they all did."""
-        assert self._flow is not None
-        return self._flow.wait_idle(timeout)
-
-    def _stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
-        """Stop the unfinished call of ``future``; False if it is not this executor's.
-
-        By default the kind cannot stop calls: :class:`~futurist.StopNotSupported`, unless the
-        future is running and not one of this executor's calls.
-        """
-        from futurist.executors._flow import cannot_stop
-
-        if future.running() and all(item.future is not future for item in self._running_items()):
-            return False
-        raise cannot_stop(self, "stop a call")
-
-    def _end_workers(self, kill: bool) -> None:
-        """``terminate_workers``/``kill_workers``; by default the kind cannot."""
-        from futurist.executors._flow import cannot_stop
-
-        raise cannot_stop(self, "kill_workers()" if kill else "terminate_workers()")
-
-    def _new_lock(self) -> threading.Lock:
-        """The lock guarding submission and shutdown; green kinds return a green lock.
-
-        Under eventlet a green thread waiting on a native lock blocks the whole hub, so the
-        holder (which may yield in ``check_and_reject``) could never release it.
-        """
-        return threading.Lock()
-
-    def _workers_now(self) -> int:
-        """How many workers (threads, processes, green threads) the executor has now."""
-        workers = getattr(self, "num_workers", 0)
-        return workers if isinstance(workers, int) else 0
-
-    def _run_here(self, item: WorkItem) -> None:
-        """Run an item that ``_dispatch`` kept for the caller, with the submit lock released."""
-        item.run()
+        if chunksize > 1 and self._workers.runs_elsewhere:
+            calls = batched_calls(fn, arguments, chunksize)
+            return unbatched(ordered_results(self, calls, deadline, buffersize))
+        return ordered_results(self, ((fn, *args) for args in arguments), deadline, buffersize)
 
     def _on_interpreter_exit(self) -> None:
         """Let accepted work finish as the interpreter exits; nothing new is accepted."""
-        self.shutdown(wait=False)
+        self.shutdown(wait=self._workers.wait_at_exit)
 
     def __repr__(self) -> str:
         state = "alive" if self.alive else "shut down"
         return f"<{type(self).__name__} {self.name!r} {state} at {id(self):#x}>"
+
+
+def refuse_context_where_calls_run_elsewhere(
+    kind: str, workers: type[Workers], propagate_context: bool
+) -> None:
+    """Raise ``ValueError`` if ``propagate_context`` is asked of workers that run calls in
+    other processes, where the submitter's context is not."""
+    if propagate_context and workers.runs_elsewhere:
+        raise ValueError(
+            f"propagate_context=True is not possible with {kind}: its calls run "
+            f"{workers.runs_elsewhere}, where the submitter's context is not"
+        )
+
+
+def _cannot_stop(executor: Executor, what: str) -> StopNotSupported:
+    """The refusal of a kind whose workers cannot be stopped from outside."""
+    name = type(executor).__name__
+    return StopNotSupported(
+        f"{name} cannot {what}: its calls run in threads or green threads of this process, "
+        "which cannot be interrupted safely. Cancel queued calls with future.cancel(), bound "
+        "a shutdown with drain(timeout), or use a process or Dask executor to stop running calls",
+        name,
+    )
+
+
+def _not_accepted(executor: Executor, future: concurrent.futures.Future[Any]) -> ValueError:
+    """The refusal of ``stop()`` for a future ``executor`` did not return."""
+    return ValueError(
+        f"cannot stop {future!r}: {type(executor).__name__} {executor.name!r} did not accept "
+        "it; only futures this executor returned can be stopped here"
+    )
+
+
+def _cannot_drain_here(executor: Executor, timeout: object) -> RuntimeError:
+    """The refusal of ``drain(timeout)`` from the executor's own machinery."""
+    return RuntimeError(
+        f"cannot drain {type(executor).__name__} with a timeout ({timeout} s) from one of its "
+        "own workers or a done callback its machinery runs: waiting there would hold up what "
+        "runs the calls it waits for. Call drain(0) there to cancel what is queued at once, or "
+        "drain from another thread"
+    )
+
+
+def _unfinished(future: concurrent.futures.Future[Any]) -> bool:
+    """Whether a future seen unfinished at the deadline did not finish on its own since."""
+    if not future.done() or future.cancelled():
+        return True
+    return isinstance(future.exception(), CallStopped)
 
 
 class PrioritizedSubmitter:
@@ -638,86 +524,18 @@ class PrioritizedSubmitter:
         return f"<{type(self).__name__} priority={self.priority} of {self.executor!r}>"
 
 
-def _call_batch(fn: Callable[..., _T], batch: tuple[tuple[Any, ...], ...]) -> list[_T]:
-    """Run ``fn`` over one batch of argument tuples (``map`` with ``chunksize``).
-
-    The results come back last first, so the caller pops them off in input order.
-    """
-    results = [fn(*args) for args in batch]
-    results.reverse()
-    return results
-
-
-def _batches(
-    arguments: Iterator[tuple[Any, ...]], size: int
-) -> Iterator[tuple[tuple[Any, ...], ...]]:
-    while batch := tuple(itertools.islice(arguments, size)):
-        yield batch
-
-
-def _unbatched(batches: Generator[list[Any]]) -> Iterator[Any]:
-    """Yield the results of each batch in order, each leaving its batch as it is yielded.
-
-    Closing this generator closes ``batches``, which cancels the calls still outstanding.
-    """
-    with contextlib.closing(batches):
-        for batch in batches:
-            while batch:
-                yield batch.pop()
-
-
-def _ordered_results(
-    executor: Executor,
-    calls: Iterator[tuple[Any, ...]],
-    deadline: float | None,
-    buffersize: int | None,
-) -> Generator[Any]:
-    """Submit ``calls`` (eagerly, or ``buffersize`` ahead) and yield their results in order.
-
-    Each result goes straight from its future to the caller: the generator keeps no reference
-    to what it yielded, nor to the future it came from, so a result the caller drops is freed.
-    """
-    first = calls if buffersize is None else itertools.islice(calls, buffersize)
-    pending = collections.deque(executor.submit(*call) for call in first)
-    owner = weakref.ref(executor)
-    del executor
-
-    def refilled(value: Any) -> Any:
-        """Submit the next call (if the executor still exists), then pass ``value`` on."""
-        live = owner()
-        if live is not None and (call := next(calls, None)) is not None:
-            pending.append(live.submit(*call))
-        return value
-
-    def results() -> Generator[Any]:
-        try:
-            if buffersize is None:
-                while pending:
-                    yield _result_or_cancel(pending.popleft(), deadline)
-            else:
-                while pending:
-                    yield refilled(_result_or_cancel(pending.popleft(), deadline))
-        finally:
-            for future in pending:
-                future.cancel()
-
-    return results()
-
-
-def _result_or_cancel(future: concurrent.futures.Future[Any], deadline: float | None) -> Any:
-    """The future's result within the deadline; on any way out, the future is cancelled."""
-    try:
-        if deadline is None:
-            return future.result()
-        return future.result(deadline - time.monotonic())
-    finally:
-        future.cancel()
-        # A failure's traceback holds this frame: let go of the future that holds the failure.
-        del future
-
-
 _live_executors: weakref.WeakSet[Executor] = weakref.WeakSet()
 _interpreter_exiting = False
+
+
+def live_executors() -> list[Executor]:
+    """Every executor alive now in this process (metrics backends publish them all)."""
+    while True:
+        try:
+            return list(_live_executors)
+        except RuntimeError:
+            # Another thread built an executor while the weak set was being read: read again.
+            continue
 
 
 def _at_interpreter_exit() -> None:
@@ -733,16 +551,27 @@ def _at_interpreter_exit() -> None:
             LOG.exception("%r failed to finish its work at interpreter exit", executor)
 
 
-def _forget_inherited_executors() -> None:
-    """In a forked child, executors copied from the parent own no workers: exit skips them.
+def _renew_inherited_executors() -> None:
+    """In a forked child, executors copied from the parent own none of their workers.
 
-    Shutting them down there could also block forever on a lock another parent thread held
-    at the moment of the fork.
+    A kind that can work on there (the thread pools, with fresh workers) renews itself and
+    stays known, so that interpreter exit lets it finish its work; the others are inert copies
+    that exit skips: shutting them down could block forever on a lock another parent thread
+    held at the moment of the fork.
     """
+    inherited = list(_live_executors)
     _live_executors.clear()
+    for executor in inherited:
+        try:
+            renewed = executor._renew_after_fork()
+        except Exception:
+            LOG.exception("%r could not renew itself in forked process %d", executor, os.getpid())
+            continue
+        if renewed:
+            _live_executors.add(executor)
 
 
-os.register_at_fork(after_in_child=_forget_inherited_executors)
+os.register_at_fork(after_in_child=_renew_inherited_executors)
 # Runs before the interpreter joins non-daemon threads, as the standard library's pools do.
 # Those hooks run last-registered first: registering after the standard library's thread pool
 # module lets our executors finish their work while the pools they rely on (Dask uses them)

@@ -39,8 +39,8 @@ from typing import Any, TypeVar
 
 from futurist._eventlet import eventlet_module, green_condition
 from futurist._seconds import seconds
-from futurist.executors._flow import priority_of
-from futurist.executors.base import Executor, PrioritizedSubmitter, WorkItem
+from futurist.executors.base import Executor, PrioritizedSubmitter
+from futurist.executors.workers import StoppableWorkers, Workers, WorkItem, priority_of
 from futurist.futures import Future
 
 __all__ = [
@@ -99,6 +99,8 @@ class _Scheduler:
         self._running = False
         self._after_drain: Callable[[], None] | None = None
         self._offer: tuple[object, WorkItem] | None = None
+        self._admitting = False
+        """Set while the scheduler thread runs ``check_and_reject`` for a due item."""
 
     def take_offer(self) -> WorkItem | None:
         """The item the calling thread is handing off, once; None in any other thread."""
@@ -107,6 +109,19 @@ class _Scheduler:
             return None
         self._offer = None
         return offer[1]
+
+    def admit(self, check: Callable[[], None]) -> None:
+        """Run ``check`` (``check_and_reject`` for a due item) in the scheduler thread, telling
+        :meth:`admitting_here` so meanwhile."""
+        self._admitting = True
+        try:
+            check()
+        finally:
+            self._admitting = False
+
+    def admitting_here(self) -> bool:
+        """Whether the calling thread is the scheduler, admitting a due item."""
+        return self._admitting and self._runner == self._current()
 
     def add(self, item: WorkItem, delay: float) -> None:
         """Schedule ``item`` to be handed off ``delay`` seconds from now."""
@@ -122,7 +137,7 @@ class _Scheduler:
                 self._condition.notify()
             deadline = self._clock() + delay
             heapq.heappush(self._heap, (deadline, next(self._sequence), entry))
-        item.future.add_done_callback(functools.partial(self._forget_cancelled, entry))
+        item.future._add_machinery_callback(functools.partial(self._forget_cancelled, entry))
 
     def cancel_all(self) -> list[WorkItem]:
         """Cancel every pending item at once (``shutdown(cancel_futures=True)``); return them."""
@@ -132,20 +147,6 @@ class _Scheduler:
                 entry.state = _CANCELLED
             self._condition.notify()
         return [item for entry in entries if (item := _cancel_waiting(entry)) is not None]
-
-    def cancel_pending(self, future: concurrent.futures.Future[Any]) -> bool:
-        """Cancel the pending item whose future is ``future``; False if none pending has it."""
-        with self._condition:
-            for _, _, entry in self._heap:
-                item = entry.item
-                if entry.state is _PENDING and item is not None and item.future is future:
-                    entry.state = _CANCELLED
-                    self._condition.notify()
-                    break
-            else:
-                return False
-        _cancel_waiting(entry)
-        return True
 
     def wait_drained(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds until nothing is pending; True if nothing is."""
@@ -232,6 +233,90 @@ def _cancel_waiting(entry: _Entry) -> WorkItem | None:
     return item if item.cancel() else None
 
 
+class _DelayedWorkers(Workers):
+    """A kind's workers, with the calls still waiting for their deadline in front of them.
+
+    Cancelling the queue cancels the waiting calls too; waiting for the workers to be idle
+    waits for those calls to be handed over first; the workers close once every waiting call
+    has been handed to them.
+    """
+
+    def __init__(self, inner: Workers, scheduler: _Scheduler) -> None:
+        super().__init__(inner.lock)
+        self.inner = inner
+        self.scheduler = scheduler
+        self.future_class = inner.future_class
+        self.runs_elsewhere = inner.runs_elsewhere
+        self.wait_at_exit = inner.wait_at_exit
+        self._cancelling = False
+
+    # What the kind's workers do unchanged.
+
+    def put(self, item: WorkItem) -> bool:
+        return self.inner.put(item)
+
+    def hand_over(self, item: WorkItem) -> None:
+        self.inner.hand_over(item)
+
+    def backlog(self) -> int:
+        return self.inner.backlog()
+
+    def use_priorities(self) -> None:
+        self.inner.use_priorities()
+
+    def running(self) -> list[WorkItem]:
+        return self.inner.running()
+
+    def in_worker(self) -> bool:
+        return self.inner.in_worker()
+
+    def count(self) -> int:
+        return self.inner.count()
+
+    # What the waiting calls change.
+
+    def cancel_queued(self) -> list[WorkItem]:
+        self._cancelling = True
+        return [*self.scheduler.cancel_all(), *self.inner.cancel_queued()]
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self.scheduler.wait_drained(timeout):
+            return False
+        return self.inner.wait_idle(max(0.0, deadline - time.monotonic()))
+
+    def close(self, wait: bool) -> None:
+        # The workers may close only once every waiting call has been handed to them.
+        if self.scheduler.drained_or_defer(wait, self._close_later):
+            self.inner.close(wait)
+
+    def _close_later(self) -> None:
+        """Close the workers once the scheduler has handed over its last call."""
+        if self._cancelling:
+            self.inner.cancel_queued()
+        self.inner.close(False)
+
+
+class _StoppableDelayedWorkers(_DelayedWorkers, StoppableWorkers):
+    """Delayed calls in front of workers that can stop calls. A call still waiting for its
+    deadline is not the kind's: ``stop()`` cancels it, and the scheduler forgets it."""
+
+    inner: StoppableWorkers
+
+    def stop(self, future: Any) -> bool:
+        return self.inner.stop(future)
+
+    def end(self, kill: bool) -> None:
+        self.inner.end(kill)
+
+
+def _with_delayed(workers: Workers, scheduler: _Scheduler) -> Workers:
+    """``workers`` with ``scheduler``'s waiting calls in front of them."""
+    if isinstance(workers, StoppableWorkers):
+        return _StoppableDelayedWorkers(workers, scheduler)
+    return _DelayedWorkers(workers, scheduler)
+
+
 class DelayedExecutorMixinBase(Executor):
     """Adds ``submit_after`` to an executor; subclasses choose native or green scheduling.
 
@@ -285,6 +370,7 @@ class DelayedExecutorMixinBase(Executor):
             scheduler = self._delay_scheduler
             if scheduler is None:
                 scheduler = self._delay_scheduler = self._new_delay_scheduler()
+                self._workers = _with_delayed(self._workers, scheduler)
             scheduler.add(item, delay)
         return item.future
 
@@ -301,15 +387,20 @@ class DelayedExecutorMixinBase(Executor):
     ) -> WorkItem:
         scheduler = self._delay_scheduler
         due = None if scheduler is None else scheduler.take_offer()
-        if due is None:
+        if scheduler is None or due is None:
             return super()._accept(fn, args, kwargs)
         # The scheduler's submit() of a due item: accepted before any shutdown began, so only
         # check_and_reject may refuse it now. The item itself goes on (the future submit_after
         # returned, its priority), with the call as this submit() was given it.
-        if self._check_and_reject is not None:
-            self._check_and_reject(self, self._backlog())
+        check_and_reject = self._check_and_reject
+        if check_and_reject is not None:
+            scheduler.admit(lambda: check_and_reject(self, self._workers.backlog()))
         due.fn, due.args, due.kwargs = fn, args, kwargs
         return due
+
+    def _admitting_accepted_call(self) -> bool:
+        scheduler = self._delay_scheduler
+        return scheduler is not None and scheduler.admitting_here()
 
     def _hand_off_delayed(self, item: WorkItem) -> None:
         """Give a due item to the executor's own ``submit``, as a caller would.
@@ -330,45 +421,12 @@ class DelayedExecutorMixinBase(Executor):
         if submitted is not item.future:
             _follow(item, submitted)
 
-    def _stop(self, wait: bool, cancel_futures: bool) -> None:
-        # The executor class this is mixed into implements _stop; mypy only sees the abstract one.
-        stop_executor = super()._stop  # type: ignore[safe-super]
-        scheduler = self._delay_scheduler
-        if scheduler is None:
-            stop_executor(wait, cancel_futures)
-            return
-        if cancel_futures:
-            scheduler.cancel_all()
-        # The executor may stop only once every pending item has been handed to it.
-        if scheduler.drained_or_defer(
-            wait, functools.partial(stop_executor, False, cancel_futures)
-        ):
-            stop_executor(wait, cancel_futures)
-
-    def _stop_call(self, future: concurrent.futures.Future[Any]) -> bool:
-        # The kind decides first (it raises StopNotSupported where it cannot stop calls); a
-        # call still waiting for its deadline is then cancelled, like a queued one. If it was
-        # handed off meanwhile, the executor holds it now: ask the kind again.
-        if super()._stop_call(future):
-            return True
-        scheduler = self._delay_scheduler
-        if scheduler is not None and scheduler.cancel_pending(future):
-            return True
-        return super()._stop_call(future)
-
-    def _cancel_queued(self) -> list[WorkItem]:
-        scheduler = self._delay_scheduler
-        pending = [] if scheduler is None else scheduler.cancel_all()
-        return [*pending, *super()._cancel_queued()]
-
-    def _wait_idle(self, timeout: float) -> bool:
-        scheduler = self._delay_scheduler
-        if scheduler is None:
-            return super()._wait_idle(timeout)
-        deadline = time.monotonic() + timeout
-        if not scheduler.wait_drained(timeout):
-            return False
-        return super()._wait_idle(max(0.0, deadline - time.monotonic()))
+    def _renew_after_fork(self, workers: Workers | None = None) -> bool:
+        # The scheduler thread and the calls waiting for their deadlines are the parent's.
+        self._delay_scheduler = None
+        if isinstance(self._workers, _DelayedWorkers):
+            self._workers = self._workers.inner
+        return super()._renew_after_fork(workers)
 
     def _on_interpreter_exit(self) -> None:
         scheduler = self._delay_scheduler
@@ -394,7 +452,7 @@ def _follow(item: WorkItem, other: concurrent.futures.Future[Any]) -> None:
 
     For a ``submit`` override that returned a future of its own instead of submitting here.
     """
-    item.future.add_done_callback(functools.partial(_cancel_other, other))
+    item.future._add_machinery_callback(functools.partial(_cancel_other, other))
     other.add_done_callback(functools.partial(_settle_like, item))
 
 

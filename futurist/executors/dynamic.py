@@ -48,7 +48,7 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
 
     kind = "thread_dynamic"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the public constructor (futurist 3.5 and stdlib arguments)
         self,
         max_workers: int | None = None,
         check_and_reject: CheckAndReject | None = None,
@@ -99,14 +99,15 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         self._grow_threshold = grow
         self._shrink_threshold = shrink
         self._idle_timeout = idle
-        self._state.retire_when_idle(after=idle, keep=min_workers)
+        self._pool.retire_when_idle(after=idle, keep=min_workers)
+        self._pool.grow_threshold = grow
 
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:
         """The options of this kind beyond ``max_workers`` and ``max_backlog``."""
         from oslo_config import cfg
 
-        from futurist.executors._option_types import Interval, positive_seconds
+        from futurist._option_types import Interval, positive_seconds
 
         return [
             cfg.IntOpt(
@@ -167,26 +168,19 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         they are idle.
         """
         with self._submit_lock:
-            if self._shutdown_started or self._grow():
+            pool = self._pool
+            if self._shutdown_started or pool.grow():
                 return
-            state = self._state
-            outstanding = state.outstanding
-            threads = state.staying
+            outstanding = pool.outstanding
+            threads = pool.staying
             surplus = 0
             while threads > self._min_workers and outstanding <= self._shrink_threshold * threads:
                 surplus += 1
                 threads -= 1
-            state.retire(surplus)
+            pool.retire(surplus)
 
     def _check_max_workers(self, value: int) -> None:
         if value <= self._min_workers:
             raise ValueError(
                 f"max_workers must be greater than min_workers={self._min_workers}, got {value}"
             )
-
-    def _should_grow(self, outstanding: int, threads: int) -> bool:
-        if threads >= self._max_workers:
-            return False
-        if threads == 0:
-            return outstanding > 0
-        return outstanding >= self._grow_threshold * threads

@@ -12,39 +12,89 @@ Data flow::
 
 Everything here runs in the thread of the eventlet hub (or, after ``eventlet.monkey_patch()``,
 in green threads that look like threads), so submission never yields and no lock is held across a
-switch. Workers hold the shared ``_GreenState``, never the executor.
+switch. Workers hold the shared ``_GreenWorkers``, never the executor.
 """
 
 from __future__ import annotations
 
 import collections
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 from futurist._eventlet import eventlet_module, green_lock
-from futurist.executors._flow import PriorityBacklog
-from futurist.executors.base import CheckAndReject, Executor, WorkItem, validate_max_workers
-from futurist.futures import Future, GreenFuture
+from futurist.executors.base import CheckAndReject, Executor, validate_max_workers
+from futurist.executors.workers import PriorityBacklog, Workers, WorkItem
+from futurist.futures import GreenFuture
 
 __all__ = ["GreenThreadPoolExecutor"]
 
 
-class _GreenState:
-    """What the green workers share: the pool, the backlog and who waits for them to finish."""
+class _GreenWorkers(Workers):
+    """The worker side of the green kind: the pool, the backlog and who waits for the workers.
 
-    __slots__ = ("active", "backlog", "drain_waiters", "pool", "running")
+    Green workers share this, never the executor.
+    """
 
-    def __init__(self, pool: Any) -> None:
-        self.pool = pool
-        self.backlog: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
+    future_class = GreenFuture
+    wait_at_exit = True
+    """Green threads only run while some green thread waits: at exit the main one waits for the
+    accepted work, or it would never run."""
+
+    def __init__(self, eventlet: Any, max_workers: int) -> None:
+        super().__init__(green_lock())
+        self.eventlet = eventlet
+        self.pool = eventlet.GreenPool(max_workers)
+        self.queue: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
         self.active = 0
         self.drain_waiters: list[Any] = []
-        self.running: dict[Any, WorkItem] = {}
+        self.running_now: dict[Any, WorkItem] = {}
         """The item each green worker runs now, by green thread."""
 
-    def wait_for_workers(self, eventlet: Any, timeout: float | None = None) -> bool:
+    def put(self, item: WorkItem) -> bool:
+        pool = self.pool
+        if pool.free() > 0:
+            # Spawning does not switch green threads: a failed spawn leaves nothing behind,
+            # and the error reaches the submitter with nothing recorded.
+            pool.spawn_n(_work, self, item)
+            self.active += 1
+        else:
+            self.queue.append(item)
+        return False
+
+    def backlog(self) -> int:
+        return len(self.queue)
+
+    def use_priorities(self) -> None:
+        if not isinstance(self.queue, PriorityBacklog):
+            self.queue = PriorityBacklog(list(self.queue))
+
+    def running(self) -> list[WorkItem]:
+        return list(self.running_now.values())
+
+    def cancel_queued(self) -> list[WorkItem]:
+        queued = self.queue
+        cancelled = []
+        while queued:
+            item = queued.popleft()
+            if item.cancel():
+                cancelled.append(item)
+        return cancelled
+
+    def in_worker(self) -> bool:
+        return self.eventlet.getcurrent() in self.pool.coroutines_running
+
+    def close(self, wait: bool) -> None:
+        if wait:
+            self.wait_idle(None)
+
+    def count(self) -> int:
+        return self.active
+
+    def wait_idle(self, timeout: float | None) -> bool:
         """Wait greenly until every worker but the calling one (if it is one) has exited, or
-        ``timeout`` seconds pass; True if they all have."""
+        ``timeout`` seconds pass; True if they all have and nothing is queued (from a worker,
+        the calls still queued wait for it to take them)."""
+        eventlet = self.eventlet
         current = eventlet.getcurrent()
         allowed = 1 if current in self.pool.coroutines_running else 0
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -55,18 +105,18 @@ class _GreenState:
             event = eventlet.Event()
             self.drain_waiters.append(event)
             event.wait(remaining)
-        return True
+        return not self.queue
 
 
-def _work(state: _GreenState, item: WorkItem) -> None:
+def _work(state: _GreenWorkers, item: WorkItem) -> None:
     """A green worker: run ``item``, then whatever waits in the backlog, then exit."""
-    running = state.running
+    running = state.running_now
     me = eventlet_module().getcurrent()
     try:
         running[me] = item
         item.run()
-        while state.backlog:
-            running[me] = item = state.backlog.popleft()
+        while state.queue:
+            running[me] = item = state.queue.popleft()
             item.run()
         del item
     finally:
@@ -90,9 +140,6 @@ class GreenThreadPoolExecutor(Executor):
     ``terminate_workers`` and ``kill_workers`` raise ``StopNotSupported``).
     """
 
-    _future_class: type[Future[Any]] = GreenFuture
-    _tracks_items: ClassVar[bool] = True
-
     kind = "green"
 
     def __init__(
@@ -105,16 +152,15 @@ class GreenThreadPoolExecutor(Executor):
         propagate_context: bool = False,
     ) -> None:
         max_workers = validate_max_workers(max_workers, 1000)
-        eventlet = eventlet_module()
+        self._max_workers = max_workers
+        self._green = _GreenWorkers(eventlet_module(), max_workers)
         super().__init__(
+            self._green,
             check_and_reject,
             name=name,
             log_unread_failures=log_unread_failures,
             propagate_context=propagate_context,
         )
-        self._eventlet = eventlet
-        self._max_workers = max_workers
-        self._state = _GreenState(eventlet.GreenPool(max_workers))
 
     @classmethod
     def check_available(cls) -> None:
@@ -134,61 +180,9 @@ class GreenThreadPoolExecutor(Executor):
     @property
     def num_workers(self) -> int:
         """How many green worker threads are alive now."""
-        return self._state.active
+        return self._green.active
 
     @property
     def queue_size(self) -> int:
         """How many submitted calls wait for a green thread."""
-        return len(self._state.backlog)
-
-    def _new_lock(self) -> Any:
-        return green_lock()
-
-    def _backlog(self) -> int:
-        return len(self._state.backlog)
-
-    def _dispatch(self, item: WorkItem) -> bool:
-        state = self._state
-        if state.pool.free() > 0:
-            # Spawning does not switch green threads: a failed spawn leaves nothing behind,
-            # and the error reaches the submitter with nothing recorded.
-            state.pool.spawn_n(_work, state, item)
-            state.active += 1
-        else:
-            state.backlog.append(item)
-        return False
-
-    def _use_priorities(self) -> None:
-        state = self._state
-        if not isinstance(state.backlog, PriorityBacklog):
-            state.backlog = PriorityBacklog(list(state.backlog))
-
-    def _in_own_worker(self) -> bool:
-        return self._eventlet.getcurrent() in self._state.pool.coroutines_running
-
-    def _running_items(self) -> list[WorkItem]:
-        return list(self._state.running.values())
-
-    def _cancel_queued(self) -> list[WorkItem]:
-        backlog = self._state.backlog
-        cancelled = []
-        while backlog:
-            item = backlog.popleft()
-            if item.cancel():
-                cancelled.append(item)
-        return cancelled
-
-    def _wait_idle(self, timeout: float) -> bool:
-        return self._state.wait_for_workers(self._eventlet, timeout)
-
-    def _on_interpreter_exit(self) -> None:
-        # Green threads only run while some green thread waits: at exit the main one waits for
-        # the accepted work here, or it would never run.
-        self.shutdown(wait=True)
-
-    def _stop(self, wait: bool, cancel_futures: bool) -> None:
-        state = self._state
-        if cancel_futures:
-            self._cancel_queued()
-        if wait:
-            state.wait_for_workers(self._eventlet)
+        return len(self._green.queue)

@@ -5,16 +5,91 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from threading import get_ident
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from futurist._eventlet import green_condition, green_ident, green_lock
-from futurist.executors.base import CheckAndReject, Executor, WorkItem
+from futurist.executors.base import CheckAndReject, Executor
+from futurist.executors.workers import Workers, WorkItem
 from futurist.futures import GreenFuture
 
 if TYPE_CHECKING:
     from oslo_config import cfg
 
 __all__ = ["SynchronousExecutor"]
+
+
+class _CallerWorkers(Workers):
+    """The worker side of the synchronous kind: each caller runs its own call.
+
+    ``running`` holds the calls running now, each with the ident of the (green) thread running
+    it; only that thread removes its own item, so no lock is needed for that.
+    """
+
+    def __init__(self, green: bool, run_work_func: Callable[[WorkItem], None]) -> None:
+        super().__init__(green_lock() if green else None)
+        # Green callers share one OS thread: they need a lock that yields instead of blocking.
+        self.green = green
+        self.run_work_func = run_work_func
+        self.running_calls: dict[WorkItem, int] = {}
+        self.stopping = False
+        self.idle: Any = None
+        """Condition on the submit lock, made by the first close that has calls to wait for."""
+        if green:
+            self.future_class = GreenFuture
+            self.ident: Callable[[], int] = green_ident()
+        else:
+            self.ident = get_ident
+
+    def put(self, item: WorkItem) -> bool:
+        self.running_calls[item] = self.ident()
+        return True
+
+    def hand_over(self, item: WorkItem) -> None:
+        try:
+            self.run_work_func(item)
+        finally:
+            # A close sets ``stopping`` before it looks at the items: if the flag still reads
+            # False here, that close will find this item already gone.
+            del self.running_calls[item]
+            if self.stopping:
+                with self.lock:
+                    if self.idle is not None:
+                        self.idle.notify_all()
+
+    def backlog(self) -> int:
+        return 0
+
+    def running(self) -> list[WorkItem]:
+        return list(self.running_calls)
+
+    def cancel_queued(self) -> list[WorkItem]:
+        return []
+
+    def in_worker(self) -> bool:
+        return self.ident() in list(self.running_calls.values())
+
+    def wait_idle(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds for the calls running in other threads; True if none
+        is left. Calls running in this thread (one that shuts down its own executor) cannot be
+        waited for."""
+        here = self.ident()
+        running = self.running_calls
+
+        def idle() -> bool:
+            return all(thread == here for thread in list(running.values()))
+
+        with self.lock:
+            if idle():
+                return True
+            if self.idle is None:
+                condition = green_condition if self.green else threading.Condition
+                self.idle = condition(self.lock)
+            return bool(self.idle.wait_for(idle, timeout))
+
+    def close(self, wait: bool) -> None:
+        self.stopping = True
+        if wait:
+            self.wait_idle(None)
 
 
 class SynchronousExecutor(Executor):
@@ -28,10 +103,9 @@ class SynchronousExecutor(Executor):
     stopped (``stop``, ``terminate_workers`` and ``kill_workers`` raise ``StopNotSupported``).
     """
 
-    _tracks_items: ClassVar[bool] = True
     kind = "synchronous"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the public constructor (futurist 3.5 arguments and ours)
         self,
         green: bool = False,
         run_work_func: Callable[[WorkItem], None] = WorkItem.run,
@@ -44,23 +118,14 @@ class SynchronousExecutor(Executor):
         if not callable(run_work_func):
             # ValueError, as in the original futurist.
             raise ValueError(f"run_work_func must be callable, got {run_work_func!r}")
-        self._green = bool(green)
+        self._callers = _CallerWorkers(bool(green), run_work_func)
         super().__init__(
+            self._callers,
             check_and_reject,
             name=name,
             log_unread_failures=log_unread_failures,
             propagate_context=propagate_context,
         )
-        self._run_work_func = run_work_func
-        self._running: dict[WorkItem, int] = {}
-        """The calls running now, each with the ident of the (green) thread running it."""
-        self._idle: Any = None
-        """Condition on the submit lock, made by the first shutdown that has calls to wait for."""
-        if self._green:
-            self._future_class = GreenFuture
-            self._ident: Callable[[], int] = green_ident()
-        else:
-            self._ident = get_ident
 
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:
@@ -79,7 +144,7 @@ class SynchronousExecutor(Executor):
     @property
     def green(self) -> bool:
         """Whether this executor returns green futures."""
-        return self._green
+        return self._callers.green
 
     def restart(self) -> None:
         """Accept work again after a shutdown, with statistics cleared (no-op while alive)."""
@@ -87,59 +152,5 @@ class SynchronousExecutor(Executor):
             if not self._shutdown_started:
                 return
             self._shutdown_started = False
+            self._callers.stopping = False
             self._recorder.reset()
-
-    def _new_lock(self) -> Any:
-        # Green callers share one OS thread: they need a lock that yields instead of blocking.
-        return green_lock() if self._green else threading.Lock()
-
-    def _backlog(self) -> int:
-        return 0
-
-    def _dispatch(self, item: WorkItem) -> bool:
-        self._running[item] = self._ident()
-        return True
-
-    def _run_here(self, item: WorkItem) -> None:
-        try:
-            self._run_work_func(item)
-        finally:
-            # Only this thread ever removes its own items, so no lock is needed. A shutdown
-            # sets its flag before it looks at the items: if the flag still reads False here,
-            # that shutdown will find this item already gone.
-            del self._running[item]
-            if self._shutdown_started:
-                with self._submit_lock:
-                    if self._idle is not None:
-                        self._idle.notify_all()
-
-    def _running_items(self) -> list[WorkItem]:
-        return list(self._running)
-
-    def _cancel_queued(self) -> list[WorkItem]:
-        return []
-
-    def _wait_idle(self, timeout: float) -> bool:
-        return self._wait_for_calls(timeout)
-
-    def _stop(self, wait: bool, cancel_futures: bool) -> None:
-        if wait:
-            self._wait_for_calls(None)
-
-    def _wait_for_calls(self, timeout: float | None) -> bool:
-        """Wait up to ``timeout`` seconds for the calls running in other threads; True if none
-        is left. Calls running in this thread (one that shuts down its own executor) cannot be
-        waited for."""
-        here = self._ident()
-        running = self._running
-
-        def idle() -> bool:
-            return all(thread == here for thread in list(running.values()))
-
-        with self._submit_lock:
-            if idle():
-                return True
-            if self._idle is None:
-                condition = green_condition if self._green else threading.Condition
-                self._idle = condition(self._submit_lock)
-            return bool(self._idle.wait_for(idle, timeout))

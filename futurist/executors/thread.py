@@ -15,7 +15,7 @@ Data flow::
                         every item goes to the lane and a pick token to the queue: the worker
                         taking a token runs the lane's best item
 
-Workers hold the shared ``_PoolState``, never the executor, so an executor that is
+Workers hold the shared ``_ThreadWorkers``, never the executor, so an executor that is
 garbage-collected without ``shutdown()`` still lets its threads drain the queue and exit.
 """
 
@@ -31,16 +31,16 @@ import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures.thread import BrokenThreadPool
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from futurist.executors._flow import priority_of
+from futurist._naming import safe_repr
 from futurist.executors.base import (
     CheckAndReject,
     Executor,
-    WorkItem,
     validate_initializer,
     validate_max_workers,
 )
+from futurist.executors.workers import Workers, WorkItem, priority_of
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -129,13 +129,13 @@ def default_thread_count() -> int:
     return 5 * (os.cpu_count() or 1)
 
 
-class _PoolState:
-    """What the worker threads share, so they never hold the executor.
+class _ThreadWorkers(Workers):
+    """The worker side of a thread pool: what the worker threads share, never the executor.
 
-    The queue and its lane, what each worker runs, whether the pool broke (under ``lock``);
+    The queue and its lane, what each worker runs, whether the pool broke (under ``pool_lock``);
     the count of items ``submitted`` (written under the submit lock) and ``finished`` (under
     ``finish_lock``), so ``submitted - finished`` (running + queued) needs no lock to read; the
-    worker threads and the retire tokens in the queue, changed only under ``sizing_lock``, the
+    worker threads and the retire tokens in the queue, changed only under ``lock``, the
     executor's submit lock, so a sizing decision and a worker leaving never cross.
     """
 
@@ -143,15 +143,19 @@ class _PoolState:
         "broken",
         "finish_lock",
         "finished",
+        "grow_threshold",
         "idle_timeout",
         "initargs",
         "initializer",
         "keep",
         "lane",
-        "lock",
+        "max_workers",
+        "numbers",
+        "pool_lock",
+        "prefix",
         "queue",
         "retiring",
-        "sizing_lock",
+        "sentinel_sent",
         "slots",
         "submitted",
         "threads",
@@ -159,10 +163,12 @@ class _PoolState:
 
     def __init__(
         self,
+        max_workers: int,
         initializer: Callable[..., object] | None,
         initargs: tuple[Any, ...],
-        sizing_lock: Any,
     ) -> None:
+        super().__init__()
+        self.max_workers = max_workers
         self.queue: queue.SimpleQueue[WorkItem | _Token | None] = queue.SimpleQueue()
         self.lane: _Lanes | None = None
         """Queued items in priority order, once a priority was used."""
@@ -170,57 +176,49 @@ class _PoolState:
         self.initializer = initializer
         self.initargs = initargs
         self.broken: str | None = None
-        self.lock = threading.Lock()
+        self.pool_lock = threading.Lock()
         self.finish_lock = threading.Lock()
         self.submitted = 0
         self.finished = 0
-        self.sizing_lock = sizing_lock
         self.threads: set[threading.Thread] = set()
+        self.numbers = itertools.count()
+        self.prefix = ""
+        """What the worker threads' names start with."""
         self.retiring = 0
         """Retire tokens still in the queue (they are not work, so not backlog)."""
+        self.sentinel_sent = False
         self.idle_timeout: float | None = None
         """Seconds a worker waits for work before it retires; None: it waits for ever."""
         self.keep = 0
         """The fewest workers idle retirement leaves."""
+        self.grow_threshold: float | None = None
+        """The load, (running + queued) / threads, at which the pool grows; None: only when
+        every thread is busy, so idle ones are reused."""
 
-    @property
-    def outstanding(self) -> int:
-        """Accepted items not finished yet: running plus queued."""
-        return self.submitted - self.finished
+    # -- the Workers interface -------------------------------------------------------------
 
-    @property
-    def staying(self) -> int:
-        """Worker threads that are not about to retire."""
-        return len(self.threads) - self.retiring
+    def put(self, item: WorkItem) -> bool:
+        self.enqueue(item)
+        threads = len(self.threads) - self.retiring
+        # A pool at its size never grows: the common case skips the rule's call.
+        if threads < self.max_workers and self.should_grow(self.submitted - self.finished, threads):
+            self._start_thread_for(item, threads)
+        return False
 
-    def retire(self, count: int) -> None:
-        """Queue ``count`` retire tokens, each to stop one worker when it is next idle.
+    def backlog(self) -> int:
+        # After shutdown the queue also holds the sentinel the workers pass on.
+        return max(0, self.queue.qsize() - self.retiring - self.sentinel_sent)
 
-        Called with ``sizing_lock`` held.
-        """
-        self.retiring += max(0, count)
-        for _ in range(count):
-            self.queue.put(_RETIRE)
-
-    def retire_when_idle(self, after: float, keep: int) -> None:
-        """Let a worker idle for ``after`` seconds retire, as long as ``keep`` others stay."""
-        self.idle_timeout = after
-        self.keep = keep
-
-    def leave(self, *, retiring: bool = False) -> None:
-        """The calling worker stops counting (``retiring``: it took a retire token)."""
-        with self.sizing_lock:
-            self.threads.discard(threading.current_thread())
-            if retiring:
-                self.retiring -= 1
-
-    def leave_when_idle(self) -> bool:
-        """Whether a worker whose wait for work timed out leaves (it does above ``keep``)."""
-        with self.sizing_lock:
-            if self.staying <= self.keep or self.queue.qsize():
-                return False
-            self.threads.discard(threading.current_thread())
-            return True
+    def renewed(self) -> _ThreadWorkers:
+        """Empty workers with these settings and a lock of their own, for a forked child: the
+        threads, the queued calls and the counts are the parent's."""
+        fresh = _ThreadWorkers(self.max_workers, self.initializer, self.initargs)
+        fresh.broken, fresh.prefix = self.broken, self.prefix
+        fresh.idle_timeout, fresh.keep = self.idle_timeout, self.keep
+        fresh.grow_threshold = self.grow_threshold
+        if self.lane is not None:
+            fresh.use_priorities()
+        return fresh
 
     def use_priorities(self) -> None:
         """Move the queued items to the lane, in order; from now on items go there."""
@@ -234,6 +232,128 @@ class _PoolState:
         for _ in items:
             self.queue.put(_PICK)
 
+    def running(self) -> list[WorkItem]:
+        return [item for slot in list(self.slots) if (item := slot.item) is not None]
+
+    def cancel_queued(self) -> list[WorkItem]:
+        return [item for item in self.drain() if item.cancel()]
+
+    def in_worker(self) -> bool:
+        return threading.current_thread() in self.threads
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        current = threading.current_thread()
+        for thread in list(self.threads):
+            if thread is not current:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return not self.running() and not self.backlog()
+
+    def close(self, wait: bool) -> None:
+        with self.lock:
+            if not self.sentinel_sent:
+                self.sentinel_sent = True
+                self.queue.put(None)
+        if wait:
+            current = threading.current_thread()
+            for thread in list(self.threads):
+                if thread is not current:
+                    thread.join()
+
+    def count(self) -> int:
+        return sum(1 for thread in list(self.threads) if thread.is_alive())
+
+    # -- sizing (with ``lock`` held) ------------------------------------------------------------
+
+    @property
+    def outstanding(self) -> int:
+        """Accepted items not finished yet: running plus queued."""
+        return self.submitted - self.finished
+
+    @property
+    def staying(self) -> int:
+        """Worker threads that are not about to retire."""
+        return len(self.threads) - self.retiring
+
+    def should_grow(self, outstanding: int, threads: int) -> bool:
+        """Whether ``threads`` workers need another for ``outstanding`` running + queued calls."""
+        if threads >= self.max_workers:
+            return False
+        threshold = self.grow_threshold
+        if threshold is None or threads == 0:
+            return outstanding > threads
+        return outstanding >= threshold * threads
+
+    def grow(self) -> bool:
+        """Start threads while the pool needs more; True if any."""
+        grew = False
+        while self.should_grow(self.outstanding, self.staying):
+            self.start_thread()
+            grew = True
+        return grew
+
+    def _start_thread_for(self, item: WorkItem, workers: int) -> None:
+        """Start a thread for the just-queued ``item``, or cope when it cannot start.
+
+        With ``workers`` other threads running, one of them runs the item later; with none,
+        the item is taken back and the error reaches the submitter, with nothing recorded.
+        """
+        try:
+            self.start_thread()
+        except Exception:
+            if not workers:
+                self.withdraw(item)
+                raise
+            LOG.warning(
+                "%s could not start another worker thread; its %d running threads will run "
+                "the queued work",
+                self.prefix,
+                workers,
+                exc_info=True,
+            )
+
+    def start_thread(self) -> None:
+        """Start one worker (so it counts before it can leave)."""
+        thread = threading.Thread(
+            name=f"{self.prefix}_{next(self.numbers)}", target=_work, args=(self,)
+        )
+        self.threads.add(thread)
+        try:
+            thread.start()
+        except BaseException:
+            self.threads.discard(thread)
+            raise
+
+    def retire(self, count: int) -> None:
+        """Queue ``count`` retire tokens, each to stop one worker when it is next idle."""
+        self.retiring += max(0, count)
+        for _ in range(count):
+            self.queue.put(_RETIRE)
+
+    def retire_when_idle(self, after: float, keep: int) -> None:
+        """Let a worker idle for ``after`` seconds retire, as long as ``keep`` others stay."""
+        self.idle_timeout = after
+        self.keep = keep
+
+    # -- called by the worker threads -----------------------------------------------------------
+
+    def leave(self, *, retiring: bool = False) -> None:
+        """The calling worker stops counting (``retiring``: it took a retire token)."""
+        with self.lock:
+            self.threads.discard(threading.current_thread())
+            if retiring:
+                self.retiring -= 1
+
+    def leave_when_idle(self) -> bool:
+        """Whether a worker whose wait for work timed out leaves (it does above ``keep``)."""
+        with self.lock:
+            if self.staying <= self.keep or self.queue.qsize():
+                return False
+            self.threads.discard(threading.current_thread())
+            return True
+
+    # -- the queue ------------------------------------------------------------------------------
+
     def put_ranked(self, item: WorkItem) -> None:
         """Queue ``item`` in its lane, and a pick token for a worker."""
         self.lane.push(item)  # type: ignore[union-attr]
@@ -243,17 +363,13 @@ class _PoolState:
         """The best queued item, for a worker that took a pick token."""
         return self.lane.pop()  # type: ignore[union-attr]
 
-    def running(self) -> list[WorkItem]:
-        """The items the workers run now."""
-        return [item for slot in list(self.slots) if (item := slot.item) is not None]
-
     def enqueue(self, item: WorkItem) -> None:
         """Queue ``item`` (with the submit lock held) and count it as submitted.
 
         Raises ``BrokenThreadPool`` if the pool broke. The check and the put happen under the
         lock :meth:`break_pool` holds while it drains, so no item can slip in behind a drain.
         """
-        with self.lock:
+        with self.pool_lock:
             if self.broken is not None:
                 raise BrokenThreadPool(self.broken)
             if self.lane is None:
@@ -264,7 +380,7 @@ class _PoolState:
 
     def withdraw(self, item: WorkItem) -> None:
         """Take ``item`` back out of the queue (no thread could be started to run it)."""
-        with self.lock:
+        with self.pool_lock:
             for other in self.drain():
                 if other is item:
                     continue
@@ -295,7 +411,7 @@ class _PoolState:
 
     def break_pool(self, reason: str) -> None:
         """Mark the pool unusable and fail everything still queued with ``BrokenThreadPool``."""
-        with self.lock:
+        with self.pool_lock:
             self.broken = reason
             items = self.drain()
         for item in items:
@@ -303,22 +419,23 @@ class _PoolState:
                 item.fail(BrokenThreadPool(reason))
 
 
-def _run_initializer(state: _PoolState) -> bool:
+def _run_initializer(state: _ThreadWorkers) -> bool:
     """Run the pool's initializer in a new worker; on failure break the pool and return False."""
     if state.initializer is None:
         return True
     try:
         state.initializer(*state.initargs)
     except BaseException:
-        LOG.exception("thread pool initializer %r failed", state.initializer)
-        state.break_pool(
-            f"initializer {state.initializer!r} failed; the thread pool cannot run work"
-        )
+        # Named with safe_repr: an initializer whose repr raises must still break the pool,
+        # or the calls waiting for this worker would wait forever.
+        initializer = safe_repr(state.initializer)
+        LOG.exception("thread pool initializer %s failed", initializer)
+        state.break_pool(f"initializer {initializer} failed; the thread pool cannot run work")
         return False
     return True
 
 
-def _work(state: _PoolState) -> None:
+def _work(state: _ThreadWorkers) -> None:
     """A worker thread's loop: run queued items until the shutdown sentinel arrives.
 
     The worker leaves earlier when it takes a retire token, or when no work came for the
@@ -369,9 +486,8 @@ class ThreadPoolExecutor(Executor):
     """
 
     kind = "thread"
-    _tracks_items: ClassVar[bool] = True
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the public constructor (the stdlib pool arguments and ours)
         self,
         max_workers: int | None = None,
         check_and_reject: CheckAndReject | None = None,
@@ -389,20 +505,31 @@ class ThreadPoolExecutor(Executor):
             raise TypeError(
                 f"thread_name_prefix must be a str (or None), got {thread_name_prefix!r}"
             )
+        self._pool = pool = _ThreadWorkers(max_workers, initializer, tuple(initargs))
         super().__init__(
+            pool,
             check_and_reject,
             name=name,
             log_unread_failures=log_unread_failures,
             propagate_context=propagate_context,
         )
-        self._max_workers = max_workers
-        self._state = _PoolState(initializer, tuple(initargs), self._submit_lock)
-        self._threads = self._state.threads
-        self._thread_numbers = itertools.count()
-        self._thread_name_prefix = thread_name_prefix or self.name
-        self._sentinel_sent = False
-        # Wake the workers if this executor is collected without shutdown().
-        weakref.finalize(self, self._state.queue.put, None).atexit = False
+        pool.prefix = thread_name_prefix or self.name
+        self._wake_workers_when_collected()
+
+    def _wake_workers_when_collected(self) -> None:
+        """Let the workers drain the queue and exit if this executor is collected without
+        ``shutdown()``."""
+        weakref.finalize(self, self._pool.queue.put, None).atexit = False
+
+    def _renew_after_fork(self, workers: Workers | None = None) -> bool:
+        """In a forked child, the parent's threads are gone: start again with no thread and an
+        empty queue (the calls queued in the parent run there), on new locks; the next submit
+        starts fresh workers. A pool shut down in the parent stays shut down."""
+        if self._shutdown_started:
+            return False
+        self._pool = self._pool.renewed()
+        self._wake_workers_when_collected()
+        return super()._renew_after_fork(self._pool)
 
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:
@@ -426,35 +553,35 @@ class ThreadPoolExecutor(Executor):
         for growing asks); shrinking lets each surplus thread finish its current call and exit
         when it is next idle. Queued work is kept.
         """
-        return self._max_workers
+        return self._pool.max_workers
 
     @max_workers.setter
     def max_workers(self, value: int) -> None:
-        value = validate_max_workers(value, self._max_workers)
+        pool = self._pool
+        value = validate_max_workers(value, pool.max_workers)
         self._check_max_workers(value)
-        state = self._state
         with self._submit_lock:
-            self._max_workers = value
-            if self._shutdown_started or state.broken is not None:
+            pool.max_workers = value
+            if self._shutdown_started or pool.broken is not None:
                 return
-            state.retire(state.staying - value)
-            self._grow()
+            pool.retire(pool.staying - value)
+            pool.grow()
 
     @property
     def num_workers(self) -> int:
         """How many worker threads are alive now."""
-        return sum(1 for thread in list(self._threads) if thread.is_alive())
+        return self._pool.count()
 
     @property
     def queue_size(self) -> int:
         """How many submitted calls wait for a thread."""
-        return self._backlog()
+        return self._pool.backlog()
 
     def get_num_idle_workers(self) -> int:
         """How many worker threads are not running a call now."""
-        state = self._state
-        running = state.outstanding - self._backlog()
-        return max(0, state.staying - running)
+        pool = self._pool
+        running = pool.outstanding - pool.backlog()
+        return max(0, pool.staying - running)
 
     def _check_max_workers(self, value: int) -> None:
         """Raise ``ValueError`` if this pool cannot take ``value`` as its new ``max_workers``.
@@ -462,104 +589,3 @@ class ThreadPoolExecutor(Executor):
         The plain pool takes every size ``validate_max_workers`` lets through; the dynamic
         pool also needs it above ``min_workers``.
         """
-
-    def _should_grow(self, outstanding: int, threads: int) -> bool:
-        """Whether ``threads`` workers need another for ``outstanding`` running + queued calls.
-
-        The plain pool starts one only when every worker is busy, so idle ones are reused.
-        """
-        return outstanding > threads and threads < self._max_workers
-
-    def _grow(self) -> bool:
-        """Start threads while the pool needs more (with the submit lock held); True if any."""
-        state = self._state
-        grew = False
-        while self._should_grow(state.outstanding, state.staying):
-            self._start_thread()
-            grew = True
-        return grew
-
-    def _backlog(self) -> int:
-        state = self._state
-        # After shutdown the queue also holds the sentinel the workers pass on.
-        return max(0, state.queue.qsize() - state.retiring - self._sentinel_sent)
-
-    def _dispatch(self, item: WorkItem) -> bool:
-        state = self._state
-        state.enqueue(item)
-        threads = len(state.threads) - state.retiring
-        # A pool at its size never grows: the common case skips the rule's call.
-        if threads < self._max_workers and self._should_grow(
-            state.submitted - state.finished, threads
-        ):
-            self._start_thread_for(item, threads)
-        return False
-
-    def _start_thread_for(self, item: WorkItem, workers: int) -> None:
-        """Start a thread for the just-queued ``item``, or cope when it cannot start.
-
-        With ``workers`` other threads running, one of them runs the item later; with none,
-        the item is taken back and the error reaches the submitter, with nothing recorded.
-        """
-        try:
-            self._start_thread()
-        except Exception:
-            if not workers:
-                self._state.withdraw(item)
-                raise
-            LOG.warning(
-                "%s could not start another worker thread; its %d running threads will run "
-                "the queued work",
-                self._thread_name_prefix,
-                workers,
-                exc_info=True,
-            )
-
-    def _start_thread(self) -> None:
-        """Start one worker (with the submit lock held, so it counts before it can leave)."""
-        thread = threading.Thread(
-            name=f"{self._thread_name_prefix}_{next(self._thread_numbers)}",
-            target=_work,
-            args=(self._state,),
-        )
-        self._threads.add(thread)
-        try:
-            thread.start()
-        except BaseException:
-            self._threads.discard(thread)
-            raise
-
-    def _use_priorities(self) -> None:
-        self._state.use_priorities()
-
-    def _in_own_worker(self) -> bool:
-        return threading.current_thread() in self._threads
-
-    def _running_items(self) -> list[WorkItem]:
-        return self._state.running()
-
-    def _cancel_queued(self) -> list[WorkItem]:
-        items = self._state.drain()
-        return [item for item in items if item.cancel()]
-
-    def _wait_idle(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        current = threading.current_thread()
-        for thread in list(self._threads):
-            if thread is not current:
-                thread.join(max(0.0, deadline - time.monotonic()))
-        return not self._state.running() and not self._backlog()
-
-    def _stop(self, wait: bool, cancel_futures: bool) -> None:
-        state = self._state
-        if cancel_futures:
-            self._cancel_queued()
-        with self._submit_lock:
-            if not self._sentinel_sent:
-                self._sentinel_sent = True
-                state.queue.put(None)
-        if wait:
-            current = threading.current_thread()
-            for thread in list(self._threads):
-                if thread is not current:
-                    thread.join()

@@ -17,64 +17,31 @@ import concurrent.futures
 import threading
 from typing import Any
 
-from futurist.executors.base import CheckAndReject, Executor, WorkItem
+from futurist._naming import safe_repr
+from futurist.executors.base import CheckAndReject, Executor
+from futurist.executors.workers import Workers, WorkItem
 
 __all__ = ["WrappedExecutor"]
 
 
-class WrappedExecutor(Executor):
-    """Runs calls on ``inner`` (a plain ``concurrent.futures.Executor``), keeping the contract.
+class _InnerWorkers(Workers):
+    """The worker side of a wrapped executor: trampolines on the inner executor's workers.
 
-    ``backlog`` counts calls the inner executor has accepted but not started, precisely, so
-    ``check_and_reject`` policies work; ``shutdown(wait=True)`` waits for every accepted call.
-    ``kind`` is what metrics and the default name call it: the registry gives a plugin's name
-    (``wrapped`` when None).
+    ``pending`` holds the items the inner executor accepted and did not start (the backlog),
+    ``running_now`` those running; ``unfinished`` counts every accepted item not ended yet.
     """
 
-    kind = "wrapped"
-
-    def __init__(
-        self,
-        inner: concurrent.futures.Executor,
-        check_and_reject: CheckAndReject | None = None,
-        *,
-        name: str | None = None,
-        kind: str | None = None,
-        log_unread_failures: bool = True,
-        propagate_context: bool = False,
-    ) -> None:
-        if not isinstance(inner, concurrent.futures.Executor):
-            raise TypeError(
-                f"inner must be a concurrent.futures.Executor, got {type(inner).__name__} {inner!r}"
-            )
-        if kind is not None:
-            if not isinstance(kind, str):
-                raise TypeError(f"kind must be a str or None, got {type(kind).__name__} {kind!r}")
-            if not kind:
-                raise ValueError("kind must not be empty; pass None for 'wrapped'")
-            self.kind = kind
-        super().__init__(
-            check_and_reject,
-            name=name,
-            log_unread_failures=log_unread_failures,
-            propagate_context=propagate_context,
-        )
-        self._inner = inner
+    def __init__(self, inner: concurrent.futures.Executor) -> None:
+        super().__init__()
+        self.inner = inner
         self._lock = threading.Lock()
         self._pending: set[WorkItem] = set()
+        self._running: set[WorkItem] = set()
         self._unfinished = 0
         self._all_finished = threading.Condition(self._lock)
         self._running_here = threading.local()
 
-    @property
-    def inner(self) -> concurrent.futures.Executor:
-        """The executor that runs the calls."""
-        return self._inner
-
-    def _backlog(self) -> int:
-        return len(self._pending)
-
-    def _dispatch(self, item: WorkItem) -> bool:
+    def put(self, item: WorkItem) -> bool:
         with self._lock:
             self._pending.add(item)
             self._unfinished += 1
@@ -82,9 +49,9 @@ class WrappedExecutor(Executor):
         # calls inline would otherwise deadlock a call that submits more work.
         return True
 
-    def _run_here(self, item: WorkItem) -> None:
+    def hand_over(self, item: WorkItem) -> None:
         try:
-            inner_future = self._inner.submit(self._trampoline, item)
+            inner_future = self.inner.submit(self._trampoline, item)
         except BaseException:
             if self._take(item):
                 with self._lock:
@@ -94,8 +61,39 @@ class WrappedExecutor(Executor):
             return
         inner_future.add_done_callback(lambda done: self._inner_done(item, done))
 
-    def _in_own_worker(self) -> bool:
+    def backlog(self) -> int:
+        return len(self._pending)
+
+    def running(self) -> list[WorkItem]:
+        with self._lock:
+            return list(self._running)
+
+    def cancel_queued(self) -> list[WorkItem]:
+        with self._lock:
+            queued, self._pending = self._pending, set()
+        cancelled = [item for item in queued if item.cancel()]
+        with self._lock:
+            for _ in queued:
+                self._finished_one()
+        return cancelled
+
+    def in_worker(self) -> bool:
         return getattr(self._running_here, "depth", 0) > 0
+
+    def wait_idle(self, timeout: float | None) -> bool:
+        here = getattr(self._running_here, "depth", 0)
+        with self._all_finished:
+            return bool(self._all_finished.wait_for(lambda: self._unfinished <= here, timeout))
+
+    def close(self, wait: bool) -> None:
+        # The inner executor stops accepting work now; its own wait is done below, so a call
+        # running on it that shuts this executor down never joins its own thread.
+        self.inner.shutdown(wait=False)
+        if not wait:
+            return
+        self.wait_idle(None)
+        if getattr(self._running_here, "depth", 0) == 0:
+            self.inner.shutdown(wait=True)
 
     def _trampoline(self, item: WorkItem) -> None:
         """Runs in the inner executor's worker: the item leaves the backlog and runs."""
@@ -103,11 +101,14 @@ class WrappedExecutor(Executor):
             return
         local = self._running_here
         local.depth = getattr(local, "depth", 0) + 1
+        with self._lock:
+            self._running.add(item)
         try:
             item.run()
         finally:
             local.depth -= 1
             with self._lock:
+                self._running.discard(item)
                 self._finished_one()
 
     def _take(self, item: WorkItem) -> bool:
@@ -127,10 +128,18 @@ class WrappedExecutor(Executor):
                 item.cancel()
             elif item.start():
                 exc = inner_future.exception()
-                item.fail(exc or RuntimeError(f"{type(self._inner).__name__} dropped the call"))
+                item.fail(exc or RuntimeError(f"{type(self.inner).__name__} dropped the call"))
         finally:
             with self._lock:
                 self._finished_one()
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"{type(self.inner).__name__} tried to send a call to another process; "
+            "WrappedExecutor runs calls through in-process trampolines, so an executor that "
+            "uses other processes must be written as a futurist kind "
+            "(futurist.Executor with futurist.Workers)"
+        )
 
     def _finished_one(self) -> None:
         """Count one item as ended; called with ``self._lock`` held."""
@@ -138,33 +147,54 @@ class WrappedExecutor(Executor):
         if self._unfinished == 0:
             self._all_finished.notify_all()
 
-    def _stop(self, wait: bool, cancel_futures: bool) -> None:
-        if cancel_futures:
-            with self._lock:
-                cancelled, self._pending = self._pending, set()
-            for item in cancelled:
-                item.cancel()
-            with self._lock:
-                for _ in cancelled:
-                    self._finished_one()
-        # The inner executor stops accepting work now; its own wait is done below, so a call
-        # running on it that shuts this executor down never joins its own thread.
-        self._inner.shutdown(wait=False)
-        if not wait:
-            return
-        here = getattr(self._running_here, "depth", 0)
-        with self._all_finished:
-            self._all_finished.wait_for(lambda: self._unfinished <= here)
-        if here == 0:
-            self._inner.shutdown(wait=True)
 
-    def __reduce__(self) -> Any:
-        raise TypeError(
-            f"{type(self._inner).__name__} tried to send a call to another process; "
-            "WrappedExecutor runs calls through in-process trampolines, so an executor that "
-            "uses other processes must be written as a futurist kind "
-            "(a subclass of futurist.executors.base.Executor)"
+class WrappedExecutor(Executor):
+    """Runs calls on ``inner`` (a plain ``concurrent.futures.Executor``), keeping the contract.
+
+    ``backlog`` counts calls the inner executor has accepted but not started, precisely, so
+    ``check_and_reject`` policies work; ``shutdown(wait=True)`` waits for every accepted call.
+    ``kind`` is what metrics and the default name call it: the registry gives a plugin's name
+    (``wrapped`` when None).
+    """
+
+    kind = "wrapped"
+
+    def __init__(  # noqa: PLR0913 -- the public constructor: the inner executor and ours
+        self,
+        inner: concurrent.futures.Executor,
+        check_and_reject: CheckAndReject | None = None,
+        *,
+        name: str | None = None,
+        kind: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
+    ) -> None:
+        if not isinstance(inner, concurrent.futures.Executor):
+            raise TypeError(
+                f"inner must be a concurrent.futures.Executor, got {type(inner).__name__} "
+                f"{safe_repr(inner)}"
+            )
+        if kind is not None:
+            if not isinstance(kind, str):
+                raise TypeError(
+                    f"kind must be a str or None, got {type(kind).__name__} {safe_repr(kind)}"
+                )
+            if not kind:
+                raise ValueError("kind must not be empty; pass None for 'wrapped'")
+            self.kind = kind
+        self._inner = inner
+        super().__init__(
+            _InnerWorkers(inner),
+            check_and_reject,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
         )
+
+    @property
+    def inner(self) -> concurrent.futures.Executor:
+        """The executor that runs the calls."""
+        return self._inner
 
     def __repr__(self) -> str:
         state = "alive" if self.alive else "shut down"

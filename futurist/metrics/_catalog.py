@@ -3,12 +3,14 @@ which executors an instrumentation covers."""
 
 from __future__ import annotations
 
+import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from futurist.metrics import ExecutorMetrics, Histogram
+from futurist.executors.base import live_executors
+from futurist.figures import ExecutorMetrics, Histogram
 
 if TYPE_CHECKING:
     from futurist.executors.base import Executor
@@ -59,7 +61,7 @@ FIGURES = (
     ),
     Figure(
         "futurist.executor.worker.count",
-        "futurist_executor_worker_count",
+        "futurist_executor_workers",
         "gauge",
         "{worker}",
         "Workers (threads, processes, green threads) the executor has now.",
@@ -131,6 +133,9 @@ class Selection:
 
     def __init__(self) -> None:
         self._every = False
+        self._lock = threading.Lock()
+        """Guards the weak set of executors: a set listed while another thread adds to it
+        raises."""
         self._executors: weakref.WeakSet[Executor] = weakref.WeakSet()
         self._recorders: weakref.WeakSet[StatisticsRecorder] = weakref.WeakSet()
 
@@ -138,23 +143,17 @@ class Selection:
         """Cover ``executor``, or every executor when None; covering one twice changes nothing."""
         if executor is None:
             self._every = True
-        else:
-            self._executors.add(executor)
-            self._recorders.add(executor._recorder)
-
-    def executors(self) -> Iterator[Executor]:
-        """The covered executors alive now, each once."""
-        from futurist.executors import base
-
-        source = base._live_executors if self._every else self._executors
-        while True:
-            try:
-                chosen = list(source)
-            except RuntimeError:
-                # Another thread built an executor while the weak set was being read: read again.
-                continue
-            yield from chosen
             return
+        with self._lock:
+            self._executors.add(executor)
+            self._recorders.add(executor.recorder)
+
+    def executors(self) -> list[Executor]:
+        """The covered executors alive now, each once."""
+        if self._every:
+            return live_executors()
+        with self._lock:
+            return list(self._executors)
 
     def covers(self, recorder: StatisticsRecorder) -> bool:
         """Whether the executor that owns ``recorder`` is covered."""

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["ExecutorCollector", "instrument"]
 
 LABELS = ("executor", "kind")
+_SECONDS = "seconds"
+"""The unit of every histogram: OpenMetrics output carries it as ``# UNIT``."""
 _LE = (*(repr(bound) for bound in BUCKETS), "+Inf")
 """The ``le`` label of each bucket, the last one unbounded."""
 
@@ -59,7 +61,7 @@ class ExecutorCollector:
             yield family
         for histogram in HISTOGRAMS:
             family = core.HistogramMetricFamily(
-                histogram.prometheus, histogram.description, labels=LABELS
+                histogram.prometheus, histogram.description, labels=LABELS, unit=_SECONDS
             )
             for metrics in snapshots:
                 values = histogram.read(metrics)

@@ -1,20 +1,33 @@
-"""The ``@periodic`` decorator, ``is_periodic`` and ``NeverAgain``: marking what runs on a schedule.
+"""``@periodic``, ``is_periodic``, ``NeverAgain`` and ``RunAgainIn``: marking what runs when.
 
 The decorator only annotates the function, with the attributes and values of the original
 futurist (``_is_periodic`` is the ``enabled`` flag, ``_periodic_spacing``,
-``_periodic_run_immediately``), so code reading or setting them keeps working; a
-:class:`~futurist.periodics.PeriodicWorker` reads the marks when the callable is added.
+``_periodic_run_immediately``), so code reading or setting them keeps working, plus one
+``_periodic_timing`` mark for what futurist 3.5 did not have (a calendar schedule, jitter,
+misfires, back-off); a :class:`~futurist.periodics.PeriodicWorker` reads the marks when the
+callable is added.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, TypeVar
 
 from futurist._seconds import number_of_seconds, seconds
+from futurist.periodics.schedules import Cron, Schedule
+from futurist.periodics.timing import DEFAULT_TIMING, Timing
 
-__all__ = ["NeverAgain", "is_enabled", "is_periodic", "periodic", "validate_spacing"]
+__all__ = [
+    "NeverAgain",
+    "RunAgainIn",
+    "is_enabled",
+    "is_periodic",
+    "periodic",
+    "timing_of",
+    "validate_spacing",
+]
 
 _MARKS = ("_is_periodic", "_periodic_spacing", "_periodic_run_immediately")
 """The attributes that make a callable periodic (the original futurist's)."""
@@ -24,6 +37,22 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 class NeverAgain(Exception):
     """Raised by a periodic callback to end its own schedule; it is not counted as a failure."""
+
+
+class RunAgainIn:
+    """Returned by a periodic callback to choose its next run: ``seconds`` after this one ends.
+
+    The choice holds for that one run (oslo.service's dynamic looping call); the callback's
+    schedule takes over again after it, unless it returns another ``RunAgainIn``.
+    """
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds_: float) -> None:
+        self.seconds = seconds("RunAgainIn seconds", seconds_, zero=True)
+
+    def __repr__(self) -> str:
+        return f"RunAgainIn({self.seconds!r})"
 
 
 def validate_spacing(spacing: object, enabled: bool = True) -> float:
@@ -36,14 +65,39 @@ def validate_spacing(spacing: object, enabled: bool = True) -> float:
 
 
 def periodic(
-    spacing: float | Fraction, run_immediately: bool = False, enabled: bool = True
+    spacing: float | Fraction | None = None,
+    run_immediately: bool = False,
+    enabled: bool = True,
+    *,
+    cron: str | None = None,
+    timezone: str | datetime.tzinfo | None = None,
+    schedule: Schedule | None = None,
+    jitter: float = 0.0,
+    misfire_grace: float | None = None,
+    coalesce: str = "latest",
+    backoff_max: float | None = None,
 ) -> Callable[[_F], _F]:
-    """Mark a function or method to run every ``spacing`` seconds.
+    """Mark a function or method to run every ``spacing`` seconds, or on a calendar schedule.
 
-    ``run_immediately`` makes the first run happen when the worker starts (otherwise one spacing
-    later); ``enabled=False`` keeps the mark but makes workers skip the callable.
+    Exactly one of ``spacing``, ``cron`` (with its ``timezone``) and ``schedule`` says when.
+    ``run_immediately`` makes the first run happen when the worker starts; ``enabled=False``
+    keeps the mark but makes workers skip the callable. ``jitter``, ``misfire_grace``,
+    ``coalesce`` and ``backoff_max`` are described in :class:`~futurist.periodics.timing.Timing`.
     """
-    value = validate_spacing(spacing, bool(enabled))
+    whens = (("spacing", spacing), ("cron", cron), ("schedule", schedule))
+    given = [name for name, value in whens if value is not None]
+    if len(given) > 1:
+        raise TypeError(
+            f"@periodic needs exactly one of spacing, cron and schedule, got {' and '.join(given)}"
+        )
+    if timezone is not None and cron is None:
+        raise TypeError("@periodic got timezone without cron; timezone is cron's zone")
+    if cron is not None:
+        schedule = Cron(cron, timezone)
+    value: float | None = None
+    if schedule is None:
+        value = validate_spacing(spacing, bool(enabled))
+    timing = Timing(schedule, jitter, misfire_grace, coalesce, backoff_max)
 
     def decorate(func: _F) -> _F:
         if not callable(func):
@@ -52,9 +106,16 @@ def periodic(
         func._periodic_spacing = value  # type: ignore[attr-defined]
         func._periodic_run_immediately = bool(run_immediately)  # type: ignore[attr-defined]
         func._periodic_enabled = bool(enabled)  # type: ignore[attr-defined]
+        func._periodic_timing = timing  # type: ignore[attr-defined]
         return func
 
     return decorate
+
+
+def timing_of(obj: object) -> Timing:
+    """The timing a periodic callable was marked with (a spacing alone, for 3.5's marks)."""
+    timing = getattr(obj, "_periodic_timing", DEFAULT_TIMING)
+    return timing if isinstance(timing, Timing) else DEFAULT_TIMING
 
 
 def is_periodic(obj: object) -> bool:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 
 from futurist.periodics.work import Watcher
 
-__all__ = ["COLUMNS", "check_columns", "render_table", "row"]
+__all__ = ["ALL_COLUMNS", "COLUMNS", "check_columns", "render_table", "row"]
 
 COLUMNS = (
     "Name",
@@ -20,31 +21,41 @@ COLUMNS = (
     "Average elapsed",
     "Average elapsed waiting",
 )
-"""The columns :meth:`~futurist.periodics.PeriodicWorker.pformat` can show (all by default)."""
+"""The columns :meth:`~futurist.periodics.PeriodicWorker.pformat` shows by default (futurist
+3.5's)."""
 
-_RIGHT_ALIGNED = frozenset(COLUMNS[2:7] + COLUMNS[8:])
+ALL_COLUMNS = (*COLUMNS, "Next run", "Skipped", "Coalesced")
+"""Every column :meth:`~futurist.periodics.PeriodicWorker.pformat` can show: the default ones,
+when each callable runs next (local time), and its skipped (misfired) and coalesced runs."""
+
+_RIGHT_ALIGNED = frozenset(COLUMNS[2:7] + COLUMNS[8:] + ALL_COLUMNS[-2:])
 
 
 def check_columns(columns: Sequence[str]) -> list[str]:
     """Return ``columns`` as a list, or raise ``ValueError`` (as the original futurist does).
 
-    ``columns`` must name at least one of :data:`COLUMNS` and nothing else.
+    ``columns`` must name at least one of :data:`ALL_COLUMNS` and nothing else.
     """
     if isinstance(columns, str):
         raise ValueError(f"columns must be a sequence of column names, got {columns!r}")
     columns = list(columns)
     if not columns:
-        raise ValueError(f"pformat needs at least one column; valid columns: {', '.join(COLUMNS)}")
-    unknown = [column for column in columns if column not in COLUMNS]
+        raise ValueError(
+            f"pformat needs at least one column; valid columns: {', '.join(ALL_COLUMNS)}"
+        )
+    unknown = [column for column in columns if column not in ALL_COLUMNS]
     if unknown:
         raise ValueError(
-            f"unknown pformat columns {unknown!r}; valid columns: {', '.join(COLUMNS)}"
+            f"unknown pformat columns {unknown!r}; valid columns: {', '.join(ALL_COLUMNS)}"
         )
     return columns
 
 
-def row(watcher: Watcher, spacing: float, active: bool, runs_in: float | None) -> dict[str, str]:
-    """One callable's cells, by column; ``runs_in`` is None while it has no next run."""
+def row(
+    watcher: Watcher, active: bool, runs_in: float | None, next_run: float | None
+) -> dict[str, str]:
+    """One callable's cells, by column; ``runs_in`` (seconds from now) and ``next_run`` (a wall
+    clock timestamp) are None while it has no next run."""
     elapsed, waiting = "-", "-"  # the averages are undefined before the first run
     if watcher.runs:
         elapsed = f"{watcher.average_elapsed:.4f}"
@@ -52,7 +63,7 @@ def row(watcher: Watcher, spacing: float, active: bool, runs_in: float | None) -
     return {
         "Name": watcher.work.name,
         "Active": "Yes" if active else "No",
-        "Periodicity": f"{spacing:g}",
+        "Periodicity": _periodicity(watcher),
         "Runs in": "-" if runs_in is None else f"{max(0.0, runs_in):.3f}s",
         "Runs": str(watcher.runs),
         "Failures": str(watcher.failures),
@@ -60,7 +71,19 @@ def row(watcher: Watcher, spacing: float, active: bool, runs_in: float | None) -
         "Stop Requested": "Yes" if watcher.requested_stop else "No",
         "Average elapsed": elapsed,
         "Average elapsed waiting": waiting,
+        "Next run": "-" if next_run is None else _local(next_run),
+        "Skipped": str(watcher.skipped),
+        "Coalesced": str(watcher.coalesced),
     }
+
+
+def _periodicity(watcher: Watcher) -> str:
+    schedule = watcher.schedule
+    return f"{schedule:g}" if isinstance(schedule, float) else str(schedule)
+
+
+def _local(timestamp: float) -> str:
+    return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(" ", "seconds")
 
 
 def render_table(columns: Sequence[str], rows: Sequence[dict[str, str]]) -> str:

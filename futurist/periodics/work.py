@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["IMMEDIATE", "PERIODIC", "Watcher", "Work"]
+from futurist.periodics.schedules import Schedule
+
+__all__ = ["IMMEDIATE", "PERIODIC", "Watcher", "Work", "describe_schedule"]
 
 PERIODIC = "periodic"
 """Kind of a run that happened because its spacing elapsed."""
@@ -30,21 +33,42 @@ class Work(NamedTuple):
 _NO_RUNS = (0, 0, 0, 0.0, 0.0, False)
 
 
+def describe_schedule(schedule: Schedule | float) -> str:
+    """How the log and tables say when a callable runs: ``every 60 s``, ``cron 0 3 * * * UTC``."""
+    if isinstance(schedule, Schedule):
+        return str(schedule)
+    return f"every {schedule:g} s"
+
+
+def _not_scheduled() -> datetime.datetime | None:
+    return None
+
+
 class Watcher:
     """A read-only view of one callable's work and run statistics.
 
     ``runs`` counts every attempt (``successes + failures``); a run the executor refused or
     lost counts as a failure. ``elapsed_waiting`` is the time between when runs were due and
-    when they started (scheduling and executor queueing together).
+    when they started (scheduling and executor queueing together). ``skipped`` counts runs
+    dropped by the misfire grace, ``coalesced`` missed runs folded into another run.
     """
 
-    __slots__ = ("_metrics", "_work")
+    __slots__ = ("_metrics", "_missed", "_next_run", "_schedule", "_work")
 
-    def __init__(self, work: Work) -> None:
+    def __init__(
+        self,
+        work: Work,
+        schedule: Schedule | float = 0.0,
+        next_run: Callable[[], datetime.datetime | None] = _not_scheduled,
+    ) -> None:
         self._work = work
         # (runs, successes, failures, elapsed, elapsed_waiting, requested_stop), replaced as
         # a whole so every read sees one consistent snapshot.
         self._metrics: tuple[int, int, int, float, float, bool] = _NO_RUNS
+        self._missed = (0, 0)
+        """(skipped, coalesced)."""
+        self._schedule = schedule
+        self._next_run = next_run
 
     def _record(self, elapsed: float, waiting: float, failed: bool, never_again: bool) -> None:
         """Count one more run (the worker calls this under its lock)."""
@@ -58,9 +82,34 @@ class Watcher:
             stop or never_again,
         )
 
+    def _count_missed(self, skipped: int, coalesced: int) -> None:
+        """Count skipped and coalesced runs (the worker calls this under its lock)."""
+        self._missed = (self._missed[0] + skipped, self._missed[1] + coalesced)
+
     def _reset(self) -> None:
         """Forget every run (``PeriodicWorker.reset``)."""
         self._metrics = _NO_RUNS
+        self._missed = (0, 0)
+
+    @property
+    def schedule(self) -> Schedule | float:
+        """When the callback runs: its calendar schedule, or its spacing in seconds."""
+        return self._schedule
+
+    @property
+    def next_run(self) -> datetime.datetime | None:
+        """When it runs next (aware, local time); None while running, stopped or not started."""
+        return self._next_run()
+
+    @property
+    def skipped(self) -> int:
+        """How many runs were skipped because they could not start within the misfire grace."""
+        return self._missed[0]
+
+    @property
+    def coalesced(self) -> int:
+        """How many missed runs were folded into another run (``coalesce`` latest or earliest)."""
+        return self._missed[1]
 
     @property
     def work(self) -> Work:

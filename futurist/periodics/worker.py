@@ -1,169 +1,42 @@
 """PeriodicWorker: runs periodic callables on an executor, each on its own schedule.
 
-One callback's path, from ``add`` to its next run::
-
-    add(cb) -> an _Entry: its watcher, its call bound to its arguments, its spacing
-        |
-        |  pushed with its first due time (now + spacing; now if run_immediately)
-        v
-    heap of (due time, seq, entry)  <-----------------------------------------+
-        |                                                                     |
-        |  start()'s loop (_wait_for_due) sleeps on the condition until the   |
-        |  earliest entry is due, then claims it: pops it, marks it active    |
-        |  and counts it in flight                                            |
-        v                                                                     |
-    _serve(entry): in start()'s own thread by default, else submitted         |
-        |  to the executor                                                    |
-        v                                                                     |
-    calls the callback, then _finish: records the run in the watcher, asks    |
-    the strategy for the next due time and pushes the entry back -------------+
-    (and, if another entry is already due, claims it for _serve to call next)
-
-One condition (``cond_cls``) guards this state and wakes the loop when something changes (an
-add, a run finishing before the loop's deadline, stop): nothing polls. Callbacks, ``submit``
-and ``on_failure`` run without the condition held. Each entry is in exactly one place: in the
-heap, claimed (in flight) or stopped, so a callback never overlaps itself.
-
-Two choices keep the worker near the cost of a minimal heap-and-condition scheduler
-(``benchmarks/bench_periodics.py``; timings are medians of 7 interleaved rounds on a 2-core
-machine shared with other jobs, so rough; instruction counts are valgrind's, on virtual time):
-
-* Without an ``executor_factory`` the loop calls ``_serve`` itself, which is what a
-  synchronous executor would do, minus building one per start and a submission per
-  wake-up. Idle (10 callbacks every second) that overhead took the worker's CPU from 1.07
-  to 1.48 times the minimal scheduler's.
-* ``_serve`` runs every entry already due when a callback returns, so callbacks due
-  together share one submission: 200 callbacks due at once on a synchronous executor cost
-  about 16,000 instructions per callback, against 55,000 with a submission each. A slow
-  callback still holds only its own executor worker: ``_serve`` claims another entry only
-  once its callback returned, and the loop submits each entry that falls due meanwhile.
+The public API: building a worker (from callables, from objects, from a config group), adding
+callables, starting and stopping it, and looking at its watchers. How runs are scheduled and
+run is :mod:`futurist.periodics.engine`'s.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import datetime
 import functools
-import heapq
-import itertools
 import logging
-import math
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from futurist._naming import callable_name
 from futurist.periodics import table
-from futurist.periodics.decorator import NeverAgain, is_enabled, is_periodic, validate_spacing
+from futurist.periodics.decorator import is_enabled, is_periodic, timing_of, validate_spacing
 from futurist.periodics.discovery import describe, periodic_members
-from futurist.periodics.strategies import (
-    DEFAULT_JITTER,
-    STRATEGIES,
-    Strategy,
-    last_finished,
-    resolve_strategy,
-)
+from futurist.periodics.engine import Engine
+from futurist.periodics.entries import Entry, ExcInfo, OnFailure
+from futurist.periodics.strategies import DEFAULT_JITTER, STRATEGIES, Strategy, resolve_strategy
 from futurist.periodics.table import COLUMNS
-from futurist.periodics.work import IMMEDIATE, PERIODIC, Watcher, Work
+from futurist.periodics.work import PERIODIC, Watcher, Work
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
+
+    from futurist.periodics.options import Override
 
 __all__ = ["COLUMNS", "ExcInfo", "OnFailure", "PeriodicWorker"]
 
 LOG = logging.getLogger(__name__)
 
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
-
-class OnFailure(Protocol):
-    """``on_failure(callback, kind, spacing, exc_info, traceback=None)``."""
-
-    def __call__(
-        self,
-        callback: Callable[..., Any],
-        kind: str,
-        spacing: float,
-        exc_info: ExcInfo,
-        traceback: str | None = None,
-    ) -> object:
-        """Report one failed run of ``callback`` (``kind`` is ``PERIODIC`` or ``IMMEDIATE``)."""
-
-
-class _Condition(Protocol):
-    def __enter__(self) -> object: ...
-    def __exit__(self, *exc: object) -> object: ...
-    def wait(self, timeout: float | None = None) -> bool: ...
-    def notify_all(self) -> None: ...
-
-
-class _Event(Protocol):
-    def set(self) -> None: ...
-    def clear(self) -> None: ...
-    def is_set(self) -> bool: ...
-    def wait(self, timeout: float | None = None) -> bool: ...
-
-
-class _Failure:
-    """How a run failed: the exception, its exception info and its formatted traceback.
-
-    ``exiting`` is true for a ``BaseException`` that is not an ``Exception`` (``SystemExit``,
-    ``KeyboardInterrupt``): the program wants out, so the worker stops.
-    """
-
-    __slots__ = ("exc", "exc_info", "exiting", "text")
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-        self.exc_info: ExcInfo = (type(exc), exc, exc.__traceback__)
-        self.exiting = not isinstance(exc, Exception)
-        self.text = "".join(traceback.format_exception(exc))
-
-
-class _Entry:
-    """One callable's schedule state; guarded by the worker's condition."""
-
-    __slots__ = (
-        "active",
-        "call",
-        "kind",
-        "run_immediately",
-        "scheduled",
-        "spacing",
-        "stopped",
-        "watcher",
-    )
-
-    def __init__(self, watcher: Watcher, spacing: float, run_immediately: bool) -> None:
-        self.watcher = watcher
-        work = watcher.work
-        # Bound once here, so each run makes one call with nothing to look up; a callback
-        # without arguments (the usual case) is called as it is, which CPython calls faster
-        # than through a partial.
-        self.call: Callable[[], Any] = (
-            functools.partial(work.callback, *work.args, **work.kwargs)
-            if work.args or work.kwargs
-            else work.callback
-        )
-        self.spacing = spacing
-        self.run_immediately = run_immediately
-        self.kind = PERIODIC
-        self.scheduled = 0.0
-        """When its current (or last) run was due."""
-        self.active = False
-        self.stopped = False
-
-
-class _Submission:
-    """One ``_serve`` handed to the executor: its first entry, and whether it began."""
-
-    __slots__ = ("entry", "started")
-
-    def __init__(self, entry: _Entry) -> None:
-        self.entry = entry
-        self.started = False
-
-
-class PeriodicWorker:
+class PeriodicWorker(Engine):
     """Runs ``@periodic`` callables on an executor, each every ``spacing`` seconds.
 
     ``callables`` are ``(callback, args, kwargs)`` triples. ``start()`` blocks, running the
@@ -194,6 +67,8 @@ class PeriodicWorker:
         schedule_strategy: str | Callable[[float, float, float], float] = "last_started",
         now_func: Callable[[], float] = time.monotonic,
         on_failure: OnFailure | None = None,
+        *,
+        wall_func: Callable[[], float] = time.time,
     ) -> None:
         if executor_factory is not None and not callable(executor_factory):
             raise TypeError(f"executor_factory must be callable or None, got {executor_factory!r}")
@@ -204,32 +79,24 @@ class PeriodicWorker:
             ("cond_cls", cond_cls),
             ("event_cls", event_cls),
             ("now_func", now_func),
+            ("wall_func", wall_func),
         )
         for name, value in required:
             if not callable(value):
                 raise TypeError(f"{name} must be callable, got {value!r}")
-        self._log = log if log is not None else LOG
+        super().__init__(
+            log if log is not None else LOG,
+            cond_cls(),
+            event_cls(),
+            resolve_strategy(schedule_strategy),
+            now_func,
+            wall_func,
+            on_failure,
+        )
         self._executor_factory = executor_factory
         """None: callbacks run in start()'s thread, as a synchronous executor would run them."""
-        self._strategy = resolve_strategy(schedule_strategy)
-        # A function of the caller's is checked on every use; the built-in ones are trusted.
-        self._trusted_strategy = self._strategy in STRATEGIES.values()
-        self._now = now_func
-        self._on_failure = on_failure
-        self._cond: _Condition = cond_cls()
-        self._dead: _Event = event_cls()
-        self._dead.set()
-        self._entries: list[_Entry] = []
-        self._heap: list[tuple[float, int, _Entry]] = []
-        self._seq = itertools.count()
-        self._running = False
-        self._accepting = False
-        """Runs may be scheduled and started: running, and no stop asked for."""
-        self._stopping = False
-        """stop() was called (or a callback wants the program out); sticky until reset()."""
-        self._exiting: BaseException | None = None
-        """What a callback raised that is not an ``Exception``; start() re-raises it."""
-        self._in_flight = 0
+        self._overrides: Mapping[str, Override] = {}
+        """Schedules a config file sets, by callable name (see :meth:`from_config`)."""
         for item in callables:
             try:
                 callback, args, kwargs = item
@@ -276,6 +143,41 @@ class PeriodicWorker:
             on_failure=on_failure,
         )
 
+    @classmethod
+    def from_config(
+        cls,
+        conf: cfg.ConfigOpts,
+        objects: Iterable[object],
+        group: str | None = None,
+        *,
+        exclude_hidden: bool = True,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        **worker_options: Any,
+    ) -> PeriodicWorker:
+        """Like :meth:`create`, with the schedules the config group ``group`` sets.
+
+        ``group`` defaults to ``periodics`` (:data:`futurist.periodics.options.DEFAULT_GROUP`).
+
+        The group's options (:mod:`futurist.periodics.options`) disable callbacks or give them
+        another spacing or cron schedule, by name; ``add()`` applies them too. A bad value, or
+        a name no collected callback has, is a ``ValueError`` naming the group, the option, the
+        value and the file that set it.
+        """
+        from futurist.periodics import options  # oslo.config: only when configured by it
+
+        group = options.DEFAULT_GROUP if group is None else group
+        overrides = options.read_overrides(conf, group)
+        worker = cls([], **worker_options)
+        worker._overrides = overrides
+        names: list[str] = []
+        for obj in objects:
+            for member in periodic_members(obj, exclude_hidden):
+                names += [callable_name(member, module=True), callable_name(member)]
+                worker._add(member, args, kwargs)
+        options.check_used(conf, group, overrides, names)
+        return worker
+
     def add(self, cb: Callable[..., Any], *args: Any, **kwargs: Any) -> Watcher | None:
         """Add a ``@periodic`` callable, also while running; ``None`` if it is disabled."""
         return self._add(cb, args, kwargs)
@@ -288,19 +190,23 @@ class PeriodicWorker:
                 f"{describe(cb)} is not a periodic callable; decorate it with @periodic(spacing)"
             )
         assert callable(cb)
-        if not is_enabled(cb):
+        name = callable_name(cb, module=True)
+        override = self._overrides.get(name) or self._overrides.get(callable_name(cb))
+        if not is_enabled(cb) or (override is not None and override.disabled):
             return None
-        spacing = validate_spacing(getattr(cb, "_periodic_spacing", None))
-        work = Work(callable_name(cb, module=True), cb, tuple(args or ()), dict(kwargs or {}))
-        entry = _Entry(
-            Watcher(work), spacing, bool(getattr(cb, "_periodic_run_immediately", False))
+        timing = timing_of(cb) if override is None else override.apply(timing_of(cb))
+        spacing: float | None = None
+        if timing.schedule is None:
+            raw = getattr(cb, "_periodic_spacing", None)
+            spacing = validate_spacing(raw if override is None else override.spacing or raw)
+        work = Work(name, cb, tuple(args or ()), dict(kwargs or {}))
+        watcher = Watcher(work, timing.schedule or spacing or 0.0)
+        entry = Entry(
+            watcher, spacing, bool(getattr(cb, "_periodic_run_immediately", False)), timing
         )
-        with self._cond:
-            self._entries.append(entry)
-            if self._accepting:
-                self._schedule_first((entry,), self._now())
-                self._cond.notify_all()
-        return entry.watcher
+        watcher._next_run = functools.partial(self._next_run_of, entry)
+        self._register(entry)
+        return watcher
 
     def start(self, allow_empty: bool = False, auto_stop_when_empty: bool = False) -> None:
         """Run the schedule until ``stop()`` (blocks; run it in a thread).
@@ -341,7 +247,7 @@ class PeriodicWorker:
                 executor = candidate
             self._run(executor, auto_stop_when_empty)
         finally:
-            self._end_run(executor)
+            self._end_run(executor, getattr(self._executor_factory, "shutdown", True))
             with self._cond:
                 exiting, self._exiting = self._exiting, None
         if exiting is not None:
@@ -372,6 +278,7 @@ class PeriodicWorker:
             for entry in self._entries:
                 entry.stopped = False
                 entry.kind = PERIODIC
+                entry.failures_in_row = 0
                 entry.watcher._reset()
 
     def iter_watchers(self) -> Iterator[Watcher]:
@@ -388,238 +295,36 @@ class PeriodicWorker:
     def pformat(self, columns: Sequence[str] = COLUMNS) -> str:
         """An aligned text table of every callable's state and statistics.
 
-        ``columns`` names at least one of :data:`~futurist.periodics.table.COLUMNS`; anything
-        else is a ``ValueError``, as in the original futurist.
+        ``columns`` names at least one of :data:`~futurist.periodics.table.ALL_COLUMNS`
+        (default: futurist 3.5's :data:`~futurist.periodics.table.COLUMNS`); anything else is a
+        ``ValueError``, as in the original futurist.
         """
         columns = table.check_columns(columns)
         now = self._now()
         with self._cond:
             due = {entry: when for when, _, entry in self._heap}
+            offset = self._wall() - now
             rows = [
                 table.row(
                     entry.watcher,
-                    entry.spacing,
                     entry.active,
                     due[entry] - now if entry in due else None,
+                    self._wall_due(entry, due[entry], offset) if entry in due else None,
                 )
                 for entry in self._entries
             ]
         return table.render_table(columns, rows)
 
-    # The schedule loop, in start()'s thread.
-
-    def _run(self, executor: concurrent.futures.Executor | None, auto_stop: bool) -> None:
+    def _next_run_of(self, entry: Entry) -> datetime.datetime | None:
+        """When ``entry`` runs next (a watcher's ``next_run``)."""
         with self._cond:
-            self._heap.clear()
-            self._schedule_first(
-                [entry for entry in self._entries if not entry.stopped], self._now()
-            )
-            self._accepting = not self._stopping
-        while True:
-            with self._cond:
-                due = self._wait_for_due(auto_stop)
-            if due is None:
-                return
-            if executor is None:
-                self._serve(due)
-            else:
-                self._submit(executor, _Submission(due))
-
-    def _wait_for_due(self, auto_stop: bool) -> _Entry | None:
-        """Claim the next entry once it is due; None once the worker should stop."""
-        heap = self._heap
-        while self._accepting:
-            if heap:
-                now = self._now()
-                if heap[0][0] <= now:
-                    return self._claimed(heapq.heappop(heap))
-                self._cond.wait(heap[0][0] - now)
-            elif auto_stop and not self._in_flight:
+            key = next((key for key, _, queued in self._heap if queued is entry), None)
+            if key is None:
                 return None
-            else:
-                self._cond.wait()
-        return None
+            when = self._wall_due(entry, key, self._wall() - self._now())
+        return datetime.datetime.fromtimestamp(when).astimezone()
 
-    def _schedule_first(self, entries: Iterable[_Entry], now: float) -> None:
-        for entry in entries:
-            if entry.run_immediately:
-                self._schedule(entry, now, IMMEDIATE)
-            else:
-                self._schedule(entry, now + entry.spacing, PERIODIC)
-
-    def _schedule(self, entry: _Entry, when: float, kind: str) -> None:
-        entry.kind = kind
-        heapq.heappush(self._heap, (when, next(self._seq), entry))
-
-    def _claimed(self, item: tuple[float, int, _Entry]) -> _Entry:
-        """Mark the entry of a heap item just taken as running; return it."""
-        scheduled, _, entry = item
-        entry.scheduled = scheduled
-        entry.active = True
-        self._in_flight += 1
-        return entry
-
-    def _submit(self, executor: concurrent.futures.Executor, submission: _Submission) -> None:
-        try:
-            future = executor.submit(self._serve_submission, submission)
-        except Exception as exc:
-            # Refused (RejectedSubmission, an executor shut down by someone else, a broken
-            # pool): a failed run, retried on a later cycle.
-            now = self._now()
-            self._finish(submission.entry, now, now, _Failure(exc), claim_next=False)
-            return
-        if not submission.started:  # once started, _serve itself finishes every entry
-            future.add_done_callback(functools.partial(self._on_submission_done, submission))
-
-    def _on_submission_done(
-        self, submission: _Submission, future: concurrent.futures.Future[None]
-    ) -> None:
-        if submission.started:
-            return
-        # The executor ended the submission without running it (cancelled, broken pool).
-        entry = submission.entry
-        if future.cancelled():
-            exc: BaseException = concurrent.futures.CancelledError(
-                f"the executor cancelled the run of {entry.watcher.work.name} before it started"
-            )
-        else:
-            exc = future.exception() or RuntimeError(
-                f"the executor completed the run of {entry.watcher.work.name} without running it"
-            )
-        now = self._now()
-        self._finish(entry, now, now, _Failure(exc), claim_next=False)
-
-    # Runs: in start()'s thread without an executor, else on the executor.
-
-    def _serve_submission(self, submission: _Submission) -> None:
-        submission.started = True
-        try:
-            self._serve(submission.entry)
-        except BaseException:
-            # _serve recorded the exiting exception and stopped the worker; start() re-raises
-            # it in its own thread. Raised here, it would only fail a future nobody reads.
-            return
-
-    def _serve(self, first: _Entry) -> None:
-        """Run ``first``, then every entry that is due by the time the last one returned."""
-        now = self._now
-        entry: _Entry | None = first
-        while entry is not None:
-            started = now()
-            try:
-                entry.call()
-            except NeverAgain:
-                entry = self._finish(entry, started, now(), never_again=True)
-            except Exception as exc:
-                entry = self._finish(entry, started, now(), _Failure(exc))
-            except BaseException as exc:
-                # Exiting (SystemExit, KeyboardInterrupt, a killed green thread): _finish
-                # records the run and stops the worker, so start() re-raises it.
-                self._finish(entry, started, now(), _Failure(exc))
-                raise
-            else:
-                entry = self._finish(entry, started, now())
-
-    def _finish(
-        self,
-        entry: _Entry,
-        started: float,
-        finished: float,
-        failure: _Failure | None = None,
-        *,
-        never_again: bool = False,
-        claim_next: bool = True,
-    ) -> _Entry | None:
-        """Record a finished run, schedule the next one and claim the next due entry.
-
-        Returns the claimed entry (only when ``claim_next``: ``_serve`` runs it), else None.
-        """
-        watcher = entry.watcher
-        waited = started - entry.scheduled if started > entry.scheduled else 0.0
-        if failure is not None:
-            with self._cond:
-                watcher._record(finished - started, waited, True, False)
-                if failure.exiting:  # the program wants out: stop, and start() re-raises it
-                    if self._exiting is None:
-                        self._exiting = failure.exc
-                    self._stopping = True
-                    self._accepting = False
-                    self._cond.notify_all()
-            self._report(entry, failure)
-        if never_again:
-            next_run = None
-        elif self._trusted_strategy:
-            next_run = self._strategy(entry.spacing, started, finished)
-        else:
-            next_run = self._checked_next_run(entry, started, finished)
-        heap = self._heap
-        with self._cond:
-            if failure is None:
-                watcher._record(finished - started, waited, False, never_again)
-            entry.active = False
-            self._in_flight -= 1
-            if next_run is None:
-                entry.stopped = True
-            elif claim_next and heap and heap[0][0] <= finished and self._accepting:
-                # Another entry is due: push this one and take the earliest in one heap step
-                # (this entry itself, if it is already due again). Every run of a burst of
-                # callbacks due together takes this path.
-                entry.kind = PERIODIC
-                return self._claimed(heapq.heappushpop(heap, (next_run, next(self._seq), entry)))
-            elif self._accepting:
-                self._schedule(entry, next_run, PERIODIC)
-                if heap[0][2] is entry:
-                    self._cond.notify_all()  # the loop may sleep until a later deadline
-            if not self._in_flight and (not self._accepting or not heap):
-                self._cond.notify_all()  # the drain in _end_run, or an auto stop
-            return None
-
-    def _checked_next_run(self, entry: _Entry, started: float, finished: float) -> float:
-        """The caller's strategy's answer; one spacing after ``finished`` if it has none."""
-        try:
-            next_run = self._strategy(entry.spacing, started, finished)
-            if isinstance(next_run, bool) or not isinstance(next_run, int | float):
-                raise TypeError(f"the strategy returned {next_run!r}, not a number")
-            if math.isnan(next_run):
-                raise ValueError("the strategy returned NaN")
-        except Exception:
-            self._log.exception(
-                "Schedule strategy %r failed for %s; running it again after one spacing",
-                self._strategy,
-                entry.watcher.work.name,
-            )
-            return last_finished(entry.spacing, started, finished)
-        return float(next_run)
-
-    def _report(self, entry: _Entry, failure: _Failure) -> None:
-        work = entry.watcher.work
-        if self._on_failure is None:
-            self._log.error(
-                "Failed to call %s %r (it runs every %0.2f seconds)",
-                entry.kind,
-                work.name,
-                entry.spacing,
-                exc_info=failure.exc_info,
-            )
-            return
-        try:
-            self._on_failure(
-                work.callback, entry.kind, entry.spacing, failure.exc_info, traceback=failure.text
-            )
-        except Exception:
-            self._log.exception("on_failure raised while reporting a failure of %s", work.name)
-
-    def _end_run(self, executor: concurrent.futures.Executor | None) -> None:
-        with self._cond:
-            self._accepting = False
-            self._heap.clear()
-            self._cond.notify_all()
-            while self._in_flight:
-                self._cond.wait()
-        try:
-            if executor is not None and getattr(self._executor_factory, "shutdown", True):
-                executor.shutdown(wait=True)
-        finally:
-            with self._cond:
-                self._running = False
-            self._dead.set()
+    @staticmethod
+    def _wall_due(entry: Entry, key: float, offset: float) -> float:
+        """An entry's next run on the wall clock, given its heap key and the clocks' offset."""
+        return entry.due_wall if entry.timing.schedule is not None else key + offset

@@ -20,17 +20,15 @@ from typing import Any
 from oslo_config import cfg
 
 from futurist._naming import callable_name, executor_name
-from futurist.exceptions import UnknownExecutorKind
 from futurist.executors.base import CheckAndReject, Executor
 from futurist.executors.wrapped import WrappedExecutor
-from futurist.plugins import options, registry, values
+from futurist.plugins import placement, values
+from futurist.plugins.group import ExecutorGroup, read_group
 from futurist.plugins.options import (
     DEFAULT_GROUP,
     OBSERVING_OPTIONS,
     accepts,
     list_opts,
-    options_read_by,
-    register_kind_opts,
     register_opts,
 )
 from futurist.plugins.registry import NAMESPACE, load, names
@@ -71,30 +69,24 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     its options: no other plugin is imported. A bad value, or one the kind's constructor
     refuses, raises :class:`~futurist.plugins.values.InvalidOptionValue` (an oslo.config
     ``ConfigFileValueError``) naming the group, the option, the value and where it came from.
-    Options set for the group that the kind does not read are logged as warnings.
+    Options set for the group that the kind does not read are logged as warnings, and so is
+    a group in no config file whose options a file sets under ``[DEFAULT]`` or a near-miss
+    section name.
     ``max_workers`` is mutable: after ``conf.mutate_config_files()`` an executor built here
     that can be resized takes the new size.
     """
-    options.check_group(group)
-    conf.register_opts(options.runtime_common_options(), group=group)
-    kind = values.read(conf, group, "executor")
-    try:
-        own = register_kind_opts(conf, group, kind)
-    except UnknownExecutorKind as exc:
-        raise registry.unknown_kind(kind, exc.installed, group) from None
-    cls = load(kind)
-    kind_values = {opt.dest: values.read(conf, group, opt.dest) for opt in own}
-    max_workers = values.read(conf, group, "max_workers")
-    reads = options_read_by(cls, list(kind_values))
-    _warn_unread(conf, group, kind, reads)
-    check_and_reject = _backlog_policy(conf, group)
+    config = read_group(conf, group)
+    _warn_misplaced(conf, config)
+    kind_values = {opt.dest: config.options.value(opt.dest) for opt in config.own}
+    max_workers = config.options.value("max_workers")
+    _warn_unread(config)
+    check_and_reject = _backlog_policy(config.options)
     observing = {
-        dest: values.read(conf, group, dest) for dest in OBSERVING_OPTIONS if dest in reads
+        dest: config.options.value(dest) for dest in OBSERVING_OPTIONS if dest in config.reads
     }
     try:
         executor = _build(
-            kind,
-            cls,
+            config,
             max_workers,
             check_and_reject,
             values=kind_values,
@@ -103,27 +95,32 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     except ValueError as exc:
         reason = str(exc)
         named = sorted((d for d in ("max_workers", *kind_values) if d in reason), key=reason.index)
-        raise values.invalid(
-            conf, group, named or ["executor"], f"executor kind {kind!r} refuses it: {exc}"
+        raise config.options.invalid(
+            named or ["executor"], f"executor kind {config.kind!r} refuses it: {exc}"
         ) from exc
     if _resizable(executor):
-        _resizer_for(conf).track(group, executor)
+        _resizer_for(conf).track(config, executor)
     return executor
 
 
-def _backlog_policy(conf: cfg.ConfigOpts, group: str) -> CheckAndReject | None:
+def _warn_misplaced(conf: cfg.ConfigOpts, config: ExecutorGroup) -> None:
+    """Warn when the group is in no config file but its options seem written elsewhere."""
+    problem = placement.misplaced(conf, config.group, config.options.settings)
+    if problem is not None:
+        LOG.warning("%s", problem)
+
+
+def _backlog_policy(config: values.Reading) -> CheckAndReject | None:
     """The ``check_and_reject`` that ``max_backlog``, ``backlog_policy`` and
     ``backlog_timeout`` describe (None without a limit)."""
-    max_backlog = values.read(conf, group, "max_backlog")
-    policy = values.read(conf, group, "backlog_policy")
-    timeout = values.read(conf, group, "backlog_timeout")
+    max_backlog = config.value("max_backlog")
+    policy = config.value("backlog_policy")
+    timeout = config.value("backlog_timeout")
     if policy == "wait":
         if max_backlog is None or max_backlog < 1:
             # With max_backlog = 0 no call may ever queue, so a submission would wait for
             # room that can never come.
-            raise values.invalid(
-                conf,
-                group,
+            raise config.invalid(
                 ["backlog_policy", "max_backlog"],
                 "backlog_policy = wait needs max_backlog >= 1 (the backlog to wait below); set "
                 "max_backlog >= 1 or backlog_policy = reject",
@@ -132,41 +129,39 @@ def _backlog_policy(conf: cfg.ConfigOpts, group: str) -> CheckAndReject | None:
     return None if max_backlog is None else reject_when_reached(max_backlog)
 
 
-def _warn_unread(conf: cfg.ConfigOpts, group: str, kind: str, reads: set[str]) -> None:
-    """Warn about each option a user set for ``group`` that the kind does not read.
+def _warn_unread(config: ExecutorGroup) -> None:
+    """Warn about each option a user set for the group that its kind does not read.
 
     Only the chosen kind is loaded, so an option is judged against what that kind reads; a
     close match among those names is offered, for typos such as ``max_worker``.
     """
-    for dest, given in sorted(values.user_settings(conf, group).items()):
-        if dest in reads:
-            continue
-        close = difflib.get_close_matches(dest, sorted(reads), n=1)
+    for dest, given in config.unread():
+        close = difflib.get_close_matches(dest, sorted(config.reads), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         LOG.warning(
             "[%s] %s is set (from %s) but executor kind %r does not read it; it is ignored%s",
-            group,
+            config.group,
             dest,
             given.origin,
-            kind,
+            config.kind,
             hint,
         )
 
 
 def _build(
-    kind: str,
-    cls: type[concurrent.futures.Executor],
+    config: ExecutorGroup,
     max_workers: int | None,
     check_and_reject: CheckAndReject | None,
     *,
     values: dict[str, Any],
     observing: dict[str, Any],
 ) -> Executor:
-    """Build a kind from option values, following the config-options protocol.
+    """Build ``config``'s kind from option values, following the config-options protocol.
 
     ``observing`` (the executor's name and the observability options) goes to the constructor
     if it takes them, else to the wrapper of a plain ``concurrent.futures.Executor``.
     """
+    cls = config.cls
     from_options = getattr(cls, "from_options", None)
     if from_options is not None:
         observing = {key: value for key, value in observing.items() if accepts(from_options, key)}
@@ -187,7 +182,7 @@ def _build(
             kwargs["check_and_reject"] = check_and_reject
         kwargs.update((key, value) for key, value in observing.items() if accepts(cls, key))
         return cls(**kwargs)
-    return _wrap(kind, cls, kwargs, check_and_reject, observing)
+    return _wrap(config.kind, cls, kwargs, check_and_reject, observing)
 
 
 def _wrap(
@@ -228,9 +223,10 @@ class _Resizer:
         self._lock = threading.Lock()
         self._built: dict[str, weakref.WeakKeyDictionary[Executor, int]] = {}
 
-    def track(self, group: str, executor: Executor) -> None:
+    def track(self, config: ExecutorGroup, executor: Executor) -> None:
+        """Resize ``executor``, built from ``config``, when its group's ``max_workers`` changes."""
         with self._lock:
-            built = self._built.setdefault(group, weakref.WeakKeyDictionary())
+            built = self._built.setdefault(config.group, weakref.WeakKeyDictionary())
             built[executor] = executor.max_workers  # type: ignore[attr-defined]
 
     def __call__(self, conf: cfg.ConfigOpts, fresh: dict[tuple[str | None, str], Any]) -> None:

@@ -24,8 +24,8 @@ from typing import Any
 from oslo_config import cfg
 
 from futurist._naming import callable_name
+from futurist._option_types import Interval
 from futurist.exceptions import ExecutorPluginError, PluginLoadError
-from futurist.executors._option_types import Interval
 from futurist.executors.base import Executor
 from futurist.plugins import registry
 

@@ -80,9 +80,15 @@ def distribution_of(name: str, value: str) -> str:
     return _describe_distribution(_distribution(name, value))
 
 
-def unknown_kind(kind: object, installed: list[str], group: str | None = None) -> Exception:
-    """The error for a kind nobody installed: what was asked, where, and what exists."""
+def unknown_kind(
+    kind: object, installed: list[str], group: str | None = None, origin: str | None = None
+) -> Exception:
+    """The error for a kind nobody installed: what was asked, where, and what exists.
+
+    ``origin`` says where a group's ``executor`` value came from (``file F``, ``env VAR``).
+    """
     where = f"[{group}] executor = {kind!r}" if group is not None else f"executor kind {kind!r}"
+    where += f" (from {origin})" if origin is not None else ""
     message = (
         f"{where} is not an installed executor kind (installed: {', '.join(installed) or 'none'})"
     )

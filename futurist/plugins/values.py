@@ -13,13 +13,13 @@ from is also what tells which options a user set: ``user_settings()`` lists them
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from oslo_config import cfg
 
-__all__ = ["InvalidOptionValue", "Setting", "invalid", "read", "setting", "user_settings"]
+__all__ = ["InvalidOptionValue", "Reading", "Setting", "read", "read_options", "user_settings"]
 
 
 class InvalidOptionValue(cfg.ConfigFileValueError):
@@ -56,27 +56,62 @@ class Setting:
         return self.source
 
 
+@dataclass(frozen=True)
+class Reading:
+    """Options of one group, read in one pass: each one's value, or why it is wrong, and what
+    the user set where (``settings``, every option set in the group, known or not).
+
+    A wrong value raises only when it is used (:meth:`value`), so an option the kind does not
+    read cannot fail a build, as when options were read one by one.
+    """
+
+    group: str
+    settings: Mapping[str, Setting]
+    found: Mapping[str, Any]
+    wrong: Mapping[str, str]
+    """Why each option whose value oslo.config refused is wrong, by dest."""
+
+    def value(self, dest: str) -> Any:
+        """The value of option ``dest``; a wrong one raises :class:`InvalidOptionValue`."""
+        if dest in self.wrong:
+            raise self.invalid([dest], self.wrong[dest])
+        return self.found[dest]
+
+    def invalid(self, dests: Iterable[str], allowed: str) -> InvalidOptionValue:
+        """The error for options ``dests`` whose values are wrong, saying what is ``allowed``."""
+        dests = tuple(dests)
+        described = ", ".join(self._describe(dest) for dest in dests)
+        return InvalidOptionValue(f"[{self.group}] {described}: {allowed}", self.group, dests)
+
+    def _describe(self, dest: str) -> str:
+        """``option = value (from where)`` for one option, as best the sources tell."""
+        given = self.settings.get(dest)
+        if given is not None:
+            return f"{dest} = {given.raw!r} (from {given.origin})"
+        if dest in self.found:
+            return f"{dest} = {self.found[dest]!r} (default)"
+        return dest
+
+
+def read_options(
+    conf: cfg.ConfigOpts, group: str, dests: Iterable[str], settings: Mapping[str, Setting]
+) -> Reading:
+    """Read options ``dests`` of ``group`` at once; ``settings`` is what
+    :func:`user_settings` found for the group."""
+    found: dict[str, Any] = {}
+    wrong: dict[str, str] = {}
+    section = conf[group]
+    for dest in dests:
+        try:
+            found[dest] = section[dest]
+        except cfg.ConfigSourceValueError as exc:
+            wrong[dest] = str(exc.__context__ if exc.__context__ is not None else exc)
+    return Reading(group, settings, found, wrong)
+
+
 def read(conf: cfg.ConfigOpts, group: str, dest: str) -> Any:
     """The value of option ``dest`` of ``group``; a bad one raises :class:`InvalidOptionValue`."""
-    try:
-        return conf[group][dest]
-    except cfg.ConfigSourceValueError as exc:
-        reason = exc.__context__ if exc.__context__ is not None else exc
-        raise invalid(conf, group, [dest], str(reason)) from exc
-
-
-def invalid(
-    conf: cfg.ConfigOpts, group: str, dests: Iterable[str], allowed: str
-) -> InvalidOptionValue:
-    """The error for options ``dests`` of ``group`` whose values are wrong, saying ``allowed``."""
-    dests = tuple(dests)
-    described = ", ".join(_describe(conf, group, dest) for dest in dests)
-    return InvalidOptionValue(f"[{group}] {described}: {allowed}", group, dests)
-
-
-def setting(conf: cfg.ConfigOpts, group: str, dest: str) -> Setting | None:
-    """What the user set option ``dest`` of ``group`` to, and where (None if left unset)."""
-    return user_settings(conf, group).get(dest)
+    return read_options(conf, group, [dest], user_settings(conf, group)).value(dest)
 
 
 def user_settings(conf: cfg.ConfigOpts, group: str) -> dict[str, Setting]:
@@ -104,17 +139,6 @@ def user_settings(conf: cfg.ConfigOpts, group: str) -> dict[str, Setting]:
         if location is not None and location.location is cfg.Locations.command_line:
             found[dest] = Setting(str(conf[group][dest]), "command line")
     return found
-
-
-def _describe(conf: cfg.ConfigOpts, group: str, dest: str) -> str:
-    """``option = value (from where)`` for one option, as best the sources tell."""
-    given = setting(conf, group, dest)
-    if given is not None:
-        return f"{dest} = {given.raw!r} (from {given.origin})"
-    try:
-        return f"{dest} = {conf[group][dest]!r} (default)"
-    except (cfg.NoSuchOptError, cfg.ConfigSourceValueError):
-        return dest
 
 
 def _config_files(conf: cfg.ConfigOpts) -> list[str]:

@@ -84,6 +84,8 @@ class Kind:
     """Queued calls start in priority order (False: the kind accepts priorities, ignores them)."""
     stops_calls: bool = False
     """``stop()``, ``terminate_workers()`` and ``drain()`` stop running calls."""
+    batches_map: bool = False
+    """``map(chunksize=n)`` sends calls in batches of ``n``, one future each (else one per call)."""
     shared: Callable[[], object] | None = None
     """Starts what every executor of the kind shares (once); the ``kind`` fixture calls it, so
     a test's snapshot of the process's threads and fds already holds it."""
@@ -208,20 +210,34 @@ KINDS: list[Kind] = [
     Kind("thread_delayed", DelayedThreadPoolExecutor),
     Kind("green", _green, green=True),
     Kind("green_delayed", DelayedGreenThreadPoolExecutor, green=True),
-    Kind("dask", _dask, crosses_processes=True, stops_calls=True, shared=_warm_dask),
+    Kind(
+        "dask",
+        _dask,
+        crosses_processes=True,
+        stops_calls=True,
+        batches_map=True,
+        shared=_warm_dask,
+    ),
     Kind("synchronous", _synchronous, in_caller=True, priorities=False),
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True, priorities=False),
-    Kind("process-fork", _process("fork"), crosses_processes=True, stops_calls=True),
+    Kind(
+        "process-fork",
+        _process("fork"),
+        crosses_processes=True,
+        stops_calls=True,
+        batches_map=True,
+    ),
     Kind(
         "process-spawn",
         _process("spawn"),
         crosses_processes=True,
         stops_calls=True,
+        batches_map=True,
         # The first spawned worker starts multiprocessing's resource tracker, for good.
         shared=resource_tracker.ensure_running,
     ),
     # Third-party kinds from tests/fixtures/futurist-fixture-plugins, chosen by config file.
-    Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1, priorities=False),
+    Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1),
     Kind("fixture_plain", _from_config_file("fixture_plain"), priorities=False),
 ]
 

@@ -77,7 +77,7 @@ def test_stop_while_the_call_is_being_sent_stops_it_as_it_arrives() -> None:
     send = client.submit
 
     def stop_then_send(*args: Any, **kwargs: Any) -> Any:
-        [item] = executor._running_items()
+        [item] = executor._session.running()
         executor.stop(item.future)
         return send(*args, **kwargs)
 

@@ -63,7 +63,7 @@ def test_inner_refusing_a_call_raises_and_counts_nothing() -> None:
     executor = WrappedExecutor(inner)
     with pytest.raises(RuntimeError, match="cannot schedule new futures"):
         executor.submit(int)
-    assert executor._backlog() == 0
+    assert executor.metrics.queued == 0
     executor.shutdown(wait=True)
     assert executor.statistics.executed == 0
 

@@ -5,29 +5,16 @@ from __future__ import annotations
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 import futurist
 from futurist import metrics
 
 WAIT = 30.0
-
-
-@pytest.fixture
-def registry_url() -> Iterator[tuple[CollectorRegistry, str]]:
-    registry = CollectorRegistry()
-    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
-    try:
-        yield registry, f"http://127.0.0.1:{server.server_port}/metrics"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(WAIT)
 
 
 def _scrape(url: str) -> dict[tuple[str, str], list[Any]]:

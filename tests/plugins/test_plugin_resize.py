@@ -43,7 +43,7 @@ class Gate:
 def _wait_workers(executor: futurist.ThreadPoolExecutor, count: int) -> None:
     """Join threads until only ``count`` workers are alive (retiring threads exit on their own)."""
     while executor.num_workers > count:
-        for thread in list(executor._threads):
+        for thread in list(executor._pool.threads):
             thread.join(timeout=0.05)
 
 
@@ -84,7 +84,7 @@ def test_shrinking_keeps_queued_work_and_retires_surplus_threads() -> None:
         assert executor.statistics.executed == 10
         _wait_workers(executor, 1)
         assert executor.num_workers == 1
-        assert executor._state.retiring == 0
+        assert executor._pool.retiring == 0
     finally:
         executor.shutdown()
 

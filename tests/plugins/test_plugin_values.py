@@ -79,6 +79,36 @@ def test_a_misspelt_option_warns_with_the_closest_name(
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("[api]\nexecutor = thread\nmax_worker = 3\n", None),
+        ("[api]\nexecutor = thread\nmax_worker = 3\nbacklog_policy = wait\n", InvalidOptionValue),
+    ],
+    ids=["built", "refused"],
+)
+def test_from_config_reads_the_files_once_whatever_it_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, error: type[Exception] | None
+) -> None:
+    # The warning, and an error naming two options with their values and file, come from one
+    # reading of the group, not from parsing the files again for each.
+    conf = load_config(write_config(tmp_path, text))
+    parses: list[str] = []
+    parse = cfg.ConfigParser.parse
+
+    def counted(parser: cfg.ConfigParser) -> None:
+        parses.append(parser.filename)
+        parse(parser)
+
+    monkeypatch.setattr(cfg.ConfigParser, "parse", counted)
+    if error is None:
+        plugins.from_config(conf, "api").shutdown()
+    else:
+        with pytest.raises(error, match=r"backlog_policy = 'wait' \(from file .*\), max_backlog"):
+            plugins.from_config(conf, "api")
+    assert len(parses) == 1
+
+
 def test_a_value_the_constructor_refuses_names_group_options_values_and_file(
     tmp_path: Path,
 ) -> None:
