@@ -19,10 +19,18 @@ import pytest
 from tests.executors.kinds import KINDS, Kind, shared_dask_cluster, shared_manager
 from tests.faults import Resources, end_children, outliving_children, resources
 
+_RUNNER_PID = os.getpid()
+"""The test runner's process: a forked child inherits the handler below, and must not use it."""
+
 
 def _end_the_run(signum: int, frame: FrameType | None) -> None:
-    """On SIGTERM, end every child process, then die of the signal as if unhandled."""
-    end_children(multiprocessing.active_children())
+    """On SIGTERM, end every child process, then die of the signal as if unhandled.
+
+    Only in the runner: a worker forked from it that is stopped with SIGTERM before it resets
+    its handlers would otherwise end the runner's children (the shared manager among them).
+    """
+    if os.getpid() == _RUNNER_PID:
+        end_children(multiprocessing.active_children())
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
