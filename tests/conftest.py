@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from types import FrameType
 from typing import Any
@@ -104,3 +105,14 @@ def registry_url() -> Iterator[tuple[Any, str]]:
         server.shutdown()
         server.server_close()
         thread.join(30)
+
+
+@pytest.fixture
+def short_switch_interval() -> Iterator[None]:
+    """Threads switch every microsecond: races between them happen at every step."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
