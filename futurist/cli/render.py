@@ -87,9 +87,19 @@ def config_table(path: str, group: str, kind: str, rows: Sequence[OptionValue]) 
         source = row.source if row.detail is None else f"{row.source} ({row.detail})"
         if not row.read:
             source += f"; ignored: kind {kind!r} does not read it"
-        value = "<unset>" if row.value is None else str(row.value) or '""'
+        value = _shown_value(row)
         table.add_row(row.name, escape(value), escape(source))
     return _titled(f"[{group}] of {path}: executor kind {kind!r}", table)
+
+
+def _shown_value(row: OptionValue) -> str:
+    """A value as ``config`` shows it: an unset ``max_workers`` as the kind's default and rule
+    (``10 (5 × CPUs)``), or as the kind's own default when the kind does not tell it."""
+    if row.value is not None:
+        return str(row.value) or '""'
+    if row.default is not None:
+        return str(row.default)
+    return "<unset>: the kind's own default" if row.name == "max_workers" else "<unset>"
 
 
 def outcome_table(outcome: Outcome, title: str) -> Group:

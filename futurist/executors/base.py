@@ -36,6 +36,7 @@ from futurist.executors._map import (
     ordered_results,
     unbatched,
 )
+from futurist.executors.sizing import DefaultWorkers
 from futurist.executors.workers import StoppableWorkers, Workers, WorkItem
 from futurist.figures import ExecutorMetrics
 from futurist.futures import Future
@@ -148,6 +149,16 @@ class Executor(concurrent.futures.Executor):
         Kinds import their optional dependencies lazily, so the class loads without them; tools
         such as ``futurist executors`` call this to tell. The error's ``name`` is the missing
         module. A kind without optional dependencies is always available, as here.
+        """
+        return None
+
+    @classmethod
+    def default_max_workers(cls, **options: Any) -> DefaultWorkers | None:
+        """The ``max_workers`` this kind takes when given none, and the rule that gives it.
+
+        ``options`` are the other constructor keywords it would be built with (a default may
+        depend on them). Tools such as ``futurist config`` show it; a kind computes it with
+        the code its constructor uses. None (as here) when the kind has no such default.
         """
         return None
 
