@@ -183,9 +183,9 @@ def top_table(
         (
             escape(row.executor),
             escape(row.kind),
-            _count(row.queued),
+            _count(row.queued) + _bound(row.queue_capacity),
             _count(row.active),
-            _count(row.workers) + ("" if row.max_workers is None else f"/{row.max_workers:.0f}"),
+            _count(row.workers) + _bound(row.max_workers),
             "-" if row.calls_per_second is None else f"{row.calls_per_second:,.1f}",
             *(_seconds(value, 0) for value in (*row.wait, *row.duration)),
             _count(row.failed),
@@ -228,6 +228,11 @@ _TOP_HEADERS = (
 )  # fmt: skip
 """The columns of ``futurist top``, none wider than its header or widest figure: 80 columns
 hold them where an executor's name and kind have 16 characters together."""
+
+
+def _bound(limit: float | None) -> str:
+    """``/limit`` after a figure that has one (``3/10``), nothing where it is unbounded."""
+    return "" if limit is None else f"/{limit:.0f}"
 
 
 def _count(value: float | None) -> str:

@@ -40,7 +40,7 @@ from futurist.executors.sizing import DefaultWorkers
 from futurist.executors.workers import StoppableWorkers, Workers, WorkItem
 from futurist.figures import ExecutorMetrics
 from futurist.futures import Future
-from futurist.rejection import CheckAndReject
+from futurist.rejection import CheckAndReject, backlog_capacity
 from futurist.statistics import ExecutorStatistics, StatisticsRecorder
 
 __all__ = [
@@ -188,6 +188,7 @@ class Executor(concurrent.futures.Executor):
         """The live figures (backlog, running calls, workers, histograms), taken now."""
         statistics, started, rejected, run_time, queue_wait = self._recorder.figures()
         max_workers = getattr(self, "max_workers", None)
+        core_workers = getattr(self, "min_workers", None)
         return ExecutorMetrics(
             name=self._recorder.name,
             kind=self._recorder.kind,
@@ -199,6 +200,8 @@ class Executor(concurrent.futures.Executor):
             rejected=rejected,
             run_time=run_time,
             queue_wait=queue_wait,
+            queue_capacity=backlog_capacity(self._check_and_reject),
+            core_workers=core_workers if isinstance(core_workers, int) else None,
         )
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:

@@ -1,8 +1,8 @@
 """How a kind sizes itself when given no ``max_workers``, told so that tools can show it.
 
 A kind describes its default through the classmethod ``default_max_workers(**options)``
-(:meth:`futurist.Executor.default_max_workers`), built from the same helpers its constructor
-uses, so ``futurist config`` shows the figure the kind would really take.
+(:meth:`futurist.executors.base.Executor.default_max_workers`), built from the same helpers
+its constructor uses, so ``futurist config`` shows the figure the kind would really take.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """What a kind takes as ``max_workers`` when its config group sets none, as the kind tells it.
 
 A kind tells through its ``default_max_workers(**options)`` classmethod
-(:meth:`futurist.Executor.default_max_workers`); a plain ``concurrent.futures.Executor`` may
-declare the same classmethod. A kind that does not tell is read from its constructor's
-default for ``max_workers``, if that is a number.
+(:meth:`futurist.executors.base.Executor.default_max_workers`); a plain
+``concurrent.futures.Executor`` may declare the same classmethod. A kind that does not tell is
+read from its constructor's default for ``max_workers``, if that is a number.
 """
 
 from __future__ import annotations
