@@ -25,6 +25,7 @@ from futurist.executors.delayed import (
 from futurist.executors.dynamic import DynamicThreadPoolExecutor
 from futurist.executors.green import GreenThreadPoolExecutor
 from futurist.executors.process import ProcessPoolExecutor
+from futurist.executors.sizing import DefaultWorkers
 from futurist.executors.synchronous import SynchronousExecutor
 from futurist.executors.thread import ThreadPoolExecutor
 from futurist.executors.workers import PriorityBacklog, StoppableWorkers, Workers, WorkItem
@@ -46,6 +47,7 @@ __all__ = [
     "CallStopped",
     "CancelledError",
     "DaskExecutor",
+    "DefaultWorkers",
     "DelayedExecutorMixin",
     "DelayedExecutorMixinBase",
     "DeliveryFailed",

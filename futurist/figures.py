@@ -73,6 +73,9 @@ class ExecutorMetrics:
     limit (None for kinds without one); ``rejected`` counts submissions ``check_and_reject``
     refused. ``run_time`` and ``queue_wait`` are the distributions of the calls' run times and
     of how long each waited between acceptance and start; ``queue_wait.sum`` is the total wait.
+    ``queue_capacity`` is the most calls that may wait (the ``max_backlog`` of its
+    ``check_and_reject``; None where the backlog is unbounded) and ``core_workers`` the workers
+    the executor keeps while idle (``min_workers``; None for kinds without one).
     """
 
     name: str
@@ -85,3 +88,5 @@ class ExecutorMetrics:
     rejected: int
     run_time: Histogram
     queue_wait: Histogram
+    queue_capacity: int | None = None
+    core_workers: int | None = None

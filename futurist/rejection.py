@@ -8,10 +8,20 @@ from typing import Any
 from futurist._seconds import optional_seconds
 from futurist.exceptions import RejectedSubmission
 
-__all__ = ["CheckAndReject", "WaitWhenReached", "reject_when_reached", "wait_when_reached"]
+__all__ = [
+    "CheckAndReject",
+    "RejectWhenReached",
+    "WaitWhenReached",
+    "backlog_capacity",
+    "reject_when_reached",
+    "wait_when_reached",
+]
 
 CheckAndReject = Callable[[Any, int], None]
-"""``check_and_reject(executor, backlog)``: raise ``RejectedSubmission`` to refuse a submission."""
+"""``check_and_reject(executor, backlog)``: raise ``RejectedSubmission`` to refuse a submission.
+
+One with an int ``max_backlog`` attribute declares the backlog's bound
+(:func:`backlog_capacity`)."""
 
 
 def _check_max_backlog(max_backlog: object) -> int:
@@ -22,7 +32,29 @@ def _check_max_backlog(max_backlog: object) -> int:
     return max_backlog
 
 
-def reject_when_reached(max_backlog: int) -> CheckAndReject:
+class RejectWhenReached:
+    """The ``check_and_reject`` policy :func:`reject_when_reached` returns."""
+
+    __slots__ = ("max_backlog",)
+
+    def __init__(self, max_backlog: int) -> None:
+        self.max_backlog = _check_max_backlog(max_backlog)
+        """The most calls that may wait: the backlog's capacity, which executors publish."""
+
+    def __call__(self, executor: Any, backlog: int) -> None:
+        if backlog >= self.max_backlog:
+            # The original futurist's words first: logs and alerts search for them.
+            raise RejectedSubmission(
+                f"Current backlog {backlog} is not allowed to go beyond {self.max_backlog}: "
+                f"{type(executor).__name__} already has {backlog} calls queued and max_backlog "
+                f"is {self.max_backlog}"
+            )
+
+    def __repr__(self) -> str:
+        return f"reject_when_reached({self.max_backlog})"
+
+
+def reject_when_reached(max_backlog: int) -> RejectWhenReached:
     """Refuse a submission once ``max_backlog`` calls are already queued.
 
     Up to ``max_backlog`` calls may wait for a worker; the next submission raises
@@ -30,18 +62,20 @@ def reject_when_reached(max_backlog: int) -> CheckAndReject:
     original futurist: ``backlog`` counts the calls already waiting, and the call being
     submitted would wait too.
     """
-    _check_max_backlog(max_backlog)
+    return RejectWhenReached(max_backlog)
 
-    def _rejector(executor: Any, backlog: int) -> None:
-        if backlog >= max_backlog:
-            # The original futurist's words first: logs and alerts search for them.
-            raise RejectedSubmission(
-                f"Current backlog {backlog} is not allowed to go beyond {max_backlog}: "
-                f"{type(executor).__name__} already has {backlog} calls queued and max_backlog "
-                f"is {max_backlog}"
-            )
 
-    return _rejector
+def backlog_capacity(check_and_reject: object) -> int | None:
+    """The most calls ``check_and_reject`` lets wait for a worker, or None if it does not say.
+
+    A policy says it with an int ``max_backlog`` attribute, as the policies of this module do
+    (and so the ``max_backlog`` config option); a callable of your own may declare one too.
+    Executors publish it as their queue's capacity; without it the backlog counts as unbounded.
+    """
+    capacity = getattr(check_and_reject, "max_backlog", None)
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
+        return None
+    return capacity
 
 
 class WaitWhenReached:
@@ -58,6 +92,7 @@ class WaitWhenReached:
 
     def __init__(self, max_backlog: int, timeout: float | None) -> None:
         self.max_backlog = _check_max_backlog(max_backlog)
+        """The backlog submitters wait below: its capacity, which executors publish."""
         if max_backlog == 0:
             raise ValueError(
                 "max_backlog must be >= 1 to wait for room (with 0 no call may ever queue, so "

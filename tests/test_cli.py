@@ -55,6 +55,21 @@ def config_file(tmp_path: Path, text: str, name: str = "service.conf") -> str:
     return str(path)
 
 
+def plugin_site(tmp_path: Path, distribution: str, kinds: str, files: dict[str, str]) -> Path:
+    """A directory for ``PYTHONPATH`` holding distribution ``distribution`` 1.0, with the
+    ``futurist.executors`` entry points ``kinds`` (lines ``name = module:Class``) and the
+    module ``files`` (path: text)."""
+    site = tmp_path / "site"
+    info = site / f"{distribution.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[futurist.executors]\n{kinds}")
+    for name, text in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    return site
+
+
 def error_lines(stderr: str) -> list[str]:
     """stderr without the warning the broken fixture plugin causes whenever options load."""
     return [line for line in stderr.splitlines() if not line.startswith("futurist: warning:")]
@@ -160,7 +175,7 @@ def test_config_shows_values_and_where_they_came_from(tmp_path: Path) -> None:
     options = {row["name"]: row for row in document["options"]}
     assert options["executor"] == {
         "name": "executor", "value": "fixture_serial", "source": "file", "detail": path,
-        "read": True,
+        "read": True, "effective": "fixture_serial", "rule": None,
     }  # fmt: skip
     assert (options["fixture_label"]["value"], options["fixture_label"]["source"]) == (
         "api",
@@ -168,7 +183,7 @@ def test_config_shows_values_and_where_they_came_from(tmp_path: Path) -> None:
     )
     assert options["max_backlog"] == {
         "name": "max_backlog", "value": 7, "source": "environment",
-        "detail": "OS_API_POOL__MAX_BACKLOG", "read": True,
+        "detail": "OS_API_POOL__MAX_BACKLOG", "read": True, "effective": 7, "rule": None,
     }  # fmt: skip
     # Set in the file, but fixture_serial has no such option: listed as not read.
     # Only the group's own kind is loaded, so an option it does not read keeps its text.
@@ -292,20 +307,17 @@ def test_unknown_kind_in_compare_and_malformed_file_exit_2(tmp_path: Path) -> No
 
 def test_a_plugin_missing_its_own_module_is_not_a_missing_dependency(tmp_path: Path) -> None:
     """A package whose entry point names a module it does not ship is broken, not incomplete."""
-    site = tmp_path / "site"
-    (site / "halfway_kinds-1.0.dist-info").mkdir(parents=True)
-    (site / "halfway_kinds-1.0.dist-info" / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: halfway-kinds\nVersion: 1.0\n"
-    )
-    (site / "halfway_kinds-1.0.dist-info" / "entry_points.txt").write_text(
-        "[futurist.executors]\n"
+    site = plugin_site(
+        tmp_path,
+        "halfway-kinds",
         "halfway_plain = halfway_kinds.plain:PlainExecutor\n"
         "halfway_gone = halfway_gone.plain:PlainExecutor\n"
-        "halfway_dep = halfway_kinds.needs:NeedyExecutor\n"
+        "halfway_dep = halfway_kinds.needs:NeedyExecutor\n",
+        {
+            "halfway_kinds/__init__.py": "",
+            "halfway_kinds/needs.py": "import halfway_missing_dependency\n",
+        },
     )
-    (site / "halfway_kinds").mkdir()
-    (site / "halfway_kinds" / "__init__.py").write_text("")
-    (site / "halfway_kinds" / "needs.py").write_text("import halfway_missing_dependency\n")
     env = environment(PYTHONPATH=str(site))
     listed = as_json(futurist("executors", "--json", cwd=tmp_path, env=env))["executors"]
     status = {row["name"]: row["status"] for row in listed if row["name"].startswith("halfway")}
@@ -320,19 +332,16 @@ def test_a_plugin_missing_its_own_module_is_not_a_missing_dependency(tmp_path: P
 
 def test_unexpected_failure_exits_1_with_the_traceback(tmp_path: Path) -> None:
     """A third-party kind whose constructor raises: a bug to report, not a usage error."""
-    site = tmp_path / "site"
-    (site / "exploding_kind-1.0.dist-info").mkdir(parents=True)
-    (site / "exploding_kind-1.0.dist-info" / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: exploding-kind\nVersion: 1.0\n"
-    )
-    (site / "exploding_kind-1.0.dist-info" / "entry_points.txt").write_text(
-        "[futurist.executors]\nexploding = exploding_kind:ExplodingExecutor\n"
-    )
-    (site / "exploding_kind.py").write_text(
-        "from futurist import SynchronousExecutor\n\n"
-        "class ExplodingExecutor(SynchronousExecutor):\n"
-        "    def __init__(self, **kwargs):\n"
-        "        raise RuntimeError('exploding on purpose')\n"
+    site = plugin_site(
+        tmp_path,
+        "exploding-kind",
+        "exploding = exploding_kind:ExplodingExecutor\n",
+        {
+            "exploding_kind.py": "from futurist import SynchronousExecutor\n\n"
+            "class ExplodingExecutor(SynchronousExecutor):\n"
+            "    def __init__(self, **kwargs):\n"
+            "        raise RuntimeError('exploding on purpose')\n"
+        },
     )
     env = environment(PYTHONPATH=str(site))
     listed = as_json(futurist("executors", "--json", cwd=tmp_path, env=env))["executors"]

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 import futurist as library
-from tests.test_cli import HIDE, as_json, config_file, error_lines, futurist
+from tests.test_cli import (
+    HIDE,
+    as_json,
+    config_file,
+    environment,
+    error_lines,
+    futurist,
+    plugin_site,
+)
 
 
 def test_config_names_a_group_written_in_the_wrong_section_and_exits_2(tmp_path: Path) -> None:
@@ -124,3 +133,97 @@ def test_compare_json_has_each_kind_and_nothing_else_on_stdout(tmp_path: Path) -
     assert [kind["kind"] for kind in kinds] == ["thread", "synchronous"]
     assert all(kind["executed"] == 4 and kind["throughput"] > 0 for kind in kinds)
     assert "done" not in result.stderr
+
+
+CPUS = os.cpu_count() or 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "effective", "rule"),
+    [
+        ("executor = thread", 5 * CPUS, "5 × CPUs"),
+        ("executor = thread_dynamic\nmin_workers = 2", max(5 * CPUS, 3), "5 × CPUs"),
+        ("executor = thread_dynamic\nmin_workers = 99", 100, "min_workers + 1"),
+        ("executor = process", CPUS, "1 × CPUs"),
+        ("executor = green", 1000, "fixed"),
+        ("executor = dask\nn_workers = 2\nthreads_per_worker = 3", 384, "64 × 6 threads"),
+        ("executor = dask", 64 * CPUS, f"64 × {CPUS} threads"),
+        (
+            "executor = dask\nscheduler_address = tcp://127.0.0.1:8786",
+            None,
+            "64 × the cluster's threads, counted once connected",
+        ),
+        ("executor = fixture_plain", 2, "the constructor's default"),
+    ],
+)
+def test_config_shows_the_max_workers_each_kind_takes_when_unset(
+    tmp_path: Path, settings: str, effective: int | None, rule: str
+) -> None:
+    path = config_file(tmp_path, f"[futurist]\n{settings}\n")
+    document = as_json(futurist("config", "--config-file", path, "--json", cwd=tmp_path))
+    row = next(row for row in document["options"] if row["name"] == "max_workers")
+    assert (row["value"], row["source"], row["effective"], row["rule"]) == (
+        None,
+        "default",
+        effective,
+        rule,
+    )
+    text = futurist("config", "--config-file", path, cwd=tmp_path, env=wide())
+    assert text.returncode == 0, text.stderr
+    shown = rule if effective is None else f"{effective} ({rule})"
+    assert f" max_workers  {shown}  default" in squeezed(text.stdout)
+
+
+def test_a_set_max_workers_is_its_own_effective_value(tmp_path: Path) -> None:
+    path = config_file(tmp_path, "[futurist]\nexecutor = process\nmax_workers = 3\n")
+    document = as_json(futurist("config", "--config-file", path, "--json", cwd=tmp_path))
+    row = next(row for row in document["options"] if row["name"] == "max_workers")
+    assert (row["value"], row["effective"], row["rule"]) == (3, 3, None)
+
+
+def test_third_party_kinds_tell_their_default_or_show_the_kind_default(tmp_path: Path) -> None:
+    """A kind declaring ``default_max_workers`` is shown as it tells; one that does not, and
+    whose constructor has no number for it, reads as the kind's own default."""
+    site = plugin_site(
+        tmp_path,
+        "sized-kinds",
+        "sized_told = sized_kinds:ToldExecutor\nsized_silent = sized_kinds:SilentExecutor\n",
+        {
+            "sized_kinds.py": "import concurrent.futures\n"
+            "import futurist\n\n"
+            "class ToldExecutor(futurist.ThreadPoolExecutor):\n"
+            "    kind = 'sized_told'\n\n"
+            "    @classmethod\n"
+            "    def default_max_workers(cls, **options):\n"
+            "        return futurist.DefaultWorkers(7, 'seven, always')\n\n"
+            "class SilentExecutor(concurrent.futures.ThreadPoolExecutor):\n"
+            "    pass\n"
+        },
+    )
+    env = wide(PYTHONPATH=str(site))
+    path = config_file(
+        tmp_path, "[told]\nexecutor = sized_told\n\n[silent]\nexecutor = sized_silent\n"
+    )
+    told = futurist("config", "--config-file", path, "--group", "told", cwd=tmp_path, env=env)
+    assert told.returncode == 0, told.stderr
+    assert " max_workers  7 (seven, always)  default" in squeezed(told.stdout)
+    silent = futurist("config", "--config-file", path, "--group", "silent", cwd=tmp_path, env=env)
+    assert silent.returncode == 0, silent.stderr
+    assert " max_workers  <unset>: the kind's own default  default" in squeezed(silent.stdout)
+    document = as_json(
+        futurist(
+            "config", "--config-file", path, "--group", "silent", "--json", cwd=tmp_path, env=env
+        )
+    )
+    row = next(row for row in document["options"] if row["name"] == "max_workers")
+    assert (row["value"], row["effective"], row["rule"]) == (None, None, None)
+
+
+def wide(**extra: str) -> dict[str, str]:
+    """The command's environment with a terminal wide enough that no value wraps."""
+    return environment(COLUMNS="200", **extra)
+
+
+def squeezed(text: str) -> str:
+    """``text`` with each run of spaces cut to two, so table columns compare as words."""
+    return re.sub(r"   +", "  ", text)

@@ -93,7 +93,9 @@ def test_executors_are_sorted_by_queue_length_with_their_gauges_and_failures(
 
     with (
         futurist.ThreadPoolExecutor(2, name="idle") as idle,
-        futurist.ThreadPoolExecutor(1, name="busy") as busy,
+        futurist.ThreadPoolExecutor(
+            1, futurist.rejection.reject_when_reached(5), name="busy"
+        ) as busy,
     ):
         for executor in (idle, busy):
             metrics.instrument("prometheus", executor, registry=registry)
@@ -109,7 +111,7 @@ def test_executors_are_sorted_by_queue_length_with_their_gauges_and_failures(
     assert result.returncode == 0, result.stderr
     rows = table_rows(result.stdout)
     assert list(rows) == ["busy", "idle"]
-    assert rows["busy"][1:5] == ["thread", "3", "1", "1/1"]
+    assert rows["busy"][1:5] == ["thread", "3/5", "1", "1/1"]
     assert rows["idle"][1:5] == ["thread", "0", "0", "1/2"]
     assert rows["idle"][-1] == "1"
 

@@ -83,6 +83,33 @@ def test_reject_when_reached_bad_input(value: Any, error: type[Exception]) -> No
         rejection.reject_when_reached(value)
 
 
+class _DeclaredBound:
+    """A policy of one's own that declares its bound."""
+
+    max_backlog = 9
+
+    def __call__(self, executor: Any, backlog: int) -> None:
+        if backlog >= self.max_backlog:
+            raise futurist.RejectedSubmission("full")
+
+
+@pytest.mark.parametrize(
+    ("check", "capacity"),
+    [
+        (rejection.reject_when_reached(0), 0),
+        (rejection.reject_when_reached(4), 4),
+        (rejection.wait_when_reached(2, timeout=1), 2),
+        (_DeclaredBound(), 9),
+        (lambda executor, backlog: None, None),
+        (None, None),
+    ],
+)
+def test_backlog_capacity_is_the_bound_a_policy_declares(check: Any, capacity: int | None) -> None:
+    assert rejection.backlog_capacity(check) == capacity
+    with futurist.ThreadPoolExecutor(1, check) as executor:
+        assert executor.metrics.queue_capacity == capacity
+
+
 def test_wait_for_any_returns_once_one_is_done() -> None:
     first: futurist.Future[int] = futurist.Future()
     second: futurist.Future[int] = futurist.Future()

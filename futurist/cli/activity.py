@@ -21,6 +21,8 @@ class TopRow:
     executor: str
     kind: str
     queued: float | None
+    queue_capacity: float | None
+    """The most calls that may queue (None: unbounded)."""
     active: float | None
     workers: float | None
     max_workers: float | None
@@ -45,6 +47,7 @@ def top_rows(previous: Scrape, current: Scrape) -> list[TopRow]:
                 now.executor,
                 now.kind,
                 now.values.get("queue_length"),
+                now.values.get("queue_capacity"),
                 now.values.get("call_active"),
                 now.values.get("workers"),
                 now.values.get("worker_max"),

@@ -87,9 +87,19 @@ def config_table(path: str, group: str, kind: str, rows: Sequence[OptionValue]) 
         source = row.source if row.detail is None else f"{row.source} ({row.detail})"
         if not row.read:
             source += f"; ignored: kind {kind!r} does not read it"
-        value = "<unset>" if row.value is None else str(row.value) or '""'
+        value = _shown_value(row)
         table.add_row(row.name, escape(value), escape(source))
     return _titled(f"[{group}] of {path}: executor kind {kind!r}", table)
+
+
+def _shown_value(row: OptionValue) -> str:
+    """A value as ``config`` shows it: an unset ``max_workers`` as the kind's default and rule
+    (``10 (5 × CPUs)``), or as the kind's own default when the kind does not tell it."""
+    if row.value is not None:
+        return str(row.value) or '""'
+    if row.default is not None:
+        return str(row.default)
+    return "<unset>: the kind's own default" if row.name == "max_workers" else "<unset>"
 
 
 def outcome_table(outcome: Outcome, title: str) -> Group:
@@ -173,9 +183,9 @@ def top_table(
         (
             escape(row.executor),
             escape(row.kind),
-            _count(row.queued),
+            _count(row.queued) + _bound(row.queue_capacity),
             _count(row.active),
-            _count(row.workers) + ("" if row.max_workers is None else f"/{row.max_workers:.0f}"),
+            _count(row.workers) + _bound(row.max_workers),
             "-" if row.calls_per_second is None else f"{row.calls_per_second:,.1f}",
             *(_seconds(value, 0) for value in (*row.wait, *row.duration)),
             _count(row.failed),
@@ -218,6 +228,11 @@ _TOP_HEADERS = (
 )  # fmt: skip
 """The columns of ``futurist top``, none wider than its header or widest figure: 80 columns
 hold them where an executor's name and kind have 16 characters together."""
+
+
+def _bound(limit: float | None) -> str:
+    """``/limit`` after a figure that has one (``3/10``), nothing where it is unbounded."""
+    return "" if limit is None else f"/{limit:.0f}"
 
 
 def _count(value: float | None) -> str:

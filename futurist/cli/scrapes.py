@@ -19,7 +19,7 @@ from futurist.cli.settings import ConfigProblem
 __all__ = ["GAUGES", "HISTOGRAMS", "Reading", "Scrape", "scrape"]
 
 _PREFIX = "futurist_executor_"
-GAUGES = ("queue_length", "call_active", "workers", "worker_max")
+GAUGES = ("queue_length", "queue_capacity", "call_active", "workers", "worker_max")
 """The gauges read, by their name after ``futurist_executor_``."""
 _COUNTERS = ("call_executed", "call_failed", "call_rejected")
 HISTOGRAMS = ("call_wait_time_seconds", "call_duration_seconds")

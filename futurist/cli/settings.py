@@ -8,8 +8,10 @@ from typing import Any
 
 from oslo_config import cfg
 
+from futurist.executors.sizing import DefaultWorkers
 from futurist.plugins import options
-from futurist.plugins.group import read_group
+from futurist.plugins.defaults import described_default
+from futurist.plugins.group import ExecutorGroup, read_group
 
 __all__ = ["ConfigProblem", "OptionValue", "load_config", "resolve_group"]
 
@@ -23,7 +25,8 @@ class OptionValue:
     """One option of a group: its value, where it came from, and whether the kind reads it.
 
     ``source`` is ``default``, ``file``, ``environment`` or ``command line``; ``detail`` names
-    the file or the variable.
+    the file or the variable. ``default`` is what the kind takes for an unset ``max_workers``,
+    as the kind tells it.
     """
 
     name: str
@@ -31,6 +34,12 @@ class OptionValue:
     source: str
     detail: str | None
     read: bool
+    default: DefaultWorkers | None = None
+
+    @property
+    def effective(self) -> Any:
+        """What the executor takes: the value, or the kind's default when unset."""
+        return self.value if self.default is None else self.default.count
 
     def as_dict(self) -> dict[str, Any]:
         """The option as JSON-ready values."""
@@ -40,6 +49,8 @@ class OptionValue:
             "source": self.source,
             "detail": self.detail,
             "read": self.read,
+            "effective": self.effective,
+            "rule": None if self.default is None else self.default.rule,
         }
 
 
@@ -99,7 +110,14 @@ def resolve_group(conf: cfg.ConfigOpts, group: str) -> tuple[str, list[OptionVal
         set_by_user = location is not None and location.location.is_user_controlled
         source = "default" if location is None else _SOURCES[location.location]
         detail = location.detail if set_by_user and location is not None else None
-        rows.append(OptionValue(opt.name, value, source, detail, read=True))
+        default = _default_workers(config) if opt.dest == "max_workers" and value is None else None
+        rows.append(OptionValue(opt.name, value, source, detail, read=True, default=default))
     for dest, given in config.unread():
         rows.append(OptionValue(dest, given.raw, given.source, given.detail, read=False))
     return config.kind, rows
+
+
+def _default_workers(config: ExecutorGroup) -> DefaultWorkers | None:
+    """The ``max_workers`` the group's kind takes when given none, built from the group."""
+    own = {opt.dest: config.options.value(opt.dest) for opt in config.own}
+    return described_default(config.cls, own)

@@ -36,10 +36,11 @@ from futurist.executors._map import (
     ordered_results,
     unbatched,
 )
+from futurist.executors.sizing import DefaultWorkers
 from futurist.executors.workers import StoppableWorkers, Workers, WorkItem
 from futurist.figures import ExecutorMetrics
 from futurist.futures import Future
-from futurist.rejection import CheckAndReject
+from futurist.rejection import CheckAndReject, backlog_capacity
 from futurist.statistics import ExecutorStatistics, StatisticsRecorder
 
 __all__ = [
@@ -151,6 +152,16 @@ class Executor(concurrent.futures.Executor):
         """
         return None
 
+    @classmethod
+    def default_max_workers(cls, **options: Any) -> DefaultWorkers | None:
+        """The ``max_workers`` this kind takes when given none, and the rule that gives it.
+
+        ``options`` are the other constructor keywords it would be built with (a default may
+        depend on them). Tools such as ``futurist config`` show it; a kind computes it with
+        the code its constructor uses. None (as here) when the kind has no such default.
+        """
+        return None
+
     @property
     def alive(self) -> bool:
         """True until shutdown starts."""
@@ -175,20 +186,7 @@ class Executor(concurrent.futures.Executor):
     @property
     def metrics(self) -> ExecutorMetrics:
         """The live figures (backlog, running calls, workers, histograms), taken now."""
-        statistics, started, rejected, run_time, queue_wait = self._recorder.figures()
-        max_workers = getattr(self, "max_workers", None)
-        return ExecutorMetrics(
-            name=self._recorder.name,
-            kind=self._recorder.kind,
-            statistics=statistics,
-            queued=self._workers.backlog(),
-            running=max(0, started - statistics.executed),
-            workers=self._workers.count(),
-            max_workers=max_workers if isinstance(max_workers, int) else None,
-            rejected=rejected,
-            run_time=run_time,
-            queue_wait=queue_wait,
-        )
+        return _live_figures(self, self._recorder, self._workers, self._check_and_reject)
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
         """Schedule ``fn(*args, **kwargs)`` and return the future of its result.
@@ -484,6 +482,33 @@ def _cannot_drain_here(executor: Executor, timeout: object) -> RuntimeError:
         "own workers or a done callback its machinery runs: waiting there would hold up what "
         "runs the calls it waits for. Call drain(0) there to cancel what is queued at once, or "
         "drain from another thread"
+    )
+
+
+def _live_figures(
+    executor: Executor,
+    recorder: StatisticsRecorder,
+    workers: Workers,
+    check_and_reject: CheckAndReject | None,
+) -> ExecutorMetrics:
+    """An executor's figures now; sizes a kind has (``max_workers``, ``min_workers``) are read
+    by name, and the queue's capacity from the bound its check declares."""
+    statistics, started, rejected, run_time, queue_wait = recorder.figures()
+    max_workers = getattr(executor, "max_workers", None)
+    core_workers = getattr(executor, "min_workers", None)
+    return ExecutorMetrics(
+        name=recorder.name,
+        kind=recorder.kind,
+        statistics=statistics,
+        queued=workers.backlog(),
+        running=max(0, started - statistics.executed),
+        workers=workers.count(),
+        max_workers=max_workers if isinstance(max_workers, int) else None,
+        rejected=rejected,
+        run_time=run_time,
+        queue_wait=queue_wait,
+        queue_capacity=backlog_capacity(check_and_reject),
+        core_workers=core_workers if isinstance(core_workers, int) else None,
     )
 
 

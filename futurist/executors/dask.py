@@ -58,6 +58,7 @@ from futurist.executors.base import (
     validate_check_and_reject,
     validate_max_workers,
 )
+from futurist.executors.sizing import DefaultWorkers, cpu_count
 from futurist.executors.workers import PriorityBacklog, WorkItem
 
 if TYPE_CHECKING:
@@ -69,6 +70,17 @@ LOG = logging.getLogger(__name__)
 
 _CALLS_PER_THREAD = 64
 """Default calls in flight per cluster thread: enough that workers never wait for a refill."""
+
+
+def _default_calls(threads: int) -> int:
+    """``max_workers`` when given none, for a cluster of ``threads`` threads (at least one)."""
+    return _CALLS_PER_THREAD * max(threads, 1)
+
+
+def _local_shape(n_workers: int | None, threads_per_worker: int | None) -> tuple[int, int]:
+    """The workers and threads per worker of the executor's own cluster: one worker per CPU
+    and one thread each unless told."""
+    return n_workers or cpu_count(), threads_per_worker or 1
 
 
 def _import_distributed() -> Any:
@@ -305,11 +317,7 @@ class DaskExecutor(Executor):
         cluster = None
         if scheduler_address is None:
             cluster = _start_local_cluster(
-                distributed,
-                n_workers or os.cpu_count() or 1,
-                threads_per_worker or 1,
-                processes,
-                security,
+                distributed, *_local_shape(n_workers, threads_per_worker), processes, security
             )
             address = cluster.scheduler_address
         else:
@@ -321,8 +329,7 @@ class DaskExecutor(Executor):
                 cluster.close()
             raise
         if max_workers is None:
-            threads = sum(client.nthreads().values())
-            max_workers = max(_CALLS_PER_THREAD * threads, _CALLS_PER_THREAD)
+            max_workers = _default_calls(sum(client.nthreads().values()))
         self._session = _DaskWorkers(client, cluster, max_workers)
         super().__init__(
             self._session,
@@ -341,6 +348,19 @@ class DaskExecutor(Executor):
     def check_available(cls) -> None:
         """Raise ``ImportError`` naming the package to install if ``distributed`` is missing."""
         _import_distributed()
+
+    @classmethod
+    def default_max_workers(cls, **options: Any) -> DefaultWorkers | None:
+        """64 calls per cluster thread: the local cluster's threads, or a remote cluster's once
+        connected."""
+        if options.get("scheduler_address") is not None:
+            return DefaultWorkers(
+                None, f"{_CALLS_PER_THREAD} × the cluster's threads, counted once connected"
+            )
+        workers, threads = _local_shape(options.get("n_workers"), options.get("threads_per_worker"))
+        return DefaultWorkers(
+            _default_calls(workers * threads), f"{_CALLS_PER_THREAD} × {workers * threads} threads"
+        )
 
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:

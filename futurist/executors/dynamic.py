@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from futurist._seconds import seconds
 from futurist.executors.base import CheckAndReject, validate_max_workers
-from futurist.executors.thread import ThreadPoolExecutor, default_thread_count
+from futurist.executors.sizing import DefaultWorkers
+from futurist.executors.thread import ThreadPoolExecutor, default_thread_count, default_threads
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -33,6 +34,11 @@ def _check_number(name: str, value: object) -> float:
     if math.isnan(value):
         raise ValueError(f"{name} must be a number, got {value!r}")
     return float(value)
+
+
+def _default_max(min_workers: int) -> int:
+    """The pool's ``max_workers`` when given none: five threads per CPU, above ``min_workers``."""
+    return max(default_thread_count(), min_workers + 1)
 
 
 class DynamicThreadPoolExecutor(ThreadPoolExecutor):
@@ -65,9 +71,7 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         propagate_context: bool = False,
     ) -> None:
         min_workers = validate_max_workers(min_workers, 1, "min_workers")
-        max_workers = validate_max_workers(
-            max_workers, max(default_thread_count(), min_workers + 1)
-        )
+        max_workers = validate_max_workers(max_workers, _default_max(min_workers))
         if min_workers >= max_workers:
             raise ValueError(
                 f"min_workers must be less than max_workers, got min_workers={min_workers} "
@@ -101,6 +105,15 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         self._idle_timeout = idle
         self._pool.retire_when_idle(after=idle, keep=min_workers)
         self._pool.grow_threshold = grow
+
+    @classmethod
+    def default_max_workers(cls, **options: Any) -> DefaultWorkers | None:
+        """Five threads per CPU, or ``min_workers + 1`` if that is more."""
+        min_workers = options.get("min_workers", 1)
+        threads = default_threads()
+        if not isinstance(min_workers, int) or threads.count == _default_max(min_workers):
+            return threads
+        return DefaultWorkers(_default_max(min_workers), "min_workers + 1")
 
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:

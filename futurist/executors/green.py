@@ -23,10 +23,14 @@ from typing import Any
 
 from futurist._eventlet import eventlet_module, green_lock
 from futurist.executors.base import CheckAndReject, Executor, validate_max_workers
+from futurist.executors.sizing import DefaultWorkers
 from futurist.executors.workers import PriorityBacklog, Workers, WorkItem
 from futurist.futures import GreenFuture
 
 __all__ = ["GreenThreadPoolExecutor"]
+
+_DEFAULT_GREEN_THREADS = 1000
+"""``max_workers`` when given none: green threads cost little, so many may wait at once."""
 
 
 class _GreenWorkers(Workers):
@@ -144,14 +148,14 @@ class GreenThreadPoolExecutor(Executor):
 
     def __init__(
         self,
-        max_workers: int | None = 1000,
+        max_workers: int | None = _DEFAULT_GREEN_THREADS,
         check_and_reject: CheckAndReject | None = None,
         *,
         name: str | None = None,
         log_unread_failures: bool = True,
         propagate_context: bool = False,
     ) -> None:
-        max_workers = validate_max_workers(max_workers, 1000)
+        max_workers = validate_max_workers(max_workers, _DEFAULT_GREEN_THREADS)
         self._max_workers = max_workers
         self._green = _GreenWorkers(eventlet_module(), max_workers)
         super().__init__(
@@ -166,6 +170,11 @@ class GreenThreadPoolExecutor(Executor):
     def check_available(cls) -> None:
         """Raise ``ImportError`` naming the package to install if eventlet is not installed."""
         eventlet_module()
+
+    @classmethod
+    def default_max_workers(cls, **options: Any) -> DefaultWorkers | None:
+        """A fixed number of green threads, whatever the CPUs (they wait, they do not compute)."""
+        return DefaultWorkers(_DEFAULT_GREEN_THREADS, "fixed")
 
     @classmethod
     def config_options(cls) -> list[Any]:

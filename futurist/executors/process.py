@@ -64,6 +64,7 @@ from futurist.executors.base import (
     validate_initializer,
     validate_max_workers,
 )
+from futurist.executors.sizing import DefaultWorkers, cpu_count
 from futurist.executors.workers import PriorityBacklog, WorkItem
 from futurist.futures import Future
 
@@ -290,7 +291,7 @@ class ProcessPoolExecutor(Executor):
         log_unread_failures: bool = True,
         propagate_context: bool = False,
     ) -> None:
-        max_workers = validate_max_workers(max_workers, os.cpu_count() or 1)
+        max_workers = validate_max_workers(max_workers, cpu_count())
         validate_initializer(initializer)
         max_tasks_per_child = _validate_max_tasks_per_child(max_tasks_per_child)
         task_timeout = optional_seconds("task_timeout", task_timeout)
@@ -318,6 +319,11 @@ class ProcessPoolExecutor(Executor):
         self._pool.name = self.name
         # Let the manager finish the accepted work and exit if this executor is collected.
         weakref.finalize(self, self._pool.request_stop).atexit = False
+
+    @classmethod
+    def default_max_workers(cls, **options: Any) -> DefaultWorkers | None:
+        """One process per CPU."""
+        return DefaultWorkers(cpu_count(), "1 × CPUs")
 
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
-import os
 import queue
 import threading
 import time
@@ -40,12 +39,13 @@ from futurist.executors.base import (
     validate_initializer,
     validate_max_workers,
 )
+from futurist.executors.sizing import DefaultWorkers, cpu_count
 from futurist.executors.workers import Workers, WorkItem, priority_of
 
 if TYPE_CHECKING:
     from oslo_config import cfg
 
-__all__ = ["ThreadPoolExecutor", "default_thread_count"]
+__all__ = ["ThreadPoolExecutor", "default_thread_count", "default_threads"]
 
 LOG = logging.getLogger(__name__)
 
@@ -124,9 +124,17 @@ class Slot:
         self.item: WorkItem | None = None
 
 
+_THREADS_PER_CPU = 5
+
+
 def default_thread_count() -> int:
     """Default ``max_workers`` of thread pools: five threads per CPU."""
-    return 5 * (os.cpu_count() or 1)
+    return _THREADS_PER_CPU * cpu_count()
+
+
+def default_threads() -> DefaultWorkers:
+    """:func:`default_thread_count` with the rule that gives it, for tools to show."""
+    return DefaultWorkers(default_thread_count(), f"{_THREADS_PER_CPU} × CPUs")
 
 
 class _ThreadWorkers(Workers):
@@ -544,6 +552,11 @@ class ThreadPoolExecutor(Executor):
                 "pool number.",
             )
         ]
+
+    @classmethod
+    def default_max_workers(cls, **options: Any) -> DefaultWorkers | None:
+        """Five threads per CPU."""
+        return default_threads()
 
     @property
     def max_workers(self) -> int:

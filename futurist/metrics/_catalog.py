@@ -52,6 +52,14 @@ FIGURES = (
         lambda m: m.queued,
     ),
     Figure(
+        "futurist.executor.queue.capacity",
+        "futurist_executor_queue_capacity",
+        "gauge",
+        "{call}",
+        "The most calls that may wait for a worker (max_backlog); absent where unbounded.",
+        lambda m: m.queue_capacity,
+    ),
+    Figure(
         "futurist.executor.call.active",
         "futurist_executor_call_active",
         "gauge",
@@ -66,6 +74,14 @@ FIGURES = (
         "{worker}",
         "Workers (threads, processes, green threads) the executor has now.",
         lambda m: m.workers,
+    ),
+    Figure(
+        "futurist.executor.worker.core",
+        "futurist_executor_worker_core",
+        "gauge",
+        "{worker}",
+        "The workers the executor keeps while idle (min_workers); absent for kinds without.",
+        lambda m: m.core_workers,
     ),
     Figure(
         "futurist.executor.worker.max",
@@ -108,8 +124,8 @@ FIGURES = (
         lambda m: m.rejected,
     ),
 )
-"""The numbers every backend publishes per executor (``worker.max`` only where there is a
-limit)."""
+"""The numbers every backend publishes per executor (``queue.capacity``, ``worker.core`` and
+``worker.max`` only where there is such a bound)."""
 
 HISTOGRAMS = (
     HistogramFigure(

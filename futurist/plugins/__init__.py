@@ -21,8 +21,10 @@ from oslo_config import cfg
 
 from futurist._naming import callable_name, executor_name
 from futurist.executors.base import CheckAndReject, Executor
+from futurist.executors.sizing import DefaultWorkers
 from futurist.executors.wrapped import WrappedExecutor
 from futurist.plugins import placement, values
+from futurist.plugins.defaults import described_default
 from futurist.plugins.group import ExecutorGroup, read_group
 from futurist.plugins.options import (
     DEFAULT_GROUP,
@@ -37,6 +39,7 @@ from futurist.rejection import reject_when_reached, wait_when_reached
 __all__ = [
     "NAMESPACE",
     "create",
+    "default_max_workers",
     "from_config",
     "list_opts",
     "load",
@@ -60,6 +63,17 @@ def create(name: str, **kwargs: Any) -> Executor:
         return cls(**kwargs)
     check_and_reject = kwargs.pop("check_and_reject", None)
     return _wrap(name, cls, kwargs, check_and_reject, {})
+
+
+def default_max_workers(name: str, **options: Any) -> DefaultWorkers | None:
+    """The ``max_workers`` kind ``name`` takes when given none, with the rule that gives it.
+
+    ``options`` are the other keywords it would be built with (``min_workers``,
+    ``scheduler_address``, ...). The kind tells through its ``default_max_workers``
+    classmethod, computed with the code its constructor uses; a kind without one is read from
+    its constructor's default. None when neither tells.
+    """
+    return described_default(load(name), options)
 
 
 def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:

@@ -92,3 +92,27 @@ def test_a_missing_api_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
     with pytest.raises(ImportError, match=r"pip install opentelemetry-api"):
         metrics.instrument("otel")
+
+
+def test_queue_capacity_and_core_workers_only_where_a_kind_has_them() -> None:
+    provider, reader = _provider()
+    with (
+        futurist.DynamicThreadPoolExecutor(
+            3, futurist.rejection.reject_when_reached(7), min_workers=1, name="bounded"
+        ) as bounded,
+        futurist.ThreadPoolExecutor(2, name="unbounded") as unbounded,
+    ):
+        metrics.instrument("otel", bounded, meter_provider=provider)
+        metrics.instrument("otel", unbounded, meter_provider=provider)
+        points = _points(reader)
+    capacity = points["futurist.executor.queue.capacity"]
+    assert list(capacity) == ["bounded"]
+    point, attributes, unit = capacity["bounded"]
+    assert (point.value, unit) == (7, "{call}")
+    assert attributes == {
+        "futurist.executor.name": "bounded",
+        "futurist.executor.kind": "thread_dynamic",
+    }
+    core = points["futurist.executor.worker.core"]
+    assert list(core) == ["bounded"]
+    assert (core["bounded"][0].value, core["bounded"][2]) == (1, "{worker}")

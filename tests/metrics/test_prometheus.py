@@ -88,3 +88,37 @@ def test_a_missing_client_says_what_to_install(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "prometheus_client", None)
     with pytest.raises(ImportError, match=r"pip install prometheus_client"):
         metrics.instrument("prometheus")
+
+
+def test_queue_capacity_and_core_workers_only_where_a_kind_has_them(
+    registry_url: tuple[CollectorRegistry, str],
+) -> None:
+    """As OpenTelemetry's ``jvm.executor.*`` and Micrometer do: a bounded backlog publishes its
+    capacity, a pool with a core size publishes it, and the unbounded publish nothing."""
+    registry, url = registry_url
+    with (
+        futurist.ThreadPoolExecutor(
+            2, futurist.rejection.reject_when_reached(5), name="rejecting"
+        ) as rejecting,
+        futurist.DynamicThreadPoolExecutor(
+            4, futurist.rejection.wait_when_reached(3), min_workers=2, name="waiting"
+        ) as waiting,
+        futurist.ThreadPoolExecutor(2, lambda executor, backlog: None, name="own") as own,
+        futurist.ThreadPoolExecutor(2, name="unbounded") as unbounded,
+    ):
+        for executor in (rejecting, waiting, own, unbounded):
+            metrics.instrument("prometheus", executor, registry=registry)
+        samples = _scrape(url)
+    capacity = {
+        name: found[0].value
+        for (sample, name), found in samples.items()
+        if sample == "futurist_executor_queue_capacity"
+    }
+    assert capacity == {"rejecting": 5, "waiting": 3}
+    core = {
+        name: found[0].value
+        for (sample, name), found in samples.items()
+        if sample == "futurist_executor_worker_core"
+    }
+    assert core == {"waiting": 2}
+    assert samples["futurist_executor_worker_max", "waiting"][0].value == 4

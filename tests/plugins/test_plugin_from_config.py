@@ -94,6 +94,20 @@ def test_max_backlog_becomes_reject_when_reached(tmp_path: Path) -> None:
         executor.shutdown()
 
 
+@pytest.mark.parametrize("policy", ["reject", "wait"])
+def test_max_backlog_is_the_published_queue_capacity(tmp_path: Path, policy: str) -> None:
+    conf = load_config(
+        write_config(
+            tmp_path,
+            f"[futurist]\nexecutor = thread_dynamic\nmin_workers = 2\nmax_workers = 3\n"
+            f"max_backlog = 6\nbacklog_policy = {policy}\n",
+        )
+    )
+    with plugins.from_config(conf) as executor:
+        figures = executor.metrics
+    assert (figures.queue_capacity, figures.core_workers, figures.max_workers) == (6, 2, 3)
+
+
 def test_environment_variable_sets_an_option(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
