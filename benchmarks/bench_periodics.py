@@ -37,15 +37,23 @@ class MinimalScheduler:
     worker keeps: add, stop and pformat from other threads while a callback runs).
     """
 
-    def __init__(self, callbacks: list[Callable[[], None]], spacing: float) -> None:
+    def __init__(
+        self,
+        callbacks: list[Callable[[], None]],
+        spacing: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        cond: threading.Condition | None = None,
+    ) -> None:
         self._callbacks = callbacks
         self._spacing = spacing
-        self._cond = threading.Condition()
+        self._clock = clock
+        self._cond = threading.Condition() if cond is None else cond
         self._stopped = False
 
     def start(self) -> None:
         """Run until stop(): fixed rate, next run one spacing after the last start."""
-        spacing, callbacks, clock = self._spacing, self._callbacks, time.monotonic
+        spacing, callbacks, clock = self._spacing, self._callbacks, self._clock
         now = clock()
         heap = [(now + spacing, index) for index in range(len(callbacks))]
         heapq.heapify(heap)
@@ -105,7 +113,7 @@ def _timed(start: Callable[[], None], stop: Callable[[], None], seconds: float) 
 
 
 @periodics.periodic(cron="0 3 * * *", timezone="UTC")
-def _nightly() -> None:
+def nightly() -> None:
     """A calendar schedule in the same worker: never due while measured, but watched."""
 
 
@@ -118,7 +126,7 @@ def run_ours(count: int, spacing: float, seconds: float) -> Run:
     callables: list[tuple[Callable[[], None], tuple[()], dict[str, object]]] = [
         (callback, (), {}) for callback in _callbacks(count, spacing, lateness)
     ]
-    worker = periodics.PeriodicWorker([*callables, (_nightly, (), {})])
+    worker = periodics.PeriodicWorker([*callables, (nightly, (), {})])
     return Run(_timed(worker.start, worker.stop, seconds), lateness)
 
 

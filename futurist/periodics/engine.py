@@ -7,7 +7,7 @@ One callback's path, from ``add`` to its next run::
         |  pushed with its first due time (now + spacing, the schedule's next moment,
         |  or now if run_immediately)
         v
-    heap of (due time, seq, entry)  <-----------------------------------------+
+    heap of (due time, order, entry)  <-----------------------------------------+
         |                                                                     |
         |  start()'s loop (_wait_for_due) sleeps on the condition until the   |
         |  earliest entry is due, then claims it: pops it, marks it active    |
@@ -44,7 +44,6 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import heapq
-import itertools
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -94,7 +93,7 @@ class Engine:
         self._calendars = 0
         """How many entries have a calendar schedule (they make the loop watch the wall)."""
         self._heap: list[tuple[float, int, Entry]] = []
-        self._seq = itertools.count()
+        """(due time, the entry's order, entry): the order breaks ties without a counter."""
         self._running = False
         self._accepting = False
         """Runs may be scheduled and started: running, and no stop asked for."""
@@ -107,6 +106,7 @@ class Engine:
     def _register(self, entry: Entry) -> None:
         """Add an entry; scheduled at once if the worker is running."""
         with self._cond:
+            entry.order = len(self._entries)
             self._entries.append(entry)
             self._calendars += entry.timing.schedule is not None
             if self._accepting:
@@ -193,7 +193,8 @@ class Engine:
 
     def _schedule(self, entry: Entry, when: float, kind: str) -> None:
         entry.kind = kind
-        heapq.heappush(self._heap, (when, next(self._seq), entry))
+        entry.fast = entry.plain and kind == PERIODIC
+        heapq.heappush(self._heap, (when, entry.order, entry))
 
     def _submit(self, executor: concurrent.futures.Executor, submission: Submission) -> None:
         try:
@@ -243,7 +244,7 @@ class Engine:
         next due entry claimed right here, in one lock hold and one heap step; everything else
         goes through :meth:`_finish`.
         """
-        now, heap, seq, pushpop = self._now, self._heap, self._seq, heapq.heappushpop
+        now, heap, pushpop = self._now, self._heap, heapq.heappushpop
         acquire, release, fixed_rate = self._acquire, self._release, self._fixed_rate
         entry: Entry | None = first
         while entry is not None:
@@ -262,32 +263,25 @@ class Engine:
                 self._finish(entry, started, now(), Failure(exc))
                 raise
             finished = now()
-            if not entry.plain or result is not None:
+            if not entry.fast or result is not None:
                 entry = self._finish(entry, started, finished, result=result)
                 continue
             if fixed_rate:
                 next_run = started + entry.period
             else:
                 next_run = self._times.spaced(entry, started, finished)
-            scheduled = entry.scheduled
-            watcher = entry.watcher
+            tally = entry.tally
             acquire()
             try:
-                # Watcher._record, inlined: this is the cost of every run.
-                runs, successes, failures, total, waiting, stop = watcher._metrics
-                watcher._metrics = (
-                    runs + 1,
-                    successes + 1,
-                    failures,
-                    total + (finished - started),
-                    waiting + (started - scheduled if started > scheduled else 0.0),
-                    stop,
-                )
-                entry.kind = PERIODIC
+                # Tally.record of a success, written out: this is the cost of every run.
+                tally.successes += 1
+                tally.elapsed += finished - started
+                late = started - entry.scheduled
+                tally.waiting += late if late > 0.0 else 0.0
                 if heap and self._accepting and heap[0][0] <= finished:
                     # Another entry is due: push this one and take the earliest in one heap
                     # step (this entry itself, if it is already due again).
-                    key, _, claimed = pushpop(heap, (next_run, next(seq), entry))
+                    key, _, claimed = pushpop(heap, (next_run, entry.order, entry))
                     entry.active = False
                     if claimed.checked:
                         entry = self._hand_over(claimed, key, finished)
@@ -316,7 +310,7 @@ class Engine:
         entry.active = False
         self._in_flight -= 1
         if self._accepting:
-            heapq.heappush(heap, (next_run, next(self._seq), entry))
+            heapq.heappush(heap, (next_run, entry.order, entry))
             if heap[0][2] is entry:
                 self._cond.notify_all()  # the loop may sleep until a later deadline
         if not self._in_flight and (not self._accepting or not heap):
@@ -337,11 +331,11 @@ class Engine:
 
         Returns the claimed entry (only when ``claim_next``: ``_serve`` runs it), else None.
         """
-        watcher = entry.watcher
+        tally = entry.tally
         waited = started - entry.scheduled if started > entry.scheduled else 0.0
         if failure is not None:
             with self._cond:
-                watcher._record(finished - started, waited, True, False)
+                tally.record(finished - started, waited, True, False)
                 if failure.exiting:  # the program wants out: stop, and start() re-raises it
                     if self._exiting is None:
                         self._exiting = failure.exc
@@ -357,7 +351,7 @@ class Engine:
         heap = self._heap
         with self._cond:
             if failure is None:
-                watcher._record(finished - started, waited, False, never_again)
+                tally.record(finished - started, waited, False, never_again)
             entry.active = False
             self._in_flight -= 1
             if next_run is None:

@@ -124,7 +124,7 @@ class Timekeeper:
         jitter = entry.due_wall - entry.anchor
         chosen = pick(schedule, entry.anchor, wall, timing.coalesce)
         if chosen.coalesced:
-            entry.watcher._count_missed(0, chosen.coalesced)
+            entry.tally.count_missed(0, chosen.coalesced)
         entry.anchor = chosen.last
         late = wall - (chosen.due + jitter)
         if timing.misfire_grace is not None and late > timing.misfire_grace:
@@ -135,7 +135,7 @@ class Timekeeper:
 
     def skip(self, entry: Entry, late: float) -> None:
         """Count and log a run skipped by the misfire grace."""
-        entry.watcher._count_missed(1, 0)
+        entry.tally.count_missed(1, 0)
         self._log.warning(
             "Skipped a run of %s: it could not start within its misfire grace of %s s "
             "(it was %.3f s late)",
