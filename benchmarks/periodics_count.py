@@ -62,7 +62,7 @@ class VirtualClock:
 
 
 def scenario(kind: str, callbacks: int, spacing: float, bursts: int) -> None:
-    """Run ``callbacks`` callbacks every ``spacing`` for ``bursts`` bursts (0: build only)."""
+    """Build, then run ``callbacks`` callbacks every ``spacing`` for ``bursts`` bursts (if any)."""
     clock = VirtualClock()
     runs = [0]
     total = callbacks * bursts
@@ -101,8 +101,8 @@ def available() -> bool:
     return shutil.which("valgrind") is not None
 
 
-def count(kind: str, callbacks: int, spacing: float, bursts: int) -> int:
-    """Total instructions of one scenario, run under callgrind in a fresh interpreter."""
+def count(kind: str, callbacks: int, spacing: float, bursts: int, rounds: int = 1) -> int:
+    """Total instructions of ``rounds`` scenarios, run under callgrind in a fresh interpreter."""
     with tempfile.TemporaryDirectory() as directory:
         out = Path(directory) / "callgrind.out"
         subprocess.run(
@@ -117,6 +117,7 @@ def count(kind: str, callbacks: int, spacing: float, bursts: int) -> int:
                 str(callbacks),
                 str(spacing),
                 str(bursts),
+                str(rounds),
             ],
             check=True,
             capture_output=True,
@@ -130,4 +131,5 @@ def count(kind: str, callbacks: int, spacing: float, bursts: int) -> int:
 
 
 if __name__ == "__main__":
-    scenario(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]))
+    for _ in range(int(sys.argv[5])):
+        scenario(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]))

@@ -122,9 +122,13 @@ class Engine:
                 [entry for entry in self._entries if not entry.stopped], self._now()
             )
             self._accepting = not self._stopping
+        acquire, release = self._acquire, self._release
         while True:
-            with self._cond:
+            acquire()
+            try:
                 due = self._wait_for_due(auto_stop)
+            finally:
+                release()
             if due is None:
                 return
             if executor is None:
@@ -133,13 +137,17 @@ class Engine:
                 self._submit(executor, Submission(due))
 
     def _wait_for_due(self, auto_stop: bool) -> Entry | None:
-        """Claim the next entry once it is due; None once the worker should stop."""
+        """Claim the next entry once it is due; None once the worker should stop.
+
+        Calendar keys follow the wall clock only when nothing is due, just before waiting:
+        a wake-up at a due time goes straight to its entry.
+        """
         heap = self._heap
         while self._accepting:
             if heap:
                 now = self._now()
-                if self._calendars and self._times.rekey(self._heap):
-                    heapq.heapify(self._heap)
+                if heap[0][0] > now and self._calendars and self._times.rekey(heap):
+                    heapq.heapify(heap)
                 if heap[0][0] <= now:
                     entry = self._take(now)
                     if entry is not None:
@@ -181,20 +189,30 @@ class Engine:
         return entry
 
     def _schedule_first(self, entries: Iterable[Entry], now: float) -> None:
+        """Queue the first run of each entry (a plain one's is one spacing from ``now``)."""
         wall = self._times.read()
+        heap = self._heap
         for entry in entries:
             if entry.run_immediately:
                 entry.anchor = entry.due_wall = wall
-                self._schedule(entry, now, IMMEDIATE)
+                heap.append(self._queued(entry, now, IMMEDIATE))
+            elif entry.plain:
+                heap.append(self._queued(entry, now + entry.period, PERIODIC))
             elif (first := self._times.first(entry, now, wall)) is not None:
-                self._schedule(entry, first, PERIODIC)
+                heap.append(self._queued(entry, first, PERIODIC))
             else:
                 entry.stopped = True
+        heapq.heapify(heap)
 
     def _schedule(self, entry: Entry, when: float, kind: str) -> None:
+        heapq.heappush(self._heap, self._queued(entry, when, kind))
+
+    @staticmethod
+    def _queued(entry: Entry, when: float, kind: str) -> tuple[float, int, Entry]:
+        """The heap item of an entry's next run, of ``kind``, due at ``when``."""
         entry.kind = kind
         entry.fast = entry.plain and kind == PERIODIC
-        heapq.heappush(self._heap, (when, entry.order, entry))
+        return (when, entry.order, entry)
 
     def _submit(self, executor: concurrent.futures.Executor, submission: Submission) -> None:
         try:
@@ -273,11 +291,12 @@ class Engine:
             tally = entry.tally
             acquire()
             try:
-                # Tally.record of a success, written out: this is the cost of every run.
+                # Tally.record of a success, written out: this is the cost of every run. The
+                # entry was claimed once due by an earlier read of now_func, so it waited
+                # started - scheduled >= 0.
                 tally.successes += 1
                 tally.elapsed += finished - started
-                late = started - entry.scheduled
-                tally.waiting += late if late > 0.0 else 0.0
+                tally.waiting += started - entry.scheduled
                 if heap and self._accepting and heap[0][0] <= finished:
                     # Another entry is due: push this one and take the earliest in one heap
                     # step (this entry itself, if it is already due again).
