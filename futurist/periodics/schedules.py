@@ -147,7 +147,13 @@ class Cron(Schedule):
         if since <= at < until:
             return answer
         local = moment.astimezone(self._timezone)
-        found: datetime.datetime | None = next(self._cronsim(self._fields, local), None)
+        found: datetime.datetime | None = None
+        # Inside an hour the clocks repeat, cronsim (reading the local time) may first give
+        # that morning's moment, already past: the answer is the first one after ``moment``.
+        for candidate in self._cronsim(self._fields, local):
+            if candidate.timestamp() > at:
+                found = candidate
+                break
         if found is not None:
             self._last = (at, found.timestamp(), found)
         return found
