@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.bench_periodics import MinimalScheduler, nightly
+from benchmarks.periodics_floor import MinimalScheduler, nightly
 from futurist import periodics
 
 __all__ = ["available", "count"]

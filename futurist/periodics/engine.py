@@ -17,7 +17,8 @@ One callback's path, from ``add`` to its next run::
     _serve(entry): in start()'s own thread by default, else submitted         |
         |  to the executor                                                    |
         v                                                                     |
-    calls the callback, then _done (a plain spacing entry) or _finish:        |
+    calls the callback, then (a plain spacing entry) counts it in place or    |
+    goes through _finish:                                                     |
     records the run, computes the next due time and pushes the entry back ----+
     (and, if another entry is already due, claims it for _serve to call next)
 
@@ -28,15 +29,19 @@ heap, claimed (in flight) or stopped, so a callback never overlaps itself.
 
 The heap is on the worker's clock (``now_func``, monotonic). A calendar entry's due moment is
 on the wall clock (``wall_func``): its heap key is that moment less the wall clock's offset
-from ``now_func``, read again at every wake-up (and at least every :data:`WALL_CHECK` seconds
-while calendar entries exist), so a clock jump or a suspend re-keys them at the next wake-up;
-and a calendar entry is never run before its moment by the wall clock.
+from ``now_func``, read again each time the loop is about to wait (and it waits at most
+:data:`WALL_CHECK` seconds while calendar entries exist), so a clock jump or a suspend re-keys
+them once the runs due at that wake-up are done; and a calendar entry is never run before its
+moment by the wall clock. A wake-up at a due time goes straight to its entry.
 
-Two choices keep the worker near the cost of a minimal heap-and-condition scheduler
-(``benchmarks/bench_periodics.py``): without an ``executor_factory`` the loop calls ``_serve``
+Three choices keep the worker near the cost of a minimal heap-and-condition scheduler
+(``benchmarks/periodics_floor.py``): without an ``executor_factory`` the loop calls ``_serve``
 itself, which is what a synchronous executor would do minus building one and a submission per
-wake-up; and ``_serve`` runs every entry already due when a callback returns, so callbacks due
-together share one submission, and a plain entry's run costs one lock hold and one heap step.
+wake-up; ``_serve`` runs every entry already due when a callback returns, so callbacks due
+together share one submission, and a plain entry's run costs one lock hold and one heap step;
+and that run allocates nothing but its heap item (the statistics are added to the entry's
+:class:`~futurist.periodics.tally.Tally` in place; ties in the heap are broken by the entry's
+``order``, not a counter).
 """
 
 from __future__ import annotations

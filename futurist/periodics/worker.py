@@ -47,7 +47,8 @@ class PeriodicWorker(Engine):
     next run is computed (the strategies of :mod:`futurist.periodics`). A failing callback
     keeps its schedule; each failure goes to ``on_failure`` (or the log). ``cond_cls``,
     ``event_cls`` and ``now_func`` are how the worker waits and tells the time: eventlet's
-    green ones make it run under eventlet.
+    green ones make it run under eventlet. ``wall_func`` is the wall clock calendar schedules
+    are read on (``time.time``); a test may move it as a clock jump or a suspend would.
     """
 
     BUILT_IN_STRATEGIES: Mapping[str, Strategy] = STRATEGIES
