@@ -7,12 +7,16 @@ scheduler). Idle case: 10 callbacks every 1 s for 3 s, process CPU only. Both ru
 callbacks in the scheduler's thread (PeriodicWorker's default, without an executor_factory).
 The targets are issue 17's: p99 lateness within 1.1 times the floor, CPU within 1.3 times
 busy and 1.1 times idle.
+
+Where valgrind is installed, the same two cases are also counted in instructions
+(:mod:`benchmarks.periodics_count`, virtual time): exact, whatever the machine's load, so they
+show the CPU targets where the timed figures cannot.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
-import heapq
 import math
 import statistics
 import threading
@@ -20,52 +24,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from benchmarks import periodics_count
 from benchmarks.harness import Figure
+from benchmarks.periodics_floor import MinimalScheduler, nightly
 from futurist import periodics
 
 BUSY = (200, 0.05, 2.0)
 IDLE = (10, 1.0, 3.0)
 CALENDAR_SECONDS = 5.0
 CALENDAR_CALLBACKS = 10
-
-
-class MinimalScheduler:
-    """The floor: one heap of (next_run, index), one condition held across the whole loop.
-
-    The condition is released only while waiting; callbacks are called inline, under it. That
-    is the least a Python scheduler of callbacks at one spacing can do (it gives up what the
-    worker keeps: add, stop and pformat from other threads while a callback runs).
-    """
-
-    def __init__(self, callbacks: list[Callable[[], None]], spacing: float) -> None:
-        self._callbacks = callbacks
-        self._spacing = spacing
-        self._cond = threading.Condition()
-        self._stopped = False
-
-    def start(self) -> None:
-        """Run until stop(): fixed rate, next run one spacing after the last start."""
-        spacing, callbacks, clock = self._spacing, self._callbacks, time.monotonic
-        now = clock()
-        heap = [(now + spacing, index) for index in range(len(callbacks))]
-        heapq.heapify(heap)
-        with self._cond:
-            while not self._stopped:
-                next_run, index = heap[0]
-                now = clock()
-                if next_run <= now:
-                    heapq.heappop(heap)
-                    started = clock()
-                    callbacks[index]()
-                    heapq.heappush(heap, (started + spacing, index))
-                else:
-                    self._cond.wait(next_run - now)
-
-    def stop(self) -> None:
-        """Make start() return."""
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
 
 
 @dataclass
@@ -104,11 +71,6 @@ def _timed(start: Callable[[], None], stop: Callable[[], None], seconds: float) 
     return time.process_time() - cpu
 
 
-@periodics.periodic(cron="0 3 * * *", timezone="UTC")
-def _nightly() -> None:
-    """A calendar schedule in the same worker: never due while measured, but watched."""
-
-
 def run_ours(count: int, spacing: float, seconds: float) -> Run:
     """Time a PeriodicWorker (default executor) running ``count`` callbacks.
 
@@ -118,7 +80,7 @@ def run_ours(count: int, spacing: float, seconds: float) -> Run:
     callables: list[tuple[Callable[[], None], tuple[()], dict[str, object]]] = [
         (callback, (), {}) for callback in _callbacks(count, spacing, lateness)
     ]
-    worker = periodics.PeriodicWorker([*callables, (_nightly, (), {})])
+    worker = periodics.PeriodicWorker([*callables, (nightly, (), {})])
     return Run(_timed(worker.start, worker.stop, seconds), lateness)
 
 
@@ -272,4 +234,56 @@ def collect(rounds: int) -> list[Figure]:
             "1 s spacing, same worker",
         ),
         Figure("periodics, due every second: calendar runs started early", "runs", early),
+        *counted(),
+    ]
+
+
+def counted() -> list[Figure]:
+    """Instructions per busy run and per idle start-to-stop, counted by callgrind (if any).
+
+    Per run: 200 callbacks for 10 bursts less 5 bursts, over 1000. Idle: 10 callbacks for 3
+    bursts less building them only, in a second round (the first pays for cold first calls
+    and imports, once per process, as the timed rounds do only once).
+    """
+    if not periodics_count.available():
+        return []
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        jobs = {
+            (kind, *case): pool.submit(periodics_count.count, kind, *case)
+            for kind in ("ours", "floor")
+            for case in (
+                (200, 0.05, 10, 1),
+                (200, 0.05, 5, 1),
+                (10, 1.0, 3, 2),
+                (10, 1.0, 3, 1),
+                (10, 1.0, 0, 2),
+                (10, 1.0, 0, 1),
+            )
+        }
+        total = {key: job.result() for key, job in jobs.items()}
+
+    def per_run(kind: str) -> float:
+        return (total[kind, 200, 0.05, 10, 1] - total[kind, 200, 0.05, 5, 1]) / 1000
+
+    def idle(kind: str) -> float:
+        running = total[kind, 10, 1.0, 3, 2] - total[kind, 10, 1.0, 3, 1]
+        building = total[kind, 10, 1.0, 0, 2] - total[kind, 10, 1.0, 0, 1]
+        return (running - building) / 1000
+
+    return [
+        Figure(
+            "periodics, 200 every 50 ms: instructions per run",
+            "count",
+            per_run("ours"),
+            per_run("floor"),
+            "floor",
+            target_ratio=1.3,
+        ),
+        Figure(
+            "periodics, 10 every 1 s: instructions, start to stop",
+            "thousands",
+            idle("ours"),
+            idle("floor"),
+            "floor",
+        ),
     ]

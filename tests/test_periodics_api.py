@@ -20,6 +20,7 @@ from futurist.periodics import (
     periodic,
 )
 from futurist.periodics.strategies import STRATEGIES, resolve_strategy
+from tests.periodics_support import Simulation
 
 
 @periodic(1.0)
@@ -307,3 +308,43 @@ def test_len_and_iter_watchers_follow_adds() -> None:
     watcher = worker.add(Service().sync_state)
     assert len(worker) == 2
     assert list(worker.iter_watchers())[1] is watcher
+
+
+def test_watcher_figures_give_every_statistic_at_one_moment() -> None:
+    sim = Simulation()
+    calls: list[float] = []
+
+    @periodics.periodic(1.0)
+    def flaky() -> None:
+        calls.append(sim.clock())
+        sim.advance(0.25)  # each run takes a quarter of a second
+        if len(calls) == 2:
+            raise RuntimeError("the second run fails")
+        if len(calls) == 3:
+            worker.stop()
+
+    worker = PeriodicWorker(
+        [(flaky, (), {})],
+        cond_cls=sim.condition,
+        now_func=sim.clock,
+        wall_func=sim.wall,
+        on_failure=lambda *args, **kwargs: None,
+    )
+    (watcher,) = worker.iter_watchers()
+    assert watcher.figures() == (0, 0, 0, 0.0, 0.0, False, 0, 0)
+    worker.start()
+    figures = watcher.figures()
+    assert figures == (3, 2, 1, 0.75, 0.0, False, 0, 0)
+    assert (figures.runs, figures.successes, figures.failures) == (
+        watcher.runs,
+        watcher.successes,
+        watcher.failures,
+    )
+    assert figures.elapsed == watcher.elapsed and figures.skipped == watcher.skipped
+    worker.reset()
+    assert watcher.figures() == (0, 0, 0, 0.0, 0.0, False, 0, 0)
+
+
+def test_a_watcher_built_alone_counts_nothing() -> None:
+    watcher = Watcher(Work("alone", module_periodic, (), {}))
+    assert watcher.figures().runs == 0 and watcher.next_run is None

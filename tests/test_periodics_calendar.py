@@ -334,3 +334,32 @@ def test_a_calendar_callback_runs_on_the_real_clocks_and_never_early() -> None:
     assert not early
     (watcher,) = worker.iter_watchers()
     assert watcher.runs >= 3 and watcher.failures == 0
+
+
+def test_a_wake_up_runs_what_is_due_first_and_notices_a_clock_jump_before_waiting_again() -> None:
+    sim = Simulation(wall_start=NOON)
+    order: list[tuple[str, str, float]] = []
+
+    @periodics.periodic(45)
+    def spaced() -> None:
+        order.append(("spaced", hhmmss(sim.wall()), sim.now))
+
+    @periodics.periodic(cron="* * * * *", timezone="UTC")
+    def minutely() -> None:
+        order.append(("minutely", hhmmss(sim.wall()), sim.now))
+
+    worker = PeriodicWorker(
+        [(spaced, (), {}), (minutely, (), {})],
+        cond_cls=sim.condition,
+        now_func=sim.clock,
+        wall_func=sim.wall,
+    )
+    jump_wall(sim, sim.now + 45, 600)  # when spaced is due, the wall clock moves 10 minutes on
+    run_for(sim, worker, 50)
+    # The wake-up goes straight to the due spacing run; the jump is seen before the worker
+    # waits again, and the minutely run missed during it runs at once, at the same moment.
+    assert order == [
+        ("minutely", "12:01:00", 130.0),
+        ("spaced", "12:11:15", 145.0),
+        ("minutely", "12:11:15", 145.0),
+    ]

@@ -149,3 +149,27 @@ def test_without_cronsim_the_error_says_how_to_install_it() -> None:
         "periodics.Cron needs cronsim, which is not installed; "
         "install it with: pip install cronsim (futurist's cron extra)"
     )
+
+
+def test_a_moment_before_the_last_answer_gets_it_again_without_evaluating_the_expression() -> None:
+    cron = periodics.Cron("0 3 * * *", "UTC")
+    asked = datetime.datetime(2025, 6, 1, 12, tzinfo=UTC)
+    answer = cron.next_after(asked)
+    assert answer == datetime.datetime(2025, 6, 2, 3, tzinfo=UTC)
+    # Any moment from the one asked until the answer has the same answer, kept as it was.
+    assert cron.next_after(asked + datetime.timedelta(hours=14, minutes=59)) is answer
+    assert cron.next_after(asked.astimezone(PARIS)) is answer
+    # Before the moment asked, or from the answer on, the expression is evaluated again.
+    earlier = cron.next_after(asked - datetime.timedelta(days=1))
+    assert earlier == datetime.datetime(2025, 6, 1, 3, tzinfo=UTC)
+    assert cron.next_after(answer) == datetime.datetime(2025, 6, 3, 3, tzinfo=UTC)
+
+
+def test_inside_a_repeated_hour_the_answer_stays_after_the_moment_asked() -> None:
+    # Paris, 2026-10-25: 02:30 happens twice and the job runs once, at the first. Asked again
+    # during the second 02:00-03:00, the next run is the next day's, never one already past.
+    second_pass = datetime.datetime(2026, 10, 25, 1, 3, tzinfo=UTC)  # 02:03 CET
+    assert moments(periodics.Cron("30 2 * * *", "Europe/Paris"), second_pass, 2) == [
+        "10-26 01:30",
+        "10-27 01:30",
+    ]

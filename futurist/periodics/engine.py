@@ -7,7 +7,7 @@ One callback's path, from ``add`` to its next run::
         |  pushed with its first due time (now + spacing, the schedule's next moment,
         |  or now if run_immediately)
         v
-    heap of (due time, seq, entry)  <-----------------------------------------+
+    heap of (due time, order, entry)  <-----------------------------------------+
         |                                                                     |
         |  start()'s loop (_wait_for_due) sleeps on the condition until the   |
         |  earliest entry is due, then claims it: pops it, marks it active    |
@@ -17,7 +17,8 @@ One callback's path, from ``add`` to its next run::
     _serve(entry): in start()'s own thread by default, else submitted         |
         |  to the executor                                                    |
         v                                                                     |
-    calls the callback, then _done (a plain spacing entry) or _finish:        |
+    calls the callback, then (a plain spacing entry) counts it in place or    |
+    goes through _finish:                                                     |
     records the run, computes the next due time and pushes the entry back ----+
     (and, if another entry is already due, claims it for _serve to call next)
 
@@ -28,15 +29,19 @@ heap, claimed (in flight) or stopped, so a callback never overlaps itself.
 
 The heap is on the worker's clock (``now_func``, monotonic). A calendar entry's due moment is
 on the wall clock (``wall_func``): its heap key is that moment less the wall clock's offset
-from ``now_func``, read again at every wake-up (and at least every :data:`WALL_CHECK` seconds
-while calendar entries exist), so a clock jump or a suspend re-keys them at the next wake-up;
-and a calendar entry is never run before its moment by the wall clock.
+from ``now_func``, read again each time the loop is about to wait (and it waits at most
+:data:`WALL_CHECK` seconds while calendar entries exist), so a clock jump or a suspend re-keys
+them once the runs due at that wake-up are done; and a calendar entry is never run before its
+moment by the wall clock. A wake-up at a due time goes straight to its entry.
 
-Two choices keep the worker near the cost of a minimal heap-and-condition scheduler
-(``benchmarks/bench_periodics.py``): without an ``executor_factory`` the loop calls ``_serve``
+Three choices keep the worker near the cost of a minimal heap-and-condition scheduler
+(``benchmarks/periodics_floor.py``): without an ``executor_factory`` the loop calls ``_serve``
 itself, which is what a synchronous executor would do minus building one and a submission per
-wake-up; and ``_serve`` runs every entry already due when a callback returns, so callbacks due
-together share one submission, and a plain entry's run costs one lock hold and one heap step.
+wake-up; ``_serve`` runs every entry already due when a callback returns, so callbacks due
+together share one submission, and a plain entry's run costs one lock hold and one heap step;
+and that run allocates nothing but its heap item (the statistics are added to the entry's
+:class:`~futurist.periodics.tally.Tally` in place; ties in the heap are broken by the entry's
+``order``, not a counter).
 """
 
 from __future__ import annotations
@@ -44,7 +49,6 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import heapq
-import itertools
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -94,7 +98,7 @@ class Engine:
         self._calendars = 0
         """How many entries have a calendar schedule (they make the loop watch the wall)."""
         self._heap: list[tuple[float, int, Entry]] = []
-        self._seq = itertools.count()
+        """(due time, the entry's order, entry): the order breaks ties without a counter."""
         self._running = False
         self._accepting = False
         """Runs may be scheduled and started: running, and no stop asked for."""
@@ -107,6 +111,7 @@ class Engine:
     def _register(self, entry: Entry) -> None:
         """Add an entry; scheduled at once if the worker is running."""
         with self._cond:
+            entry.order = len(self._entries)
             self._entries.append(entry)
             self._calendars += entry.timing.schedule is not None
             if self._accepting:
@@ -122,9 +127,13 @@ class Engine:
                 [entry for entry in self._entries if not entry.stopped], self._now()
             )
             self._accepting = not self._stopping
+        acquire, release = self._acquire, self._release
         while True:
-            with self._cond:
+            acquire()
+            try:
                 due = self._wait_for_due(auto_stop)
+            finally:
+                release()
             if due is None:
                 return
             if executor is None:
@@ -133,13 +142,17 @@ class Engine:
                 self._submit(executor, Submission(due))
 
     def _wait_for_due(self, auto_stop: bool) -> Entry | None:
-        """Claim the next entry once it is due; None once the worker should stop."""
+        """Claim the next entry once it is due; None once the worker should stop.
+
+        Calendar keys follow the wall clock only when nothing is due, just before waiting:
+        a wake-up at a due time goes straight to its entry.
+        """
         heap = self._heap
         while self._accepting:
             if heap:
                 now = self._now()
-                if self._calendars and self._times.rekey(self._heap):
-                    heapq.heapify(self._heap)
+                if heap[0][0] > now and self._calendars and self._times.rekey(heap):
+                    heapq.heapify(heap)
                 if heap[0][0] <= now:
                     entry = self._take(now)
                     if entry is not None:
@@ -181,19 +194,30 @@ class Engine:
         return entry
 
     def _schedule_first(self, entries: Iterable[Entry], now: float) -> None:
+        """Queue the first run of each entry (a plain one's is one spacing from ``now``)."""
         wall = self._times.read()
+        heap = self._heap
         for entry in entries:
             if entry.run_immediately:
                 entry.anchor = entry.due_wall = wall
-                self._schedule(entry, now, IMMEDIATE)
+                heap.append(self._queued(entry, now, IMMEDIATE))
+            elif entry.plain:
+                heap.append(self._queued(entry, now + entry.period, PERIODIC))
             elif (first := self._times.first(entry, now, wall)) is not None:
-                self._schedule(entry, first, PERIODIC)
+                heap.append(self._queued(entry, first, PERIODIC))
             else:
                 entry.stopped = True
+        heapq.heapify(heap)
 
     def _schedule(self, entry: Entry, when: float, kind: str) -> None:
+        heapq.heappush(self._heap, self._queued(entry, when, kind))
+
+    @staticmethod
+    def _queued(entry: Entry, when: float, kind: str) -> tuple[float, int, Entry]:
+        """The heap item of an entry's next run, of ``kind``, due at ``when``."""
         entry.kind = kind
-        heapq.heappush(self._heap, (when, next(self._seq), entry))
+        entry.fast = entry.plain and kind == PERIODIC
+        return (when, entry.order, entry)
 
     def _submit(self, executor: concurrent.futures.Executor, submission: Submission) -> None:
         try:
@@ -243,7 +267,7 @@ class Engine:
         next due entry claimed right here, in one lock hold and one heap step; everything else
         goes through :meth:`_finish`.
         """
-        now, heap, seq, pushpop = self._now, self._heap, self._seq, heapq.heappushpop
+        now, heap, pushpop = self._now, self._heap, heapq.heappushpop
         acquire, release, fixed_rate = self._acquire, self._release, self._fixed_rate
         entry: Entry | None = first
         while entry is not None:
@@ -262,32 +286,26 @@ class Engine:
                 self._finish(entry, started, now(), Failure(exc))
                 raise
             finished = now()
-            if not entry.plain or result is not None:
+            if not entry.fast or result is not None:
                 entry = self._finish(entry, started, finished, result=result)
                 continue
             if fixed_rate:
                 next_run = started + entry.period
             else:
                 next_run = self._times.spaced(entry, started, finished)
-            scheduled = entry.scheduled
-            watcher = entry.watcher
+            tally = entry.tally
             acquire()
             try:
-                # Watcher._record, inlined: this is the cost of every run.
-                runs, successes, failures, total, waiting, stop = watcher._metrics
-                watcher._metrics = (
-                    runs + 1,
-                    successes + 1,
-                    failures,
-                    total + (finished - started),
-                    waiting + (started - scheduled if started > scheduled else 0.0),
-                    stop,
-                )
-                entry.kind = PERIODIC
+                # Tally.record of a success, written out: this is the cost of every run. The
+                # entry was claimed once due by an earlier read of now_func, so it waited
+                # started - scheduled >= 0.
+                tally.successes += 1
+                tally.elapsed += finished - started
+                tally.waiting += started - entry.scheduled
                 if heap and self._accepting and heap[0][0] <= finished:
                     # Another entry is due: push this one and take the earliest in one heap
                     # step (this entry itself, if it is already due again).
-                    key, _, claimed = pushpop(heap, (next_run, next(seq), entry))
+                    key, _, claimed = pushpop(heap, (next_run, entry.order, entry))
                     entry.active = False
                     if claimed.checked:
                         entry = self._hand_over(claimed, key, finished)
@@ -316,7 +334,7 @@ class Engine:
         entry.active = False
         self._in_flight -= 1
         if self._accepting:
-            heapq.heappush(heap, (next_run, next(self._seq), entry))
+            heapq.heappush(heap, (next_run, entry.order, entry))
             if heap[0][2] is entry:
                 self._cond.notify_all()  # the loop may sleep until a later deadline
         if not self._in_flight and (not self._accepting or not heap):
@@ -337,11 +355,11 @@ class Engine:
 
         Returns the claimed entry (only when ``claim_next``: ``_serve`` runs it), else None.
         """
-        watcher = entry.watcher
+        tally = entry.tally
         waited = started - entry.scheduled if started > entry.scheduled else 0.0
         if failure is not None:
             with self._cond:
-                watcher._record(finished - started, waited, True, False)
+                tally.record(finished - started, waited, True, False)
                 if failure.exiting:  # the program wants out: stop, and start() re-raises it
                     if self._exiting is None:
                         self._exiting = failure.exc
@@ -357,7 +375,7 @@ class Engine:
         heap = self._heap
         with self._cond:
             if failure is None:
-                watcher._record(finished - started, waited, False, never_again)
+                tally.record(finished - started, waited, False, never_again)
             entry.active = False
             self._in_flight -= 1
             if next_run is None:

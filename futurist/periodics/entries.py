@@ -8,6 +8,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol
 
+from futurist.periodics.tally import Tally
 from futurist.periodics.timing import Timing
 from futurist.periodics.work import PERIODIC, Watcher
 
@@ -67,8 +68,10 @@ class Failure:
 class Entry:
     """One callable's schedule state; guarded by the worker's condition.
 
-    ``plain`` entries (a spacing and nothing else) take the worker's fast path; ``checked``
-    ones (a calendar schedule or a misfire grace) are looked at again when they fall due.
+    ``plain`` entries (a spacing and nothing else) take the worker's fast path for their
+    periodic runs (``fast``); ``checked`` ones (a calendar schedule or a misfire grace) are
+    looked at again when they fall due. ``order`` (the order entries were added in) breaks
+    ties between equal due times in the heap. ``tally`` is the watcher's counters.
     """
 
     __slots__ = (
@@ -78,21 +81,33 @@ class Entry:
         "checked",
         "due_wall",
         "failures_in_row",
+        "fast",
         "kind",
+        "order",
         "period",
         "plain",
         "run_immediately",
         "scheduled",
         "spacing",
         "stopped",
+        "tally",
         "timing",
         "watcher",
     )
 
     def __init__(
-        self, watcher: Watcher, spacing: float | None, run_immediately: bool, timing: Timing
+        self,
+        watcher: Watcher,
+        tally: Tally,
+        *,
+        spacing: float | None,
+        run_immediately: bool,
+        timing: Timing,
     ) -> None:
         self.watcher = watcher
+        self.tally = tally
+        self.order = 0
+        """Its place among the worker's entries (set when it is added)."""
         work = watcher.work
         # Bound once here, so each run makes one call with nothing to look up; a callback
         # without arguments (the usual case) is called as it is, which CPython calls faster
@@ -111,6 +126,8 @@ class Entry:
         self.plain = timing.plain
         self.checked = timing.schedule is not None or timing.misfire_grace is not None
         self.kind = PERIODIC
+        self.fast = self.plain
+        """A plain entry whose next run is a periodic one (``kind`` is ``PERIODIC``)."""
         self.scheduled = 0.0
         """When its current (or last) run was due, on the worker's clock (``now_func``)."""
         self.anchor = 0.0

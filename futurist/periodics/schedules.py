@@ -99,7 +99,7 @@ class Cron(Schedule):
     field is a wildcard or a step follows the wall clock as it is.
     """
 
-    __slots__ = ("_cronsim", "_expression", "_fields", "_timezone")
+    __slots__ = ("_cronsim", "_expression", "_fields", "_last", "_timezone")
 
     def __init__(self, expression: str, timezone: str | datetime.tzinfo | None = None) -> None:
         if not isinstance(expression, str):
@@ -115,6 +115,8 @@ class Cron(Schedule):
         self._fields = " ".join(fields)
         self._expression = expression
         self._timezone = resolve_timezone(timezone)
+        self._last: tuple[float, float, datetime.datetime | None] = (0.0, 0.0, None)
+        """(from, to, answer): the last answer, and the timestamps it holds for."""
         try:
             self._cronsim(self._fields, datetime.datetime(2000, 1, 1, tzinfo=self._timezone))
         except module.CronSimError as exc:
@@ -134,11 +136,26 @@ class Cron(Schedule):
         """The first moment strictly after the aware ``moment`` that the expression matches.
 
         None if it matches none in the next 50 years (``0 0 31 2 *``: February the 31st).
+        The last answer is kept: it is also the answer for any moment from the one it was
+        asked for until itself, as when a worker starts again or looks again before the run
+        is due (evaluating an expression costs cronsim a few hundred thousand instructions).
         """
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise ValueError(f"Cron.next_after needs an aware datetime, got {moment!r}")
+        at = moment.timestamp()
+        since, until, answer = self._last
+        if since <= at < until:
+            return answer
         local = moment.astimezone(self._timezone)
-        found: datetime.datetime | None = next(self._cronsim(self._fields, local), None)
+        found: datetime.datetime | None = None
+        # Inside an hour the clocks repeat, cronsim (reading the local time) may first give
+        # that morning's moment, already past: the answer is the first one after ``moment``.
+        for candidate in self._cronsim(self._fields, local):
+            if candidate.timestamp() > at:
+                found = candidate
+                break
+        if found is not None:
+            self._last = (at, found.timestamp(), found)
         return found
 
     def __eq__(self, other: object) -> bool:

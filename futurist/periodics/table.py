@@ -56,24 +56,25 @@ def row(
 ) -> dict[str, str]:
     """One callable's cells, by column; ``runs_in`` (seconds from now) and ``next_run`` (a wall
     clock timestamp) are None while it has no next run."""
+    figures = watcher.figures()
     elapsed, waiting = "-", "-"  # the averages are undefined before the first run
-    if watcher.runs:
-        elapsed = f"{watcher.average_elapsed:.4f}"
-        waiting = f"{watcher.average_elapsed_waiting:.4f}"
+    if figures.runs:
+        elapsed = f"{figures.elapsed / figures.runs:.4f}"
+        waiting = f"{figures.elapsed_waiting / figures.runs:.4f}"
     return {
         "Name": watcher.work.name,
         "Active": "Yes" if active else "No",
         "Periodicity": _periodicity(watcher),
         "Runs in": "-" if runs_in is None else f"{max(0.0, runs_in):.3f}s",
-        "Runs": str(watcher.runs),
-        "Failures": str(watcher.failures),
-        "Successes": str(watcher.successes),
-        "Stop Requested": "Yes" if watcher.requested_stop else "No",
+        "Runs": str(figures.runs),
+        "Failures": str(figures.failures),
+        "Successes": str(figures.successes),
+        "Stop Requested": "Yes" if figures.requested_stop else "No",
         "Average elapsed": elapsed,
         "Average elapsed waiting": waiting,
         "Next run": "-" if next_run is None else _local(next_run),
-        "Skipped": str(watcher.skipped),
-        "Coalesced": str(watcher.coalesced),
+        "Skipped": str(figures.skipped),
+        "Coalesced": str(figures.coalesced),
     }
 
 

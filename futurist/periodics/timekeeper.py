@@ -64,17 +64,25 @@ class Timekeeper:
         late by the microseconds between the reads: never early, so an entry is not popped
         before its moment only to be put back.
         """
-        wall, offset, gap = 0.0, 0.0, math.inf
-        for _ in range(READ_TRIES):
+        before = self._now()
+        wall = self._wall()
+        after = self._now()
+        if after - before > READ_GAP:
+            wall, after = self._closest_read(wall, after, after - before)
+        self._offset = wall - after
+        return wall
+
+    def _closest_read(self, wall: float, after: float, gap: float) -> tuple[float, float]:
+        """The wall clock and the later ``now_func`` read of the closest of a few more tries."""
+        for _ in range(READ_TRIES - 1):
             before = self._now()
             reading = self._wall()
-            after = self._now()
-            if after - before < gap:
-                wall, offset, gap = reading, reading - after, after - before
+            later = self._now()
+            if later - before < gap:
+                wall, after, gap = reading, later, later - before
             if gap <= READ_GAP:
                 break
-        self._offset = offset
-        return wall
+        return wall, after
 
     def first(self, entry: Entry, now: float, wall: float) -> float | None:
         """The key of an entry's first run at start (not run_immediately); None: never."""
@@ -124,7 +132,7 @@ class Timekeeper:
         jitter = entry.due_wall - entry.anchor
         chosen = pick(schedule, entry.anchor, wall, timing.coalesce)
         if chosen.coalesced:
-            entry.watcher._count_missed(0, chosen.coalesced)
+            entry.tally.count_missed(0, chosen.coalesced)
         entry.anchor = chosen.last
         late = wall - (chosen.due + jitter)
         if timing.misfire_grace is not None and late > timing.misfire_grace:
@@ -135,7 +143,7 @@ class Timekeeper:
 
     def skip(self, entry: Entry, late: float) -> None:
         """Count and log a run skipped by the misfire grace."""
-        entry.watcher._count_missed(1, 0)
+        entry.tally.count_missed(1, 0)
         self._log.warning(
             "Skipped a run of %s: it could not start within its misfire grace of %s s "
             "(it was %.3f s late)",

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from futurist.periodics.schedules import Schedule
+from futurist.periodics.tally import Figures, Tally
 
 __all__ = ["IMMEDIATE", "PERIODIC", "Watcher", "Work", "describe_schedule"]
 
@@ -30,9 +31,6 @@ class Work(NamedTuple):
         return self.callback(*self.args, **self.kwargs)
 
 
-_NO_RUNS = (0, 0, 0, 0.0, 0.0, False)
-
-
 def describe_schedule(schedule: Schedule | float) -> str:
     """How the log and tables say when a callable runs: ``every 60 s``, ``cron 0 3 * * * UTC``."""
     if isinstance(schedule, Schedule):
@@ -53,43 +51,25 @@ class Watcher:
     dropped by the misfire grace, ``coalesced`` missed runs folded into another run.
     """
 
-    __slots__ = ("_metrics", "_missed", "_next_run", "_schedule", "_work")
+    __slots__ = ("_next_run", "_schedule", "_tally", "_work")
 
     def __init__(
         self,
         work: Work,
         schedule: Schedule | float = 0.0,
         next_run: Callable[[], datetime.datetime | None] = _not_scheduled,
+        *,
+        tally: Tally | None = None,
     ) -> None:
         self._work = work
-        # (runs, successes, failures, elapsed, elapsed_waiting, requested_stop), replaced as
-        # a whole so every read sees one consistent snapshot.
-        self._metrics: tuple[int, int, int, float, float, bool] = _NO_RUNS
-        self._missed = (0, 0)
-        """(skipped, coalesced)."""
         self._schedule = schedule
         self._next_run = next_run
+        self._tally = Tally() if tally is None else tally
+        """The counters its worker keeps (see :mod:`futurist.periodics.tally`)."""
 
-    def _record(self, elapsed: float, waiting: float, failed: bool, never_again: bool) -> None:
-        """Count one more run (the worker calls this under its lock)."""
-        runs, successes, failures, total, waited, stop = self._metrics
-        self._metrics = (
-            runs + 1,
-            successes + (not failed),
-            failures + failed,
-            total + elapsed,
-            waited + waiting,
-            stop or never_again,
-        )
-
-    def _count_missed(self, skipped: int, coalesced: int) -> None:
-        """Count skipped and coalesced runs (the worker calls this under its lock)."""
-        self._missed = (self._missed[0] + skipped, self._missed[1] + coalesced)
-
-    def _reset(self) -> None:
-        """Forget every run (``PeriodicWorker.reset``)."""
-        self._metrics = _NO_RUNS
-        self._missed = (0, 0)
+    def figures(self) -> Figures:
+        """Every statistic at one moment (``runs`` is always ``successes + failures``)."""
+        return self._tally.figures()
 
     @property
     def schedule(self) -> Schedule | float:
@@ -104,12 +84,12 @@ class Watcher:
     @property
     def skipped(self) -> int:
         """How many runs were skipped because they could not start within the misfire grace."""
-        return self._missed[0]
+        return self._tally.figures().skipped
 
     @property
     def coalesced(self) -> int:
         """How many missed runs were folded into another run (``coalesce`` latest or earliest)."""
-        return self._missed[1]
+        return self._tally.figures().coalesced
 
     @property
     def work(self) -> Work:
@@ -119,47 +99,47 @@ class Watcher:
     @property
     def runs(self) -> int:
         """How many times the callback ran (or was attempted)."""
-        return self._metrics[0]
+        return self._tally.figures().runs
 
     @property
     def successes(self) -> int:
         """How many runs returned (a ``NeverAgain`` counts as a success)."""
-        return self._metrics[1]
+        return self._tally.figures().successes
 
     @property
     def failures(self) -> int:
         """How many runs raised, or were refused or lost by the executor."""
-        return self._metrics[2]
+        return self._tally.figures().failures
 
     @property
     def elapsed(self) -> float:
         """Total seconds spent running."""
-        return self._metrics[3]
+        return self._tally.figures().elapsed
 
     @property
     def elapsed_waiting(self) -> float:
         """Total seconds runs spent waiting to start after they were due."""
-        return self._metrics[4]
+        return self._tally.figures().elapsed_waiting
 
     @property
     def average_elapsed(self) -> float:
         """Mean seconds per run; ``ZeroDivisionError`` before the first run (compatibility)."""
-        runs, _, _, elapsed, _, _ = self._metrics
-        return elapsed / runs
+        figures = self._tally.figures()
+        return figures.elapsed / figures.runs
 
     @property
     def average_elapsed_waiting(self) -> float:
         """Mean seconds each run waited after it was due; ``ZeroDivisionError`` before any run."""
-        runs, _, _, _, waiting, _ = self._metrics
-        return waiting / runs
+        figures = self._tally.figures()
+        return figures.elapsed_waiting / figures.runs
 
     @property
     def requested_stop(self) -> bool:
         """Whether the callback raised ``NeverAgain`` and will not run again."""
-        return self._metrics[5]
+        return self._tally.figures().requested_stop
 
     def __repr__(self) -> str:
-        runs, successes, failures, elapsed, waiting, stop = self._metrics
+        runs, successes, failures, elapsed, waiting, stop, _, _ = self._tally.figures()
         return (
             f"<Watcher {self._work.name!r} runs={runs} successes={successes} "
             f"failures={failures} elapsed={elapsed:.6f} elapsed_waiting={waiting:.6f} "

@@ -24,6 +24,7 @@ from futurist.periodics.engine import Engine
 from futurist.periodics.entries import Entry, ExcInfo, OnFailure
 from futurist.periodics.strategies import DEFAULT_JITTER, STRATEGIES, Strategy, resolve_strategy
 from futurist.periodics.table import COLUMNS
+from futurist.periodics.tally import Tally
 from futurist.periodics.work import PERIODIC, Watcher, Work
 
 if TYPE_CHECKING:
@@ -46,7 +47,8 @@ class PeriodicWorker(Engine):
     next run is computed (the strategies of :mod:`futurist.periodics`). A failing callback
     keeps its schedule; each failure goes to ``on_failure`` (or the log). ``cond_cls``,
     ``event_cls`` and ``now_func`` are how the worker waits and tells the time: eventlet's
-    green ones make it run under eventlet.
+    green ones make it run under eventlet. ``wall_func`` is the wall clock calendar schedules
+    are read on (``time.time``); a test may move it as a clock jump or a suspend would.
     """
 
     BUILT_IN_STRATEGIES: Mapping[str, Strategy] = STRATEGIES
@@ -200,11 +202,16 @@ class PeriodicWorker(Engine):
             raw = getattr(cb, "_periodic_spacing", None)
             spacing = validate_spacing(raw if override is None else override.spacing or raw)
         work = Work(name, cb, tuple(args or ()), dict(kwargs or {}))
-        watcher = Watcher(work, timing.schedule or spacing or 0.0)
+        tally = Tally(self._cond)
+        next_run = functools.partial(self._next_run_of, tally)
+        watcher = Watcher(work, timing.schedule or spacing or 0.0, next_run, tally=tally)
         entry = Entry(
-            watcher, spacing, bool(getattr(cb, "_periodic_run_immediately", False)), timing
+            watcher,
+            tally,
+            spacing=spacing,
+            run_immediately=bool(getattr(cb, "_periodic_run_immediately", False)),
+            timing=timing,
         )
-        watcher._next_run = functools.partial(self._next_run_of, entry)
         self._register(entry)
         return watcher
 
@@ -279,7 +286,7 @@ class PeriodicWorker(Engine):
                 entry.stopped = False
                 entry.kind = PERIODIC
                 entry.failures_in_row = 0
-                entry.watcher._reset()
+                entry.tally.reset()
 
     def iter_watchers(self) -> Iterator[Watcher]:
         """Iterate over the watchers of every callable, in the order they were added."""
@@ -304,8 +311,8 @@ class PeriodicWorker(Engine):
         with self._cond:
             due = {entry: when for when, _, entry in self._heap}
             offset = self._wall() - now
-            rows = [
-                table.row(
+            states = [
+                (
                     entry.watcher,
                     entry.active,
                     due[entry] - now if entry in due else None,
@@ -313,14 +320,17 @@ class PeriodicWorker(Engine):
                 )
                 for entry in self._entries
             ]
-        return table.render_table(columns, rows)
+        return table.render_table(columns, [table.row(*state) for state in states])
 
-    def _next_run_of(self, entry: Entry) -> datetime.datetime | None:
-        """When ``entry`` runs next (a watcher's ``next_run``)."""
+    def _next_run_of(self, tally: Tally) -> datetime.datetime | None:
+        """When the entry counting into ``tally`` runs next (its watcher's ``next_run``)."""
         with self._cond:
-            key = next((key for key, _, queued in self._heap if queued is entry), None)
-            if key is None:
+            found = next(
+                ((key, queued) for key, _, queued in self._heap if queued.tally is tally), None
+            )
+            if found is None:
                 return None
+            key, entry = found
             when = self._wall_due(entry, key, self._wall() - self._now())
         return datetime.datetime.fromtimestamp(when).astimezone()
 
