@@ -3,7 +3,7 @@
 Data flow::
 
     submit --> [queue of WorkItem] --> worker threads (at most max_workers) --> item.run()
-       |                                     |   then finished += 1
+       |                                     |   then its own slot.finished += 1
        +-- every worker busy (submitted - finished > workers): start one, so idle ones are
            reused first
     shutdown --> one None sentinel; each worker passes it on and exits once the queue is drained
@@ -116,12 +116,18 @@ class _Lanes:
 
 
 class Slot:
-    """What one worker runs now (None between items), so ``drain`` can name it."""
+    """One worker's own state: what it runs now (None between items), so ``drain`` can name
+    it, and how many items it has finished.
 
-    __slots__ = ("item",)
+    Only its worker writes it, so counting a finished item takes no lock; readers add up every
+    slot's count (see ``_ThreadWorkers.outstanding``).
+    """
+
+    __slots__ = ("finished", "item")
 
     def __init__(self) -> None:
         self.item: WorkItem | None = None
+        self.finished = 0
 
 
 def default_thread_count() -> int:
@@ -132,17 +138,17 @@ def default_thread_count() -> int:
 class _ThreadWorkers(Workers):
     """The worker side of a thread pool: what the worker threads share, never the executor.
 
-    The queue and its lane, what each worker runs, whether the pool broke (under ``pool_lock``);
-    the count of items ``submitted`` (written under the submit lock) and ``finished`` (under
-    ``finish_lock``), so ``submitted - finished`` (running + queued) needs no lock to read; the
-    worker threads and the retire tokens in the queue, changed only under ``lock``, the
-    executor's submit lock, so a sizing decision and a worker leaving never cross.
+    The queue and its lane, each worker's :class:`Slot`, whether the pool broke; the count of
+    items ``submitted``; the worker threads and the retire tokens in the queue. All of it is
+    changed only under ``lock``, the executor's submit lock (so a sizing decision, a worker
+    leaving and the pool breaking never cross a submission), except what a worker writes in
+    its own slot: there it counts the items it finished, without a lock, and ``outstanding``
+    (running + queued) adds those counts up.
     """
 
     __slots__ = (
         "broken",
-        "finish_lock",
-        "finished",
+        "finished_by_gone",
         "grow_threshold",
         "idle_timeout",
         "initargs",
@@ -151,7 +157,6 @@ class _ThreadWorkers(Workers):
         "lane",
         "max_workers",
         "numbers",
-        "pool_lock",
         "prefix",
         "queue",
         "retiring",
@@ -176,10 +181,9 @@ class _ThreadWorkers(Workers):
         self.initializer = initializer
         self.initargs = initargs
         self.broken: str | None = None
-        self.pool_lock = threading.Lock()
-        self.finish_lock = threading.Lock()
         self.submitted = 0
-        self.finished = 0
+        self.finished_by_gone = 0
+        """Items finished by workers that have left (their slots are gone)."""
         self.threads: set[threading.Thread] = set()
         self.numbers = itertools.count()
         self.prefix = ""
@@ -198,10 +202,21 @@ class _ThreadWorkers(Workers):
     # -- the Workers interface -------------------------------------------------------------
 
     def put(self, item: WorkItem) -> bool:
-        self.enqueue(item)
+        """Queue ``item`` and count it as submitted; start a thread if the pool should grow.
+
+        Raises ``BrokenThreadPool`` if the pool broke: :meth:`break_pool` drains the queue
+        under the same lock, so no item can slip in behind a drain.
+        """
+        if self.broken is not None:
+            raise BrokenThreadPool(self.broken)
+        if self.lane is None:
+            self.queue.put(item)
+        else:
+            self.put_ranked(item)
+        self.submitted += 1
         threads = len(self.threads) - self.retiring
         # A pool at its size never grows: the common case skips the rule's call.
-        if threads < self.max_workers and self.should_grow(self.submitted - self.finished, threads):
+        if threads < self.max_workers and self.should_grow(self.outstanding, threads):
             self._start_thread_for(item, threads)
         return False
 
@@ -267,8 +282,13 @@ class _ThreadWorkers(Workers):
 
     @property
     def outstanding(self) -> int:
-        """Accepted items not finished yet: running plus queued."""
-        return self.submitted - self.finished
+        """Accepted items not finished yet: running plus queued.
+
+        Under ``lock`` no worker leaves meanwhile, so the figure is exact but for the items
+        whose workers are just counting them; without it, a worker leaving may be missed.
+        """
+        finished = sum(slot.finished for slot in list(self.slots))
+        return self.submitted - self.finished_by_gone - finished
 
     @property
     def staying(self) -> int:
@@ -313,15 +333,18 @@ class _ThreadWorkers(Workers):
             )
 
     def start_thread(self) -> None:
-        """Start one worker (so it counts before it can leave)."""
+        """Start one worker, with its slot (so it counts before it can leave)."""
+        slot = Slot()
         thread = threading.Thread(
-            name=f"{self.prefix}_{next(self.numbers)}", target=_work, args=(self,)
+            name=f"{self.prefix}_{next(self.numbers)}", target=_work, args=(self, slot)
         )
         self.threads.add(thread)
+        self.slots.add(slot)
         try:
             thread.start()
         except BaseException:
             self.threads.discard(thread)
+            self.slots.discard(slot)
             raise
 
     def retire(self, count: int) -> None:
@@ -344,6 +367,12 @@ class _ThreadWorkers(Workers):
             if retiring:
                 self.retiring -= 1
 
+    def forget(self, slot: Slot) -> None:
+        """A worker's last act: its slot goes, and its count of finished items with the pool."""
+        with self.lock:
+            self.finished_by_gone += slot.finished
+            self.slots.discard(slot)
+
     def leave_when_idle(self) -> bool:
         """Whether a worker whose wait for work timed out leaves (it does above ``keep``)."""
         with self.lock:
@@ -363,31 +392,16 @@ class _ThreadWorkers(Workers):
         """The best queued item, for a worker that took a pick token."""
         return self.lane.pop()  # type: ignore[union-attr]
 
-    def enqueue(self, item: WorkItem) -> None:
-        """Queue ``item`` (with the submit lock held) and count it as submitted.
-
-        Raises ``BrokenThreadPool`` if the pool broke. The check and the put happen under the
-        lock :meth:`break_pool` holds while it drains, so no item can slip in behind a drain.
-        """
-        with self.pool_lock:
-            if self.broken is not None:
-                raise BrokenThreadPool(self.broken)
-            if self.lane is None:
-                self.queue.put(item)
-            else:
-                self.put_ranked(item)
-        self.submitted += 1
-
     def withdraw(self, item: WorkItem) -> None:
-        """Take ``item`` back out of the queue (no thread could be started to run it)."""
-        with self.pool_lock:
-            for other in self.drain():
-                if other is item:
-                    continue
-                if self.lane is None:
-                    self.queue.put(other)
-                else:
-                    self.put_ranked(other)
+        """Take ``item`` back out of the queue (with ``lock`` held: no thread could be started
+        to run it)."""
+        for other in self.drain():
+            if other is item:
+                continue
+            if self.lane is None:
+                self.queue.put(other)
+            else:
+                self.put_ranked(other)
         self.submitted -= 1
 
     def drain(self) -> list[WorkItem]:
@@ -411,7 +425,7 @@ class _ThreadWorkers(Workers):
 
     def break_pool(self, reason: str) -> None:
         """Mark the pool unusable and fail everything still queued with ``BrokenThreadPool``."""
-        with self.pool_lock:
+        with self.lock:
             self.broken = reason
             items = self.drain()
         for item in items:
@@ -435,20 +449,18 @@ def _run_initializer(state: _ThreadWorkers) -> bool:
     return True
 
 
-def _work(state: _ThreadWorkers) -> None:
+def _work(state: _ThreadWorkers, slot: Slot) -> None:
     """A worker thread's loop: run queued items until the shutdown sentinel arrives.
 
     The worker leaves earlier when it takes a retire token, or when no work came for the
     pool's ``idle_timeout`` (if it has one) and enough other workers stay.
     """
     if not _run_initializer(state):
+        state.forget(slot)
         state.leave()
         return
     get = state.queue.get
     idle_timeout = state.idle_timeout
-    finish_lock = state.finish_lock
-    slot = Slot()
-    state.slots.add(slot)
     try:
         while True:
             try:
@@ -469,10 +481,9 @@ def _work(state: _ThreadWorkers) -> None:
             slot.item = item
             item.run()
             slot.item = item = None
-            with finish_lock:
-                state.finished += 1
+            slot.finished += 1
     finally:
-        state.slots.discard(slot)
+        state.forget(slot)
 
 
 class ThreadPoolExecutor(Executor):
