@@ -385,16 +385,8 @@ class Executor(concurrent.futures.Executor):
 
         Raises ``RuntimeError`` after shutdown and whatever ``check_and_reject`` raises.
         """
-        if self._shutdown_started:
-            raise RuntimeError(
-                f"cannot schedule new futures after shutdown: {type(self).__name__} has been "
-                f"shut down, so {callable_name(fn)} was not accepted"
-            )
-        if _interpreter_exiting:
-            raise RuntimeError(
-                "cannot schedule new futures after interpreter shutdown: the interpreter is "
-                f"exiting, so {type(self).__name__} did not accept {callable_name(fn)}"
-            )
+        if self._shutdown_started or _interpreter_exiting:
+            raise _not_accepting(self, fn)
         if self._check_and_reject is not None:
             try:
                 self._check_and_reject(self, self._workers.backlog())
@@ -462,6 +454,20 @@ def refuse_context_where_calls_run_elsewhere(
             f"propagate_context=True is not possible with {kind}: its calls run "
             f"{workers.runs_elsewhere}, where the submitter's context is not"
         )
+
+
+def _not_accepting(executor: Executor, fn: Callable[..., Any]) -> RuntimeError:
+    """The refusal of a call after shutdown or as the interpreter exits."""
+    name = type(executor).__name__
+    if executor._shutdown_started:
+        return RuntimeError(
+            f"cannot schedule new futures after shutdown: {name} has been shut down, so "
+            f"{callable_name(fn)} was not accepted"
+        )
+    return RuntimeError(
+        "cannot schedule new futures after interpreter shutdown: the interpreter is exiting, "
+        f"so {name} did not accept {callable_name(fn)}"
+    )
 
 
 def _cannot_stop(executor: Executor, what: str) -> StopNotSupported:
