@@ -46,6 +46,11 @@ class MinimalPool(concurrent.futures.Executor):
             else:
                 future.set_result(result)
 
+    def serve_here(self) -> None:
+        """Run every queued call in this thread (for a pool of no threads, counted alone)."""
+        self._calls.put(None)
+        self._serve()
+
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> futurist.Future[_T]:
         """Queue ``fn(*args)`` (keywords are not supported: the floor takes none)."""
         future: futurist.Future[_T] = futurist.Future()
