@@ -39,11 +39,9 @@ def thread_pool(calls: int) -> None:
     pool = executor._pool
     # Counted as the pool's one thread, so submit starts none: this thread serves instead.
     pool.threads.add(threading.Thread())
-    slot = thread.Slot()
-    pool.slots.add(slot)
     futures = [executor.submit(noop) for _ in range(calls)]
     pool.queue.put(None)
-    thread._work(pool, slot)
+    thread._work(pool)
     for future in futures:
         future.result()
 

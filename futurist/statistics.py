@@ -172,9 +172,9 @@ class StatisticsRecorder:
             self._fold_locked()
 
     def _fold_locked(self) -> None:
-        failures = _drain(self._failed)
-        runs = _drain(self._runs)
-        waits = _drain(self._starts)
+        failures = drain_deque(self._failed)
+        runs = drain_deque(self._runs)
+        waits = drain_deque(self._starts)
         self._failures += len(failures)
         self._executed += len(runs)
         self._runtime += sum(runs)
@@ -182,8 +182,8 @@ class StatisticsRecorder:
         self._started += len(waits)
         self._wait += sum(waits)
         _count_into(self._wait_counts, waits)
-        self._cancelled += sum(_drain(self._cancels))
-        self._rejected += len(_drain(self._rejects))
+        self._cancelled += sum(drain_deque(self._cancels))
+        self._rejected += len(drain_deque(self._rejects))
         if runs or waits:
             self._tell(runs, waits)
 
@@ -200,7 +200,7 @@ _bucket_of = functools.partial(bisect.bisect_left, BUCKETS)
 """The index of the bucket a value falls in: the first bound it does not exceed."""
 
 
-def _drain(entries: collections.deque[_E]) -> list[_E]:
+def drain_deque(entries: collections.deque[_E]) -> list[_E]:
     """Pop what ``entries`` holds now; entries appended meanwhile stay for the next fold.
 
     One ``popleft`` per entry, called from C (``starmap``): a fold costs about a third of

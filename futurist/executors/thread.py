@@ -3,7 +3,7 @@
 Data flow::
 
     submit --> [queue of WorkItem] --> worker threads (at most max_workers) --> item.run()
-       |                                     |   then its own slot.finished += 1
+       |                                     |   then a mark in ``finished``
        +-- every worker busy (submitted - finished > workers): start one, so idle ones are
            reused first
     shutdown --> one None sentinel; each worker passes it on and exits once the queue is drained
@@ -41,6 +41,7 @@ from futurist.executors.base import (
     validate_max_workers,
 )
 from futurist.executors.workers import Workers, WorkItem, priority_of
+from futurist.statistics import drain_deque
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
 __all__ = ["ThreadPoolExecutor", "default_thread_count"]
 
 LOG = logging.getLogger(__name__)
+
+_COUNT_AT = 4096
+"""How many finished marks a submission lets pile up before it counts them."""
 
 
 class _Token:
@@ -116,18 +120,12 @@ class _Lanes:
 
 
 class Slot:
-    """One worker's own state: what it runs now (None between items), so ``drain`` can name
-    it, and how many items it has finished.
+    """What one worker runs now (None between items), so ``drain`` can name it."""
 
-    Only its worker writes it, so counting a finished item takes no lock; readers add up every
-    slot's count (see ``_ThreadWorkers.outstanding``).
-    """
-
-    __slots__ = ("finished", "item")
+    __slots__ = ("item",)
 
     def __init__(self) -> None:
         self.item: WorkItem | None = None
-        self.finished = 0
 
 
 def default_thread_count() -> int:
@@ -138,17 +136,18 @@ def default_thread_count() -> int:
 class _ThreadWorkers(Workers):
     """The worker side of a thread pool: what the worker threads share, never the executor.
 
-    The queue and its lane, each worker's :class:`Slot`, whether the pool broke; the count of
-    items ``submitted``; the worker threads and the retire tokens in the queue. All of it is
-    changed only under ``lock``, the executor's submit lock (so a sizing decision, a worker
-    leaving and the pool breaking never cross a submission), except what a worker writes in
-    its own slot: there it counts the items it finished, without a lock, and ``outstanding``
-    (running + queued) adds those counts up.
+    The queue and its lane, whether the pool broke, the count of items ``submitted``, the
+    worker threads and the retire tokens in the queue: all changed only under ``lock``, the
+    executor's submit lock, so a sizing decision, a worker leaving and the pool breaking never
+    cross a submission. A worker marks each item it finished by appending to ``finished``
+    without any lock (``deque.append`` is atomic, as in :mod:`futurist.statistics`); the
+    marks are counted into ``finished_count`` under ``lock`` when they pile up.
     """
 
     __slots__ = (
         "broken",
-        "finished_by_gone",
+        "finished",
+        "finished_count",
         "grow_threshold",
         "idle_timeout",
         "initargs",
@@ -182,8 +181,10 @@ class _ThreadWorkers(Workers):
         self.initargs = initargs
         self.broken: str | None = None
         self.submitted = 0
-        self.finished_by_gone = 0
-        """Items finished by workers that have left (their slots are gone)."""
+        self.finished: collections.deque[None] = collections.deque()
+        """One mark per item a worker finished since the last count."""
+        self.finished_count = 0
+        """Items finished before the marks in ``finished``."""
         self.threads: set[threading.Thread] = set()
         self.numbers = itertools.count()
         self.prefix = ""
@@ -214,6 +215,8 @@ class _ThreadWorkers(Workers):
         else:
             self.put_ranked(item)
         self.submitted += 1
+        if len(self.finished) > _COUNT_AT:
+            self.finished_count += len(drain_deque(self.finished))
         threads = len(self.threads) - self.retiring
         # A pool at its size never grows: the common case skips the rule's call.
         if threads < self.max_workers and self.should_grow(self.outstanding, threads):
@@ -282,13 +285,8 @@ class _ThreadWorkers(Workers):
 
     @property
     def outstanding(self) -> int:
-        """Accepted items not finished yet: running plus queued.
-
-        Under ``lock`` no worker leaves meanwhile, so the figure is exact but for the items
-        whose workers are just counting them; without it, a worker leaving may be missed.
-        """
-        finished = sum(slot.finished for slot in list(self.slots))
-        return self.submitted - self.finished_by_gone - finished
+        """Accepted items not finished yet: running plus queued (exact under ``lock``)."""
+        return self.submitted - self.finished_count - len(self.finished)
 
     @property
     def staying(self) -> int:
@@ -333,18 +331,15 @@ class _ThreadWorkers(Workers):
             )
 
     def start_thread(self) -> None:
-        """Start one worker, with its slot (so it counts before it can leave)."""
-        slot = Slot()
+        """Start one worker (so it counts before it can leave)."""
         thread = threading.Thread(
-            name=f"{self.prefix}_{next(self.numbers)}", target=_work, args=(self, slot)
+            name=f"{self.prefix}_{next(self.numbers)}", target=_work, args=(self,)
         )
         self.threads.add(thread)
-        self.slots.add(slot)
         try:
             thread.start()
         except BaseException:
             self.threads.discard(thread)
-            self.slots.discard(slot)
             raise
 
     def retire(self, count: int) -> None:
@@ -366,12 +361,6 @@ class _ThreadWorkers(Workers):
             self.threads.discard(threading.current_thread())
             if retiring:
                 self.retiring -= 1
-
-    def forget(self, slot: Slot) -> None:
-        """A worker's last act: its slot goes, and its count of finished items with the pool."""
-        with self.lock:
-            self.finished_by_gone += slot.finished
-            self.slots.discard(slot)
 
     def leave_when_idle(self) -> bool:
         """Whether a worker whose wait for work timed out leaves (it does above ``keep``)."""
@@ -449,18 +438,20 @@ def _run_initializer(state: _ThreadWorkers) -> bool:
     return True
 
 
-def _work(state: _ThreadWorkers, slot: Slot) -> None:
+def _work(state: _ThreadWorkers) -> None:
     """A worker thread's loop: run queued items until the shutdown sentinel arrives.
 
     The worker leaves earlier when it takes a retire token, or when no work came for the
     pool's ``idle_timeout`` (if it has one) and enough other workers stay.
     """
     if not _run_initializer(state):
-        state.forget(slot)
         state.leave()
         return
     get = state.queue.get
     idle_timeout = state.idle_timeout
+    mark_finished = state.finished.append
+    slot = Slot()
+    state.slots.add(slot)
     try:
         while True:
             try:
@@ -481,9 +472,9 @@ def _work(state: _ThreadWorkers, slot: Slot) -> None:
             slot.item = item
             item.run()
             slot.item = item = None
-            slot.finished += 1
+            mark_finished(None)
     finally:
-        state.forget(slot)
+        state.slots.discard(slot)
 
 
 class ThreadPoolExecutor(Executor):
