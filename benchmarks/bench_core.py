@@ -1,4 +1,10 @@
-"""Thread pool and synchronous executor against the standard library (the foundation figures)."""
+"""Thread pool and synchronous executor against the standard library and against the floor.
+
+The floor is the least a pool can do per call on futurist's own Future
+(:class:`benchmarks.floor.MinimalPool`), and for the synchronous kind a bare call setting a
+futurist Future: the ratio to it is what the shared front (contract, statistics, histograms,
+metrics) costs per call.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ import tracemalloc
 from collections.abc import Callable
 
 import futurist
-from benchmarks.harness import Figure, interleave
+from benchmarks.floor import MinimalPool, bare_call_and_future_us
+from benchmarks.harness import Figure, interleave, interleave_all
 
 NOOP_TASKS = 50_000
 ROUND_TRIPS = 2_000
@@ -22,11 +29,6 @@ PoolFactory = Callable[[], concurrent.futures.Executor]
 
 def noop() -> None:
     """The smallest possible task."""
-
-
-def none() -> object:
-    """The smallest task that returns a value (None), for the bare-Future baseline."""
-    return None
 
 
 def per_task_us(make: PoolFactory) -> float:
@@ -87,16 +89,6 @@ def synchronous_us() -> float:
     return (time.perf_counter() - started) / SYNC_CALLS * 1e6
 
 
-def bare_call_and_future_us() -> float:
-    """The baseline for the synchronous executor: call, set a bare Future, read it."""
-    started = time.perf_counter()
-    for _ in range(SYNC_CALLS):
-        future: concurrent.futures.Future[object] = concurrent.futures.Future()
-        future.set_result(none())
-        future.result()
-    return (time.perf_counter() - started) / SYNC_CALLS * 1e6
-
-
 def collect(rounds: int) -> list[Figure]:
     """Every foundation figure, ours against the standard library."""
 
@@ -106,6 +98,9 @@ def collect(rounds: int) -> list[Figure]:
     def theirs() -> concurrent.futures.Executor:
         return concurrent.futures.ThreadPoolExecutor(max_workers=10)
 
+    def floor() -> concurrent.futures.Executor:
+        return MinimalPool(10)
+
     def single_ours() -> concurrent.futures.Executor:
         return futurist.ThreadPoolExecutor(max_workers=1)
 
@@ -113,8 +108,9 @@ def collect(rounds: int) -> list[Figure]:
         return concurrent.futures.ThreadPoolExecutor(max_workers=1)
 
     figures = []
-    ours_task, theirs_task = interleave(
-        lambda: per_task_us(ours), lambda: per_task_us(theirs), rounds
+    ours_task, theirs_task, floor_task = interleave_all(
+        [lambda: per_task_us(ours), lambda: per_task_us(theirs), lambda: per_task_us(floor)],
+        rounds,
     )
     figures.append(
         Figure(
@@ -124,6 +120,16 @@ def collect(rounds: int) -> list[Figure]:
             theirs_task,
             "stdlib",
             target_ratio=1.0,
+        )
+    )
+    figures.append(
+        Figure(
+            "thread pool: 50,000 no-op tasks",
+            "us/task",
+            ours_task,
+            floor_task,
+            "floor (minimal pool, futurist Future)",
+            target_ratio=1.5,
         )
     )
     ours_trips: list[float] = []
@@ -142,15 +148,32 @@ def collect(rounds: int) -> list[Figure]:
                 target_ratio=1.0,
             )
         )
-    ours_sync, bare = interleave(synchronous_us, bare_call_and_future_us, rounds)
+    ours_sync, bare_std, bare_ours = interleave_all(
+        [
+            synchronous_us,
+            lambda: bare_call_and_future_us(concurrent.futures.Future, SYNC_CALLS, noop),
+            lambda: bare_call_and_future_us(futurist.Future, SYNC_CALLS, noop),
+        ],
+        rounds,
+    )
     figures.append(
         Figure(
             "synchronous: submit+result",
             "us/call",
             ours_sync,
-            bare,
-            "bare call + Future",
+            bare_std,
+            "bare call + stdlib Future",
             target_ratio=1.3,
+        )
+    )
+    figures.append(
+        Figure(
+            "synchronous: submit+result",
+            "us/call",
+            ours_sync,
+            bare_ours,
+            "floor (bare call + futurist Future)",
+            target_ratio=1.0,
         )
     )
     ours_idle, theirs_idle = interleave(

@@ -7,10 +7,10 @@ Each ``benchmarks/bench_*.py`` module defines ``collect(rounds: int) -> list[Fig
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Figure", "interleave", "print_table"]
+__all__ = ["Figure", "interleave", "interleave_all", "print_table"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,12 @@ class Figure:
         return self.ours / self.baseline
 
     @property
+    def label(self) -> str:
+        """The figure's name, unit and baseline, as the table prints them."""
+        label = f"{self.name} ({self.unit})"
+        return f"{label} vs {self.baseline_name}" if self.baseline_name else label
+
+    @property
     def verdict(self) -> str:
         """'ok' or 'MISSED' against the target, '' without one."""
         if self.target_ratio is not None and self.ratio is not None:
@@ -46,21 +52,30 @@ def interleave(
     ours: Callable[[], float], baseline: Callable[[], float], rounds: int
 ) -> tuple[float, float]:
     """Run ours and the baseline alternately ``rounds`` times; return both medians."""
-    ours_runs: list[float] = []
-    baseline_runs: list[float] = []
+    ours_median, baseline_median = interleave_all((ours, baseline), rounds)
+    return ours_median, baseline_median
+
+
+def interleave_all(measures: Sequence[Callable[[], float]], rounds: int) -> list[float]:
+    """Run every measure once per round, in turn (in reverse order every other round), so
+    that a change of load hits them all alike; return each one's median, in order."""
+    runs: list[list[float]] = [[] for _ in measures]
+    order = list(range(len(measures)))
     for round_number in range(rounds):
-        pair = (ours, baseline) if round_number % 2 == 0 else (baseline, ours)
-        for measure in pair:
-            (ours_runs if measure is ours else baseline_runs).append(measure())
-    return statistics.median(ours_runs), statistics.median(baseline_runs)
+        for index in order if round_number % 2 == 0 else order[::-1]:
+            runs[index].append(measures[index]())
+    return [statistics.median(values) for values in runs]
 
 
 def print_table(figures: list[Figure]) -> None:
     """Print every figure, its baseline, the ratio and whether the target was met."""
-    header = f"{'benchmark':58} {'ours':>12} {'baseline':>12} {'ratio':>7} {'target':>8}  verdict"
+    names = [figure.label for figure in figures]
+    width = max([58, *map(len, names)])
+    columns = f"{'ours':>12} {'baseline':>12} {'ratio':>7} {'target':>8}  verdict"
+    header = f"{'benchmark':{width}} {columns}"
     print(header)
     print("-" * len(header))
-    for figure in figures:
+    for figure, name in zip(figures, names, strict=True):
         baseline = "" if figure.baseline is None else f"{figure.baseline:12.2f}"
         ratio = "" if figure.ratio is None else f"{figure.ratio:7.2f}"
         if figure.target_ratio is not None:
@@ -69,9 +84,7 @@ def print_table(figures: list[Figure]) -> None:
             target = f"<={figure.target_absolute:g}"
         else:
             target = ""
-        name = f"{figure.name} ({figure.unit})"
-        if figure.baseline_name:
-            name += f" vs {figure.baseline_name}"
         print(
-            f"{name:58} {figure.ours:12.2f} {baseline:>12} {ratio:>7} {target:>8}  {figure.verdict}"
+            f"{name:{width}} {figure.ours:12.2f} {baseline:>12} {ratio:>7} {target:>8}  "
+            f"{figure.verdict}"
         )

