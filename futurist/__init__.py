@@ -25,6 +25,7 @@ from futurist.executors.delayed import (
 from futurist.executors.dynamic import DynamicThreadPoolExecutor
 from futurist.executors.green import GreenThreadPoolExecutor
 from futurist.executors.process import ProcessPoolExecutor
+from futurist.executors.ray import RayExecutor
 from futurist.executors.synchronous import SynchronousExecutor
 from futurist.executors.thread import ThreadPoolExecutor
 from futurist.executors.workers import PriorityBacklog, StoppableWorkers, Workers, WorkItem
@@ -61,6 +62,7 @@ __all__ = [
     "PluginLoadError",
     "PriorityBacklog",
     "ProcessPoolExecutor",
+    "RayExecutor",
     "RejectedSubmission",
     "StopNotSupported",
     "StoppableWorkers",

@@ -1,0 +1,382 @@
+"""The Ray kind's worker side: slots, the backlog, calls sent as Ray tasks and their outcomes.
+
+Data flow::
+
+    submit --> [lock: a free slot? calls[item] = SENDING, else backlog.append]
+           --> caller's thread: item.start(); task.remote(fn, args, kwargs) --> ObjectRef
+           --> [lock: calls[item] = ref] --> ref.future() done callback, on Ray's thread:
+               [lock: take item out of calls] --> finish/fail it --> free the slot, send the
+               next backlog items from that thread
+    stop:      [lock: take the item out of backlog or calls (one being sent is marked
+               STOP_ON_ARRIVAL)] --> ray.cancel(ref, force=True) --> CallStopped
+    shutdown:  once no call holds a slot, release the connection (an owned instance stops)
+
+An item leaves ``backlog`` or ``calls`` only under the lock, so exactly one thread ends it. A
+call Ray cannot serialise fails alone; any other refusal to send means the cluster is gone:
+the session breaks, the backlog and every call in flight fail with ``BrokenExecutor``.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import logging
+import pickle
+import re
+import threading
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+from futurist._naming import callable_name
+from futurist.exceptions import BrokenExecutor, CallStopped, PicklingFailed, WorkerCrashed
+from futurist.executors.workers import PriorityBacklog, StoppableWorkers, WorkItem
+
+__all__ = ["RayWorkers", "run_call"]
+
+LOG = logging.getLogger(__name__)
+
+_RUNTIME_ATTRIBUTE = "_futurist_runtime"
+SENDING = object()
+"""The value in ``calls`` of an item that holds a slot and is being sent."""
+STOP_ON_ARRIVAL = object()
+"""The value in ``calls`` of an item stopped while it was being sent."""
+_GONE = object()
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+"""The colours Ray puts in the text of a task's error."""
+
+
+def run_call(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[float, bool, Any]:
+    """Run one call in a Ray worker: its runtime there, whether it raised, and its outcome.
+
+    An ``Exception`` is re-raised with its runtime attached (Ray sends it back as the cause of
+    a ``RayTaskError``); ``KeyboardInterrupt`` and ``SystemExit`` would end the worker itself,
+    so they come back as a value flagged as raised.
+    """
+    started = perf_counter()
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as exc:
+        try:
+            setattr(exc, _RUNTIME_ATTRIBUTE, perf_counter() - started)
+        except (AttributeError, TypeError):
+            LOG.debug("cannot attach the runtime to %r; it will count as 0", exc)
+        raise
+    except BaseException as exc:
+        return perf_counter() - started, True, exc
+    return perf_counter() - started, False, result
+
+
+class RayWorkers(StoppableWorkers):
+    """At most ``limit`` calls on the cluster at once, the rest in a backlog.
+
+    ``task`` is the remote function (``run_call`` with the executor's Ray options); ``ray`` the
+    imported module; ``release`` is called once, when the last call has ended after
+    :meth:`close`. Holds no reference to the executor, so one collected without ``shutdown()``
+    still lets its calls finish and its connection go.
+    """
+
+    runs_elsewhere = "in Ray worker processes"
+    wait_at_exit = True
+    """An owned Ray instance ends with the interpreter: accepted calls finish first."""
+
+    def __init__(self, ray: Any, task: Any, limit: int, release: Callable[[], None]) -> None:
+        super().__init__()
+        self.ray = ray
+        self.task = task
+        self.limit = limit
+        self.release = release
+        self.idle = threading.Condition(self.lock)
+        self.queue: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
+        self.calls: dict[WorkItem, Any] = {}
+        self.in_use = 0
+        self.broken: BrokenExecutor | None = None
+        self.closing = False
+        self.released = threading.Event()
+        self.callback_threads: set[int] = set()
+        """The threads Ray ran our done callbacks on: waiting there would block every call."""
+
+    # -- what the executor calls ------------------------------------------------------------
+
+    def put(self, item: WorkItem) -> bool:
+        if self.broken is not None:
+            raise BrokenExecutor(
+                f"cannot submit {callable_name(item.fn)} to RayExecutor: {self.broken}"
+            ) from self.broken.__cause__
+        if self.in_use < self.limit:
+            self.in_use += 1
+            self.calls[item] = SENDING
+            return True
+        self.queue.append(item)
+        return False
+
+    def hand_over(self, item: WorkItem) -> None:
+        self.free_slots(0, first=item)
+
+    def backlog(self) -> int:
+        return len(self.queue)
+
+    def use_priorities(self) -> None:
+        if not isinstance(self.queue, PriorityBacklog):
+            self.queue = PriorityBacklog(list(self.queue))
+
+    def running(self) -> list[WorkItem]:
+        with self.lock:
+            items = list(self.calls)
+        return [item for item in items if item.future.running()]
+
+    def cancel_queued(self) -> list[WorkItem]:
+        with self.lock:
+            items = list(self.queue)
+            self.queue.clear()
+            if self.in_use == 0:
+                self.idle.notify_all()
+        return [item for item in items if item.cancel()]
+
+    def in_worker(self) -> bool:
+        return threading.get_ident() in self.callback_threads
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.calls)
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self.idle:
+            return self.idle.wait_for(lambda: self.in_use == 0 and not self.queue, timeout)
+
+    def close(self, wait: bool) -> None:
+        """Release the connection once every call has ended: in this thread if it waits (and
+        is not Ray's callback thread, which must keep settling calls), else in a thread of its
+        own."""
+        waits_here = wait and not self.in_worker()
+        with self.lock:
+            first = not self.closing
+            self.closing = True
+        if first and waits_here:
+            self._release_when_idle()
+        elif first:
+            threading.Thread(
+                target=self._release_when_idle, name=f"RayExecutor-closer-{id(self):#x}"
+            ).start()
+        elif waits_here:
+            self.released.wait()
+
+    def stop(self, future: concurrent.futures.Future[Any]) -> bool:
+        """A queued call is cancelled; one on the cluster is cancelled there (its worker
+        process killed) and fails with ``CallStopped``; one being sent is stopped as it
+        arrives."""
+        ref: Any = None
+        queued: WorkItem | None = None
+        with self.lock:
+            item = next((held for held in self.calls if held.future is future), None)
+            if item is None:
+                queued = self._take_from_backlog(future)
+            else:
+                ref = self.calls[item]
+                if ref is SENDING:
+                    self.calls[item] = STOP_ON_ARRIVAL
+                else:
+                    del self.calls[item]
+        if item is not None and ref is not SENDING:
+            self._stop_on_cluster(item, ref, "RayExecutor.stop() cancelled its Ray task", True)
+            self.free_slots(1)
+        elif item is not None:
+            future.cancel()
+        elif queued is not None:
+            queued.cancel()
+        else:
+            return False
+        return True
+
+    def end(self, kill: bool) -> None:
+        """Stop every call on the cluster: ``kill`` ends the worker process running it (as
+        ``ray.cancel(force=True)``), else the call is interrupted with ``KeyboardInterrupt``.
+        Either way its future fails with ``CallStopped`` at once."""
+        method = "kill_workers()" if kill else "terminate_workers()"
+        with self.lock:
+            on_cluster = [(item, ref) for item, ref in self.calls.items() if ref is not SENDING]
+            for item, _ in on_cluster:
+                del self.calls[item]
+            for item in self.calls:
+                self.calls[item] = STOP_ON_ARRIVAL
+        why = f"RayExecutor.{method} cancelled its Ray task"
+        for item, ref in on_cluster:
+            self._stop_on_cluster(item, ref, why, kill)
+        self.free_slots(len(on_cluster))
+
+    # -- sending and settling ---------------------------------------------------------------
+
+    def _take_from_backlog(self, future: concurrent.futures.Future[Any]) -> WorkItem | None:
+        """Called under the lock: remove and return the backlog item of ``future``, if any."""
+        item = next((queued for queued in self.queue if queued.future is future), None)
+        if item is not None:
+            self.queue.remove(item)
+            if self.in_use == 0 and not self.queue:
+                self.idle.notify_all()
+        return item
+
+    def _send(self, item: WorkItem) -> bool:
+        """Send one item that holds a slot; True if it ended here (its slot is free)."""
+        if not item.start():
+            return self._forget(item)
+        try:
+            ref = self.task.remote(item.fn, item.args, item.kwargs)
+        except (TypeError, pickle.PicklingError) as exc:
+            error = PicklingFailed(
+                f"cannot send {callable_name(item.fn)} to the Ray cluster: the function and its "
+                f"arguments cannot be serialised ({type(exc).__name__}); pass only values "
+                "cloudpickle can serialise"
+            )
+            error.__cause__ = exc
+            _fail(item, error)
+            return self._forget(item)
+        except Exception as exc:
+            _fail(item, self.break_down(exc))
+            return self._forget(item)
+        with self.lock:
+            mark = self.calls.get(item)
+            kept = mark is SENDING and self.broken is None
+            if kept:
+                self.calls[item] = ref
+            else:
+                self.calls.pop(item, None)
+        if not kept:
+            why = "RayExecutor.stop() cancelled its Ray task as it was sent"
+            self._stop_on_cluster(item, ref, why, True)
+            return True
+        ref.future().add_done_callback(lambda done: self._settle(item, ref, done))
+        return False
+
+    def _forget(self, item: WorkItem) -> bool:
+        with self.lock:
+            self.calls.pop(item, None)
+        return True
+
+    def _settle(self, item: WorkItem, ref: Any, done: concurrent.futures.Future[Any]) -> None:
+        """On Ray's callback thread: end ``item`` from its task's outcome, unless it ended
+        meanwhile (stopped, or the session broke); free its slot."""
+        self.callback_threads.add(threading.get_ident())
+        with self.lock:
+            if self.calls.get(item, _GONE) is not ref:
+                return
+            del self.calls[item]
+        try:
+            _conclude(self.ray, item, done)
+        except BaseException as exc:
+            if not item.future.done():
+                _fail(item, exc)  # what Ray reported could not be read: the call fails
+            else:
+                LOG.error("a done callback of %r raised", item.future, exc_info=exc)
+        finally:
+            self.free_slots(1)
+
+    def free_slots(self, count: int, first: WorkItem | None = None) -> None:
+        """``count`` calls ended: give their slots to the next backlog items and send them
+        (after ``first``, an item that already holds a slot); wake a waiting shutdown."""
+        to_send = [] if first is None else [first]
+        while True:
+            for item in to_send:
+                count += self._send(item)
+            with self.lock:
+                self.in_use -= count
+                count = 0
+                to_send = []
+                while self.queue and self.in_use < self.limit and self.broken is None:
+                    self.in_use += 1
+                    item = self.queue.popleft()
+                    self.calls[item] = SENDING
+                    to_send.append(item)
+                if self.in_use == 0 and not self.queue:
+                    self.idle.notify_all()
+            if not to_send:
+                return
+
+    def _stop_on_cluster(self, item: WorkItem, ref: Any, why: str, force: bool) -> None:
+        try:
+            self.ray.cancel(ref, force=force)
+        except Exception:
+            LOG.debug("cannot cancel the Ray task of %r", item, exc_info=True)
+        _fail(item, CallStopped(f"{callable_name(item.fn)} was stopped while it ran: {why}"))
+
+    def break_down(self, cause: BaseException) -> BrokenExecutor:
+        """The cluster refused a call: refuse new work, fail the backlog and every call on
+        the cluster; return the session's error."""
+        with self.lock:
+            first = self.broken is None
+            broken = self.broken or BrokenExecutor(
+                f"RayExecutor lost its Ray cluster ({type(cause).__name__}: {cause}); "
+                "calls that had not finished were failed, create a new executor"
+            )
+            if first:
+                broken.__cause__ = cause
+                self.broken = broken
+            on_cluster = [item for item, ref in self.calls.items() if ref is not SENDING]
+            for item in on_cluster:
+                del self.calls[item]
+            backlog = list(self.queue)
+            self.queue.clear()
+            self.in_use -= len(on_cluster)
+            if self.in_use == 0:
+                self.idle.notify_all()
+        if first:
+            LOG.error("RayExecutor lost its Ray cluster", exc_info=cause)
+        for item in backlog:
+            if item.start():
+                _fail(item, _copy(broken))
+        for item in on_cluster:
+            _fail(item, _copy(broken))
+        return _copy(broken)
+
+    def _release_when_idle(self) -> None:
+        try:
+            with self.idle:
+                self.idle.wait_for(lambda: self.in_use == 0 and not self.queue)
+            self.release()
+        except Exception:
+            LOG.exception("releasing RayExecutor's connection to Ray failed")
+        finally:
+            self.released.set()
+
+
+def _conclude(ray: Any, item: WorkItem, done: concurrent.futures.Future[Any]) -> None:
+    """Finish or fail ``item`` from what Ray reported for its task."""
+    try:
+        runtime, raised, value = done.result()
+    except ray.exceptions.RayTaskError as exc:
+        cause = exc.cause if isinstance(exc.cause, BaseException) else exc
+        runtime = getattr(cause, _RUNTIME_ATTRIBUTE, 0.0)
+        if hasattr(cause, _RUNTIME_ATTRIBUTE):
+            delattr(cause, _RUNTIME_ATTRIBUTE)
+        cause.add_note(f"raised in a Ray worker: {_ANSI.sub('', str(exc))}")
+        item.fail(cause, float(runtime), None)
+    except ray.exceptions.WorkerCrashedError as exc:
+        error = WorkerCrashed(
+            f"the Ray worker process running {callable_name(item.fn)} died before the call "
+            f"finished ({exc}); only this call failed"
+        )
+        error.__cause__ = exc
+        item.fail(error)
+    except BaseException as exc:
+        item.fail(exc)
+    else:
+        if raised:
+            item.fail(value, runtime)
+        else:
+            item.finish(value, runtime)
+
+
+def _fail(item: WorkItem, error: BaseException) -> None:
+    """Fail ``item``; a done callback that raises is logged, so the next item fails too."""
+    try:
+        item.fail(error)
+    except BaseException as exc:
+        LOG.error("a done callback of %r raised", item.future, exc_info=exc)
+
+
+def _copy(broken: BrokenExecutor) -> BrokenExecutor:
+    """A fresh copy of the session's error for one future, with the same cause."""
+    error = BrokenExecutor(str(broken))
+    error.__cause__ = broken.__cause__
+    return error

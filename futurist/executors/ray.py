@@ -1,0 +1,296 @@
+"""RayExecutor: the executor contract on a Ray cluster (``futurist[ray]``).
+
+Written on futurist's public kind interface alone (``Executor``, ``StoppableWorkers``,
+``WorkItem``, ``PriorityBacklog``): ``_ray_calls.py`` is its worker side and holds the data
+flow. This module connects to Ray and builds the executor.
+
+A process holds one Ray connection. An executor uses the one the process has, if any, and
+never ends it; otherwise it opens one (``ray_address`` empty: a local Ray instance it owns;
+else a driver connected to that cluster), shared with the executors built while it is open
+and closed by the last of them to shut down. ``ray`` is imported only when an executor is
+built, so ``import futurist`` works without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import threading
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from futurist._extras import import_extra
+from futurist.executors._ray_calls import RayWorkers, run_call
+from futurist.executors.base import (
+    CheckAndReject,
+    Executor,
+    refuse_context_where_calls_run_elsewhere,
+    validate_check_and_reject,
+    validate_max_workers,
+)
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
+
+__all__ = ["RayExecutor"]
+
+LOG = logging.getLogger(__name__)
+
+_CALLS_PER_SLOT = 64
+"""Default calls in flight per call the cluster can run at once: workers never wait for us."""
+
+
+def _import_ray() -> Any:
+    """Return the ``ray`` module, or raise ImportError naming the extra to install."""
+    return import_extra("ray", "RayExecutor needs", "ray")
+
+
+class RayExecutor(Executor):
+    """Runs calls as Ray tasks, keeping the whole futurist executor contract.
+
+    Without ``ray_address`` it uses this process's Ray connection, or starts a local Ray
+    instance it owns and stops at shutdown. With one it connects to that cluster (``auto``,
+    ``host:port``, ``ray://host:port``) and leaves it running. At most ``max_workers`` calls
+    are on the cluster at once (default: 64 per call the cluster can run at once); the rest
+    wait in a backlog that ``check_and_reject`` sees. Each call asks Ray for
+    ``num_cpus_per_call`` CPUs and is retried ``max_retries`` times if its worker dies.
+    ``auth_token_file`` names the file holding the token of a cluster that requires token
+    authentication.
+    """
+
+    kind = "ray"
+
+    def __init__(  # noqa: PLR0913 -- the public constructor: cluster, resources and contract
+        self,
+        max_workers: int | None = None,
+        check_and_reject: CheckAndReject | None = None,
+        *,
+        ray_address: str | None = None,
+        num_cpus_per_call: float = 1.0,
+        max_retries: int = 0,
+        connect_timeout: float = 10.0,
+        auth_token_file: str | None = None,
+        name: str | None = None,
+        log_unread_failures: bool = True,
+        propagate_context: bool = False,
+    ) -> None:
+        if max_workers is not None:
+            validate_max_workers(max_workers, 1)
+        validate_check_and_reject(check_and_reject)
+        address = _check_options(
+            ray_address, num_cpus_per_call, max_retries, connect_timeout, auth_token_file
+        )
+        refuse_context_where_calls_run_elsewhere(self.kind, RayWorkers, propagate_context)
+        ray = _import_ray()
+        release, owned = _connect(ray, address, auth_token_file, float(connect_timeout))
+        try:
+            task = ray.remote(num_cpus=num_cpus_per_call, max_retries=max_retries)(run_call)
+            if max_workers is None:
+                cpus = float(ray.cluster_resources().get("CPU", 1.0))
+                max_workers = _CALLS_PER_SLOT * max(1, int(cpus / num_cpus_per_call))
+        except BaseException:
+            release()
+            raise
+        self._session = RayWorkers(ray, task, max_workers, release)
+        super().__init__(
+            self._session,
+            check_and_reject,
+            name=name,
+            log_unread_failures=log_unread_failures,
+            propagate_context=propagate_context,
+        )
+        self._max_workers = max_workers
+        self._address = address or str(ray.get_runtime_context().gcs_address)
+        self._owns_instance = owned
+        # Let accepted work finish and the connection go if this executor is simply dropped.
+        weakref.finalize(self, self._session.close, False).atexit = False
+
+    @classmethod
+    def check_available(cls) -> None:
+        """Raise ``ImportError`` naming the package to install if ``ray`` is missing."""
+        _import_ray()
+
+    @classmethod
+    def config_options(cls) -> list[cfg.Opt]:
+        """The oslo.config options of this kind; their names are constructor keywords."""
+        from oslo_config import cfg
+
+        from futurist._option_types import Interval, positive_seconds
+
+        return [
+            cfg.StrOpt(
+                "ray_address",
+                help="Address of a running Ray cluster (auto, host:6379 or ray://host:10001); "
+                "the executor connects to it and never stops it. Unset: use this process's "
+                "Ray connection, or start a local Ray instance and stop it at shutdown.",
+            ),
+            cfg.Opt(
+                "num_cpus_per_call",
+                type=Interval(0.0),
+                default=1.0,
+                help="CPUs Ray reserves for each call (fractions let calls share a CPU).",
+            ),
+            cfg.IntOpt(
+                "max_retries",
+                min=0,
+                default=0,
+                help="Times Ray reruns a call whose worker process died (0: a call runs at "
+                "most once).",
+            ),
+            cfg.Opt(
+                "connect_timeout",
+                type=positive_seconds(),
+                default=10.0,
+                help="Seconds to wait for the cluster at ray_address to answer.",
+            ),
+            cfg.StrOpt(
+                "auth_token_file",
+                help="File holding the token of a cluster that requires token authentication "
+                "(`ray get-auth-token`); the token is never logged.",
+            ),
+        ]
+
+    @property
+    def max_workers(self) -> int:
+        """The most calls this executor has on the cluster at once."""
+        return self._max_workers
+
+    @property
+    def ray_address(self) -> str:
+        """The address of the Ray cluster this executor sends its calls to."""
+        return self._address
+
+    @property
+    def owns_instance(self) -> bool:
+        """Whether this executor's Ray connection was opened for it (and ends with it)."""
+        return self._owns_instance
+
+    @property
+    def queue_size(self) -> int:
+        """How many submitted calls wait for a slot on the cluster."""
+        return self._session.backlog()
+
+
+def _check_options(
+    ray_address: object,
+    num_cpus_per_call: object,
+    max_retries: object,
+    connect_timeout: object,
+    auth_token_file: object,
+) -> str:
+    """Raise a clear error for an option of the wrong type or out of range; return the
+    address ('' for none)."""
+    if ray_address is not None and not isinstance(ray_address, str):
+        raise TypeError(
+            f"ray_address must be a string such as '10.0.0.5:6379' or None, got {ray_address!r}"
+        )
+    for name, value in (
+        ("num_cpus_per_call", num_cpus_per_call),
+        ("connect_timeout", connect_timeout),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"{name} must be a number of {_UNITS[name]}, got {value!r}")
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be greater than 0 and finite, got {value!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+        raise TypeError(f"max_retries must be an integer, got {max_retries!r}")
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
+    if auth_token_file is not None:
+        path = str(auth_token_file)
+        if not (os.path.isfile(path) and os.access(path, os.R_OK) and os.path.getsize(path)):
+            raise ValueError(
+                f"auth_token_file={path!r} is not a readable, non-empty file; it must hold the "
+                "cluster's token (`ray get-auth-token` on the head node prints it)"
+            )
+    return (ray_address or "").strip()
+
+
+_UNITS = {"num_cpus_per_call": "CPUs", "connect_timeout": "seconds"}
+
+_connection_lock = threading.Lock()
+_users = 0
+"""Executors using the Ray connection this module opened (0: it opened none)."""
+
+
+def _connect(
+    ray: Any, address: str, token_file: str | None, timeout: float
+) -> tuple[Callable[[], None], bool]:
+    """Make sure this process is connected to Ray; return how to let go of the connection
+    and whether an executor opened it."""
+    global _users
+    with _connection_lock:
+        if ray.is_initialized():
+            current = str(ray.get_runtime_context().gcs_address)
+            if address and address not in {"auto", current}:
+                raise ValueError(
+                    f"ray_address={address!r}, but this process is already connected to the "
+                    f"Ray cluster at {current}; a process connects to one Ray cluster at a time"
+                )
+            if _users:
+                _users += 1
+                return _release_connection, True
+            return _keep_connection, False
+        if address:
+            _probe(address, timeout)
+        if token_file is not None:
+            os.environ["RAY_AUTH_MODE"] = "token"
+            os.environ["RAY_AUTH_TOKEN_PATH"] = os.path.abspath(token_file)
+        try:
+            if address:
+                ray.init(address=address, configure_logging=False)
+            else:
+                ray.init(address="local", include_dashboard=False, configure_logging=False)
+        except ConnectionError as exc:
+            raise ConnectionError(_refused(address, token_file, exc)) from exc
+        _users = 1
+        return _release_connection, True
+
+
+def _keep_connection() -> None:
+    """The connection belongs to the application: nothing to let go."""
+
+
+def _release_connection() -> None:
+    """One executor less on the connection this module opened; the last one closes it."""
+    global _users
+    with _connection_lock:
+        _users -= 1
+        if _users == 0:
+            _import_ray().shutdown()
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Raise ConnectionError unless something accepts connections at ``address`` (host:port)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" or a form Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout).close()
+    except OSError as exc:
+        raise ConnectionError(
+            f"cannot reach the Ray cluster at {address} within {timeout} s "
+            f"({type(exc).__name__}: {exc}). Check that it runs there (`ray status`), and "
+            "that host and port are right and reachable through any firewall."
+        ) from exc
+
+
+def _refused(address: str, token_file: str | None, exc: ConnectionError) -> str:
+    """Why ``ray.init`` could not connect, and what to check."""
+    if not address:
+        return f"could not start a local Ray instance ({exc})"
+    if token_file is None:
+        hint = (
+            "If the cluster requires token authentication (RAY_AUTH_MODE=token; Ray 2.61 "
+            "turns it on for every cluster), it refused this driver: set auth_token_file to "
+            "a file holding its token."
+        )
+    else:
+        hint = (
+            f"If the cluster requires token authentication, it refused the token in "
+            f"{token_file}: check that the file holds this cluster's token."
+        )
+    return f"cannot connect to the Ray cluster at {address} ({exc}). {hint}"
