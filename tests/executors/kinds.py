@@ -152,6 +152,40 @@ def _warm_dask() -> None:
         executor.submit(int).result(60)
 
 
+@functools.cache
+def shared_ray_instance() -> None:
+    """One local Ray instance with two CPUs for every test of the ray kind (Ray connects a
+    process to one cluster: each executor uses this connection and leaves it open).
+
+    Ray's workers are not children of this process: each takes this process's
+    multiprocessing authkey, so the tests' manager events work there as in a worker process,
+    and this checkout's path, so they import the tests' functions.
+    """
+    import ray
+
+    authkey = bytes(multiprocessing.current_process().authkey)
+    root = str(Path(__file__).resolve().parent.parent.parent)
+
+    def take_authkey() -> None:
+        multiprocessing.current_process().authkey = authkey
+
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        runtime_env={
+            "env_vars": {"PYTHONPATH": root},
+            "worker_process_setup_hook": take_authkey,
+        },
+    )
+
+
+def _ray(**kwargs: Any) -> Executor:
+    return futurist.RayExecutor(**kwargs)
+
+
 def _from_config_file(kind: str) -> Callable[..., Executor]:
     """A factory that selects ``kind`` by name in a real config file, as a service would.
 
@@ -209,6 +243,7 @@ KINDS: list[Kind] = [
     Kind("green", _green, green=True),
     Kind("green_delayed", DelayedGreenThreadPoolExecutor, green=True),
     Kind("dask", _dask, crosses_processes=True, stops_calls=True, shared=_warm_dask),
+    Kind("ray", _ray, crosses_processes=True, stops_calls=True, shared=shared_ray_instance),
     Kind("synchronous", _synchronous, in_caller=True, priorities=False),
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True, priorities=False),
     Kind("process-fork", _process("fork"), crosses_processes=True, stops_calls=True),
