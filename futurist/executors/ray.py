@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import socket
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -216,12 +217,32 @@ _users = 0
 """Executors using the Ray connection this module opened (0: it opened none)."""
 
 
+_forked_from_a_driver = False
+"""Whether this process was forked from one connected to Ray, whose connection it cannot use."""
+
+
+def _note_fork() -> None:
+    global _forked_from_a_driver, _users
+    ray = sys.modules.get("ray")
+    _forked_from_a_driver = _forked_from_a_driver or bool(ray and ray.is_initialized())
+    _users = 0
+
+
+os.register_at_fork(after_in_child=_note_fork)
+
+
 def _connect(
     ray: Any, address: str, token_file: str | None, timeout: float
 ) -> tuple[Callable[[], None], bool]:
     """Make sure this process is connected to Ray; return how to let go of the connection
     and whether an executor opened it."""
     global _users
+    if _forked_from_a_driver:
+        raise RuntimeError(
+            "RayExecutor cannot run in a process forked from one connected to Ray: Ray "
+            "does not support fork, and the child cannot reach the parent's connection. "
+            "Build the executor in the parent, or start the child with the 'spawn' method."
+        )
     with _connection_lock:
         if ray.is_initialized():
             current = str(ray.get_runtime_context().gcs_address)

@@ -84,6 +84,9 @@ class Kind:
     """Queued calls start in priority order (False: the kind accepts priorities, ignores them)."""
     stops_calls: bool = False
     """``stop()``, ``terminate_workers()`` and ``drain()`` stop running calls."""
+    survives_fork: bool = True
+    """A process forked from one using the kind can build and use an executor of its own
+    (False: it is refused with a RuntimeError, as Ray refuses a forked driver)."""
     shared: Callable[[], object] | None = None
     """Starts what every executor of the kind shares (once); the ``kind`` fixture calls it, so
     a test's snapshot of the process's threads and fds already holds it."""
@@ -243,7 +246,14 @@ KINDS: list[Kind] = [
     Kind("green", _green, green=True),
     Kind("green_delayed", DelayedGreenThreadPoolExecutor, green=True),
     Kind("dask", _dask, crosses_processes=True, stops_calls=True, shared=_warm_dask),
-    Kind("ray", _ray, crosses_processes=True, stops_calls=True, shared=shared_ray_instance),
+    Kind(
+        "ray",
+        _ray,
+        crosses_processes=True,
+        stops_calls=True,
+        survives_fork=False,
+        shared=shared_ray_instance,
+    ),
     Kind("synchronous", _synchronous, in_caller=True, priorities=False),
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True, priorities=False),
     Kind("process-fork", _process("fork"), crosses_processes=True, stops_calls=True),
