@@ -85,8 +85,10 @@ class RayExecutor(Executor):
             ray_address, num_cpus_per_call, max_retries, connect_timeout, auth_token_file
         )
         refuse_context_where_calls_run_elsewhere(self.kind, RayWorkers, propagate_context)
+        if auth_token_file is not None:
+            _use_token_file(auth_token_file)
         ray = _import_ray()
-        release, owned = _connect(ray, address, auth_token_file, float(connect_timeout))
+        release, owned = _connect(ray, address, float(connect_timeout))
         try:
             task = ray.remote(num_cpus=num_cpus_per_call, max_retries=max_retries)(run_call)
             if max_workers is None:
@@ -166,7 +168,8 @@ class RayExecutor(Executor):
 
     @property
     def owns_instance(self) -> bool:
-        """Whether this executor's Ray connection was opened for it (and ends with it)."""
+        """Whether this executor started its local Ray instance (stopped once the last
+        executor on it shuts down); never for a cluster at ``ray_address``."""
         return self._owns_instance
 
     @property
@@ -215,6 +218,8 @@ _UNITS = {"num_cpus_per_call": "CPUs", "connect_timeout": "seconds"}
 _connection_lock = threading.Lock()
 _users = 0
 """Executors using the Ray connection this module opened (0: it opened none)."""
+_started_local = False
+"""Whether that connection started a local Ray instance (which ends with it)."""
 
 
 _forked_from_a_driver = False
@@ -231,12 +236,22 @@ def _note_fork() -> None:
 os.register_at_fork(after_in_child=_note_fork)
 
 
-def _connect(
-    ray: Any, address: str, token_file: str | None, timeout: float
-) -> tuple[Callable[[], None], bool]:
+def _use_token_file(path: str) -> None:
+    """Have Ray send the token in ``path`` (it reads these variables as it is imported)."""
+    if "ray" in sys.modules and os.environ.get("RAY_AUTH_MODE") != "token":
+        raise ValueError(
+            f"auth_token_file={path!r} needs token authentication on in this process, but ray "
+            "was imported before with it off: build the executor before importing ray, or set "
+            "RAY_AUTH_MODE=token in the environment"
+        )
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN_PATH"] = os.path.abspath(path)
+
+
+def _connect(ray: Any, address: str, timeout: float) -> tuple[Callable[[], None], bool]:
     """Make sure this process is connected to Ray; return how to let go of the connection
-    and whether an executor opened it."""
-    global _users
+    and whether an executor started the Ray instance."""
+    global _users, _started_local
     if _forked_from_a_driver:
         raise RuntimeError(
             "RayExecutor cannot run in a process forked from one connected to Ray: Ray "
@@ -253,22 +268,19 @@ def _connect(
                 )
             if _users:
                 _users += 1
-                return _release_connection, True
+                return _release_connection, _started_local
             return _keep_connection, False
         if address:
             _probe(address, timeout)
-        if token_file is not None:
-            os.environ["RAY_AUTH_MODE"] = "token"
-            os.environ["RAY_AUTH_TOKEN_PATH"] = os.path.abspath(token_file)
         try:
             if address:
                 ray.init(address=address, configure_logging=False)
             else:
                 ray.init(address="local", include_dashboard=False, configure_logging=False)
         except ConnectionError as exc:
-            raise ConnectionError(_refused(address, token_file, exc)) from exc
-        _users = 1
-        return _release_connection, True
+            raise ConnectionError(_refused(address, exc)) from exc
+        _users, _started_local = 1, not address
+        return _release_connection, _started_local
 
 
 def _keep_connection() -> None:
@@ -299,10 +311,11 @@ def _probe(address: str, timeout: float) -> None:
         ) from exc
 
 
-def _refused(address: str, token_file: str | None, exc: ConnectionError) -> str:
+def _refused(address: str, exc: ConnectionError) -> str:
     """Why ``ray.init`` could not connect, and what to check."""
     if not address:
         return f"could not start a local Ray instance ({exc})"
+    token_file = os.environ.get("RAY_AUTH_TOKEN_PATH")
     if token_file is None:
         hint = (
             "If the cluster requires token authentication (RAY_AUTH_MODE=token; Ray 2.61 "

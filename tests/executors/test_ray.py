@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from oslo_config import cfg
@@ -21,7 +23,7 @@ WAIT = 60.0
 @pytest.fixture
 def executor() -> Iterator[futurist.RayExecutor]:
     shared_ray_instance()
-    built = futurist.RayExecutor(max_workers=2)
+    built = futurist.RayExecutor(max_workers=1)
     yield built
     built.shutdown(wait=True, cancel_futures=True)
 
@@ -140,3 +142,21 @@ def test_statistics_count_the_time_calls_ran_on_the_workers(
     statistics = executor.statistics
     assert (statistics.executed, statistics.failures) == (2, 1)
     assert statistics.runtime > 0
+
+
+def test_a_cluster_that_refuses_calls_fails_every_accepted_one_and_later_submits(
+    executor: futurist.RayExecutor,
+) -> None:
+    blocker = executor.submit(time.sleep, 600)
+    queued = [executor.submit(pow, 2, n) for n in range(3)]
+    session = executor._session
+    with mock.patch.object(session, "task") as task:
+        task.remote.side_effect = ConnectionError("the cluster is gone")
+        executor.stop(blocker)  # frees its slot: the next queued call is sent, and refused
+        for future in queued:
+            error = future.exception(WAIT)
+            assert isinstance(error, futurist.BrokenExecutor)
+            assert "lost its Ray cluster" in str(error)
+            assert isinstance(error.__cause__, ConnectionError)
+        with pytest.raises(futurist.BrokenExecutor, match="cannot submit pow"):
+            executor.submit(pow, 2, 2)

@@ -1,0 +1,148 @@
+"""The ray kind on a cluster started with ``ray start --head``, token authentication on.
+
+The head node runs in its own process group (``ray start --block``), and each driver in a
+child interpreter: a process connects to one Ray cluster, and this one already holds the
+shared instance. Teardown ends every process the head started, found by its temp directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+WAIT = 120.0
+
+DRIVER = textwrap.dedent(
+    """
+    import sys
+    import futurist
+
+    address, token_file = sys.argv[1], sys.argv[2] or None
+    try:
+        executor = futurist.RayExecutor(ray_address=address, auth_token_file=token_file)
+    except ConnectionError as refused:
+        print("REFUSED", refused, flush=True)
+        sys.exit(0)
+    print("OWNS", executor.owns_instance, flush=True)
+    print("RESULT", executor.submit(pow, 2, 5).result(60), flush=True)
+    executor.shutdown()
+    print("DONE", flush=True)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def head() -> Iterator[tuple[str, Path, dict[str, str]]]:
+    """A one-CPU head node on 127.0.0.1 requiring a token: its address, token file, env."""
+    base = Path(tempfile.mkdtemp(prefix="fr"))  # short: Ray's socket paths must fit
+    token = base / "token"
+    token.write_text(secrets.token_hex(32))
+    env = {
+        **os.environ,
+        "HOME": str(base),
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN_PATH": str(token),
+        "RAY_NUM_REDIS_GET_RETRIES": "3",
+    }
+    log = (base / "head.log").open("w")
+    ray = str(Path(sys.executable).parent / "ray")
+    head_process = subprocess.Popen(
+        [ray, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", "0"]
+        + ["--num-cpus", "1", "--include-dashboard", "false", "--disable-usage-stats"]
+        + ["--temp-dir", str(base / "t")],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield _address_of(head_process, base / "head.log"), token, env
+    finally:
+        _end_head(head_process, base)
+        log.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _address_of(head_process: subprocess.Popen[bytes], log: Path) -> str:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        found = re.search(r"ray start --address='([^']+)'", log.read_text())
+        if found:
+            return found.group(1)
+        assert head_process.poll() is None, log.read_text()
+        time.sleep(0.2)
+    raise AssertionError(f"the head node did not start:\n{log.read_text()}")
+
+
+def _end_head(head_process: subprocess.Popen[bytes], base: Path) -> None:
+    """SIGTERM to the head's process group, then SIGKILL to whatever of it is left."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        for pid in [head_process.pid, *_pids_using(base)]:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                continue
+        try:
+            head_process.wait(30)
+        except subprocess.TimeoutExpired:
+            continue
+    assert not _pids_using(base)
+
+
+def _pids_using(base: Path) -> list[int]:
+    """The processes whose command line names the head's directory (its temp dir)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split(") ")[-1][:1]
+        except OSError:
+            continue
+        if str(base).encode() in command and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+def _drive(address: str, token: Path | None, env: dict[str, str]) -> subprocess.Popen[str]:
+    child_env = {**env, "PYTHONPATH": str(ROOT)}
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH"):
+        child_env.pop(name)
+    return subprocess.Popen(
+        [sys.executable, "-c", DRIVER, address, str(token or "")],
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_a_driver_with_the_token_runs_calls_and_one_without_is_refused(
+    head: tuple[str, Path, dict[str, str]],
+) -> None:
+    address, token, env = head
+    refused = _drive(address, None, env)
+    accepted = _drive(address, token, env)
+    out, err = refused.communicate(timeout=WAIT)
+    assert "REFUSED cannot connect to the Ray cluster at" in out, err
+    assert "set auth_token_file" in out
+    out, err = accepted.communicate(timeout=WAIT)
+    assert accepted.returncode == 0, err
+    assert "OWNS False" in out  # a driver connected by address never stops the cluster
+    assert "RESULT 32" in out and "DONE" in out
+    assert token.read_text() not in out + err  # the token is never shown
