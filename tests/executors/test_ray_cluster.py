@@ -60,9 +60,11 @@ def head() -> Iterator[tuple[str, Path, dict[str, str]]]:
     log = (base / "head.log").open("w")
     ray = str(Path(sys.executable).parent / "ray")
     head_process = subprocess.Popen(
-        [ray, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", "0"]
-        + ["--num-cpus", "1", "--include-dashboard", "false", "--disable-usage-stats"]
-        + ["--temp-dir", str(base / "t")],
+        [
+            *(ray, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", "0"),
+            *("--num-cpus", "1", "--include-dashboard", "false", "--disable-usage-stats"),
+            *("--temp-dir", str(base / "t")),
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
