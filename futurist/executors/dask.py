@@ -382,7 +382,8 @@ class DaskExecutor(Executor):
                 "connect_timeout",
                 type=positive_seconds(),
                 default=10.0,
-                help="Seconds to wait for the scheduler to answer before giving up.",
+                help="Seconds to wait for the cluster (a Dask scheduler, a Ray head node) to "
+                "answer before giving up.",
             ),
         ]
 

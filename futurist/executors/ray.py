@@ -53,8 +53,8 @@ class RayExecutor(Executor):
     """Runs calls as Ray tasks, keeping the whole futurist executor contract.
 
     Without ``ray_address`` it uses this process's Ray connection, or starts a local Ray
-    instance it owns and stops at shutdown. With one it connects to that cluster (``auto``,
-    ``host:port``, ``ray://host:port``) and leaves it running. At most ``max_workers`` calls
+    instance it owns and stops at shutdown. With one (``auto``, ``host:port``) it connects to
+    that cluster and leaves it running. At most ``max_workers`` calls
     are on the cluster at once (default: 64 per call the cluster can run at once); the rest
     wait in a backlog that ``check_and_reject`` sees. Each call asks Ray for
     ``num_cpus_per_call`` CPUs and is retried ``max_retries`` times if its worker dies.
@@ -126,7 +126,7 @@ class RayExecutor(Executor):
         return [
             cfg.StrOpt(
                 "ray_address",
-                help="Address of a running Ray cluster (auto, host:6379 or ray://host:10001); "
+                help="Address of a running Ray cluster (auto or host:6379); "
                 "the executor connects to it and never stops it. Unset: use this process's "
                 "Ray connection, or start a local Ray instance and stop it at shutdown.",
             ),
@@ -147,7 +147,8 @@ class RayExecutor(Executor):
                 "connect_timeout",
                 type=positive_seconds(),
                 default=10.0,
-                help="Seconds to wait for the cluster at ray_address to answer.",
+                help="Seconds to wait for the cluster (a Dask scheduler, a Ray head node) to "
+                "answer before giving up.",
             ),
             cfg.StrOpt(
                 "auth_token_file",
@@ -298,7 +299,7 @@ def _release_connection() -> None:
 
 def _probe(address: str, timeout: float) -> None:
     """Raise ConnectionError unless something accepts connections at ``address`` (host:port)."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
+    host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         return  # "auto" or a form Ray resolves itself
     try:

@@ -127,7 +127,7 @@ def _common(read_by: dict[str, str]) -> tuple[cfg.Opt, ...]:
             "propagate_context",
             default=False,
             help="Run each call in a copy of the submitter's contextvars context. Kinds whose "
-            "calls run in other processes (process, dask) refuse it with an error."
+            "calls run in other processes (process, dask, ray) refuse it with an error."
             + read_by.get("propagate_context", ""),
         ),
     )
