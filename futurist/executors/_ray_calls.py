@@ -3,15 +3,18 @@
 Data flow::
 
     submit --> [lock: a free slot? calls[item] = SENDING, else backlog.append]
-           --> caller's thread: item.start(); task.remote(fn, args, kwargs) --> ObjectRef
-           --> [lock: calls[item] = ref] --> ref.future() done callback, on Ray's thread:
+           --> caller's thread: item.start(); task.remote(*args, **kwargs) --> ObjectRef
+           --> [lock: calls[item] = ref] --> the ref's completion callback, on Ray's thread:
                [lock: take item out of calls] --> finish/fail it --> free the slot, send the
                next backlog items from that thread
     stop:      [lock: take the item out of backlog or calls (one being sent is marked
                STOP_ON_ARRIVAL)] --> ray.cancel(ref, force=True) --> CallStopped
     shutdown:  once no call holds a slot, release the connection (an owned instance stops)
 
-An item leaves ``backlog`` or ``calls`` only under the lock, so exactly one thread ends it. A
+A module-level function gets a Ray remote function of its own, made once, and each call passes
+only its arguments, as plain Ray code does; any other callable (a lambda, a closure, a bound
+method) travels with its arguments to one generic task. An item leaves ``backlog`` or
+``calls`` only under the lock, so exactly one thread ends it. A
 call Ray cannot serialise fails alone; any other refusal to send means the cluster is gone:
 the session breaks, the backlog and every call in flight fail with ``BrokenExecutor``.
 """
@@ -24,6 +27,7 @@ import logging
 import pickle
 import re
 import threading
+import types
 from collections.abc import Callable
 from time import perf_counter
 from typing import Any
@@ -44,6 +48,26 @@ STOP_ON_ARRIVAL = object()
 _GONE = object()
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 """The colours Ray puts in the text of a task's error."""
+
+
+def _remote_by_name(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` is found by name wherever it runs (a module-level function or builtin):
+    then it gets a remote function of its own, exported to the cluster once."""
+    if isinstance(fn, types.FunctionType):
+        return fn.__closure__ is None and "<" not in fn.__qualname__
+    return isinstance(fn, types.BuiltinFunctionType) and isinstance(
+        getattr(fn, "__self__", None), types.ModuleType
+    )
+
+
+def _timed(fn: Callable[..., Any]) -> Callable[..., tuple[float, bool, Any]]:
+    """``fn`` as a task body that reports like :func:`run_call` (``fn`` goes by name)."""
+
+    def call(*args: Any, **kwargs: Any) -> tuple[float, bool, Any]:
+        return run_call(fn, args, kwargs)
+
+    call.__name__ = getattr(fn, "__name__", "call")
+    return call
 
 
 def run_call(
@@ -72,20 +96,26 @@ def run_call(
 class RayWorkers(StoppableWorkers):
     """At most ``limit`` calls on the cluster at once, the rest in a backlog.
 
-    ``task`` is the remote function (``run_call`` with the executor's Ray options); ``ray`` the
-    imported module; ``release`` is called once, when the last call has ended after
-    :meth:`close`. Holds no reference to the executor, so one collected without ``shutdown()``
-    still lets its calls finish and its connection go.
+    ``ray`` is the imported module, ``options`` the Ray options of every task; ``release`` is
+    called once, when the last call has ended after :meth:`close`. Holds no reference to the
+    executor, so one collected without ``shutdown()`` still lets its calls finish and its
+    connection go.
     """
 
     runs_elsewhere = "in Ray worker processes"
     wait_at_exit = True
     """An owned Ray instance ends with the interpreter: accepted calls finish first."""
 
-    def __init__(self, ray: Any, task: Any, limit: int, release: Callable[[], None]) -> None:
+    def __init__(
+        self, ray: Any, options: dict[str, Any], limit: int, release: Callable[[], None]
+    ) -> None:
         super().__init__()
         self.ray = ray
-        self.task = task
+        self.options = options
+        self.task = ray.remote(**options)(run_call)
+        """The generic task, for callables that travel with their arguments."""
+        self.tasks: dict[Callable[..., Any], Any] = {}
+        """The remote function of each module-level function called so far."""
         self.limit = limit
         self.release = release
         self.idle = threading.Condition(self.lock)
@@ -222,7 +252,7 @@ class RayWorkers(StoppableWorkers):
         if not item.start():
             return self._forget(item)
         try:
-            ref = self.task.remote(item.fn, item.args, item.kwargs)
+            ref = self.submit_task(item)
         except (TypeError, pickle.PicklingError) as exc:
             error = PicklingFailed(
                 f"cannot send {callable_name(item.fn)} to the Ray cluster: the function and its "
@@ -246,31 +276,40 @@ class RayWorkers(StoppableWorkers):
             why = "RayExecutor.stop() cancelled its Ray task as it was sent"
             self._stop_on_cluster(item, ref, why, True)
             return True
-        ref.future().add_done_callback(lambda done: self._settle(item, ref, done))
+        ref._on_completed(_Completion(self, item, ref))
         return False
+
+    def submit_task(self, item: WorkItem) -> Any:
+        """Start the Ray task of ``item``; return its ObjectRef."""
+        fn = item.fn
+        if not _remote_by_name(fn):
+            return self.task.remote(fn, item.args, item.kwargs)
+        task = self.tasks.get(fn)
+        if task is None:
+            task = self.tasks[fn] = self.ray.remote(**self.options)(_timed(fn))
+        return task.remote(*item.args, **item.kwargs)
 
     def _forget(self, item: WorkItem) -> bool:
         with self.lock:
             self.calls.pop(item, None)
         return True
 
-    def _settle(self, item: WorkItem, ref: Any, done: concurrent.futures.Future[Any]) -> None:
+    def settle(self, item: WorkItem, ref: Any, outcome: Any) -> bool:
         """On Ray's callback thread: end ``item`` from its task's outcome, unless it ended
-        meanwhile (stopped, or the session broke); free its slot."""
+        meanwhile (stopped, or the session broke); True if it ended here."""
         self.callback_threads.add(threading.get_ident())
         with self.lock:
             if self.calls.get(item, _GONE) is not ref:
-                return
+                return False
             del self.calls[item]
         try:
-            _conclude(self.ray, item, done)
+            _conclude(self.ray, item, outcome)
         except BaseException as exc:
             if not item.future.done():
                 _fail(item, exc)  # what Ray reported could not be read: the call fails
             else:
                 LOG.error("a done callback of %r raised", item.future, exc_info=exc)
-        finally:
-            self.free_slots(1)
+        return True
 
     def free_slots(self, count: int, first: WorkItem | None = None) -> None:
         """``count`` calls ended: give their slots to the next backlog items and send them
@@ -340,31 +379,54 @@ class RayWorkers(StoppableWorkers):
             self.released.set()
 
 
-def _conclude(ray: Any, item: WorkItem, done: concurrent.futures.Future[Any]) -> None:
-    """Finish or fail ``item`` from what Ray reported for its task."""
-    try:
-        runtime, raised, value = done.result()
-    except ray.exceptions.RayTaskError as exc:
-        cause = exc.cause if isinstance(exc.cause, BaseException) else exc
-        runtime = getattr(cause, _RUNTIME_ATTRIBUTE, 0.0)
-        if hasattr(cause, _RUNTIME_ATTRIBUTE):
-            delattr(cause, _RUNTIME_ATTRIBUTE)
-        cause.add_note(f"raised in a Ray worker: {_ANSI.sub('', str(exc))}")
-        item.fail(cause, float(runtime), None)
-    except ray.exceptions.WorkerCrashedError as exc:
-        error = WorkerCrashed(
-            f"the Ray worker process running {callable_name(item.fn)} died before the call "
-            f"finished ({exc}); only this call failed"
-        )
-        error.__cause__ = exc
-        item.fail(error)
-    except BaseException as exc:
-        item.fail(exc)
-    else:
+class _Completion:
+    """The callback Ray calls once a task's outcome is ready. It lets go of the item before
+    it frees the slot, so a shutdown that waited for that slot finds the call released."""
+
+    __slots__ = ("item", "ref", "workers")
+
+    def __init__(self, workers: RayWorkers, item: WorkItem, ref: Any) -> None:
+        self.workers: RayWorkers | None = workers
+        self.item: WorkItem | None = item
+        self.ref = ref
+
+    def __call__(self, outcome: Any) -> None:
+        workers, item, ref = self.workers, self.item, self.ref
+        self.workers = self.item = self.ref = None
+        if workers is None or item is None:
+            return
+        ended = workers.settle(item, ref, outcome)
+        del item, ref, outcome
+        if ended:
+            workers.free_slots(1)
+
+
+def _conclude(ray: Any, item: WorkItem, outcome: Any) -> None:
+    """Finish or fail ``item`` from what Ray reported for its task: the task's
+    ``(runtime, raised, value)``, or the error Ray has instead (never raised here, so no
+    traceback of this frame keeps the item alive)."""
+    if isinstance(outcome, tuple):
+        runtime, raised, value = outcome
         if raised:
             item.fail(value, runtime)
         else:
             item.finish(value, runtime)
+    elif isinstance(outcome, ray.exceptions.RayTaskError):
+        cause = outcome.cause if isinstance(outcome.cause, BaseException) else outcome
+        runtime = getattr(cause, _RUNTIME_ATTRIBUTE, 0.0)
+        if hasattr(cause, _RUNTIME_ATTRIBUTE):
+            delattr(cause, _RUNTIME_ATTRIBUTE)
+        cause.add_note(f"raised in a Ray worker: {_ANSI.sub('', str(outcome))}")
+        item.fail(cause, float(runtime), None)
+    elif isinstance(outcome, ray.exceptions.WorkerCrashedError):
+        error = WorkerCrashed(
+            f"the Ray worker process running {callable_name(item.fn)} died before the call "
+            f"finished ({outcome}); only this call failed"
+        )
+        error.__cause__ = outcome
+        item.fail(error)
+    else:
+        item.fail(outcome)
 
 
 def _fail(item: WorkItem, error: BaseException) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from futurist._extras import import_extra
-from futurist.executors._ray_calls import RayWorkers, run_call
+from futurist.executors._ray_calls import RayWorkers
 from futurist.executors.base import (
     CheckAndReject,
     Executor,
@@ -90,14 +90,14 @@ class RayExecutor(Executor):
         ray = _import_ray()
         release, owned = _connect(ray, address, float(connect_timeout))
         try:
-            task = ray.remote(num_cpus=num_cpus_per_call, max_retries=max_retries)(run_call)
             if max_workers is None:
                 cpus = float(ray.cluster_resources().get("CPU", 1.0))
                 max_workers = _CALLS_PER_SLOT * max(1, int(cpus / num_cpus_per_call))
+            options = {"num_cpus": num_cpus_per_call, "max_retries": max_retries}
+            self._session = RayWorkers(ray, options, max_workers, release)
         except BaseException:
             release()
             raise
-        self._session = RayWorkers(ray, task, max_workers, release)
         super().__init__(
             self._session,
             check_and_reject,

@@ -150,8 +150,8 @@ def test_a_cluster_that_refuses_calls_fails_every_accepted_one_and_later_submits
     blocker = executor.submit(time.sleep, 600)
     queued = [executor.submit(pow, 2, n) for n in range(3)]
     session = executor._session
-    with mock.patch.object(session, "task") as task:
-        task.remote.side_effect = ConnectionError("the cluster is gone")
+    refusal = ConnectionError("the cluster is gone")
+    with mock.patch.object(session, "submit_task", side_effect=refusal):
         executor.stop(blocker)  # frees its slot: the next queued call is sent, and refused
         for future in queued:
             error = future.exception(WAIT)
