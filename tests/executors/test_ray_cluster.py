@@ -7,6 +7,7 @@ shared instance. Teardown ends every process the head started, found by its temp
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -148,3 +149,53 @@ def test_a_driver_with_the_token_runs_calls_and_one_without_is_refused(
     assert "OWNS False" in out  # a driver connected by address never stops the cluster
     assert "RESULT 32" in out and "DONE" in out
     assert token.read_text() not in out + err  # the token is never shown
+
+
+OWNED = textwrap.dedent(
+    """
+    import os, sys, time
+    import ray
+    import futurist
+
+    def touch_then_sleep(path):
+        open(path, "w").close()
+        time.sleep(600)
+
+    first = futurist.RayExecutor(max_workers=1)
+    second = futurist.RayExecutor(max_workers=1)
+    assert first.owns_instance and second.owns_instance
+    running = second.submit(touch_then_sleep, sys.argv[1])
+    queued = second.submit(pow, 2, 2)
+    while not os.path.exists(sys.argv[1]):
+        time.sleep(0.05)
+    second.kill_workers()
+    assert isinstance(running.exception(60), futurist.CallStopped), running
+    assert queued.cancelled()
+    assert ray.is_initialized()  # the first executor still uses the instance
+    assert first.submit(pow, 2, 3).result(60) == 8
+    first.shutdown()
+    assert not ray.is_initialized()  # the last executor stopped the instance it started
+    print("OK")
+    """
+)
+
+
+@pytest.mark.slow
+def test_an_owned_instance_is_shared_and_stopped_by_the_last_executor(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
+    env.pop("RAY_ADDRESS", None)
+    driver = subprocess.Popen(
+        [sys.executable, "-c", OWNED, str(tmp_path / "started")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its Ray instance's processes too: ended together if it fails
+    )
+    try:
+        out, err = driver.communicate(timeout=WAIT / 2)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait()
+    assert driver.returncode == 0 and "OK" in out, err[-3000:]
