@@ -62,7 +62,7 @@ def collect(rounds: int) -> list[Figure]:
             warm()
         ours_raw, raw = interleave(run_ours, run_raw, rounds)
         ours_pool, pooled = interleave(run_ours, run_pool, rounds)
-        pool.terminate()
+        pool.terminate()  # type: ignore[no-untyped-call]
         ours.shutdown()
     finally:
         ray.shutdown()
