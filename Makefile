@@ -54,8 +54,12 @@ promtool:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; } \
 		|| echo "promtool could not be installed; its test will be skipped"
 
+# A wall-clock limit on the whole run: a hang pytest-timeout cannot break (an interpreter exit
+# waiting for a stuck child, say) fails the run instead of holding it. At the limit pytest gets
+# SIGTERM and ends its children (tests/conftest.py); --foreground keeps Ctrl-C working.
+TEST_TIME_LIMIT ?= 20m
 test: lint docs promtool
-	$(BIN)/pytest
+	timeout --foreground --kill-after=1m $(TEST_TIME_LIMIT) $(BIN)/pytest
 
 bench: $(TEST_STAMP)
 	$(PY) -m benchmarks

@@ -52,7 +52,9 @@ class WorkerCrashed(BrokenProcessPool):
 
     Only the task that was running fails with this error; the pool replaces the worker. It is a
     :class:`~concurrent.futures.process.BrokenProcessPool`, what the standard library's process
-    pool raises in the same case (where it also breaks the whole pool).
+    pool raises in the same case (where it also breaks the whole pool). When workers keep dying
+    before they take a call (an initializer that ends its process), the pool stops starting
+    them and breaks: every queued call fails with this error, and ``submit`` raises it.
     """
 
 

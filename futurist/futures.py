@@ -19,10 +19,13 @@ from concurrent.futures import CancelledError, TimeoutError
 from concurrent.futures import Future as _StdFuture
 from concurrent.futures._base import FINISHED, PENDING, RUNNING
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from futurist._eventlet import green_condition
 from futurist._naming import callable_name
+
+if TYPE_CHECKING:
+    from futurist.statistics import StatisticsRecorder
 
 __all__ = ["CancelledError", "Future", "GreenFuture", "TimeoutError"]
 
@@ -120,6 +123,18 @@ class UnreadFailure:
             )
 
 
+class _MachineryCallback:
+    """A done callback futurist's own machinery registered: it reads no failure for anyone."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[Any], object]) -> None:
+        self.fn = fn
+
+    def __call__(self, future: Any) -> None:
+        self.fn(future)
+
+
 class Future(_StdFuture[_T]):
     """A :class:`concurrent.futures.Future` that also keeps the traceback of its failure.
 
@@ -130,6 +145,9 @@ class Future(_StdFuture[_T]):
 
     _traceback: TracebackType | None = None
     _unread: UnreadFailure | None = None
+    _recorder: StatisticsRecorder
+    """Set by the executor that accepted this future's call: the statistics that count it,
+    and how ``Executor.stop`` knows its own futures. Absent on a future made by hand."""
 
     def __init__(self) -> None:
         if threading.RLock is not _NATIVE_RLOCK:
@@ -169,6 +187,14 @@ class Future(_StdFuture[_T]):
         super().add_done_callback(fn)
         self._note_read()
 
+    def _add_machinery_callback(self, fn: Callable[[Any], object]) -> None:
+        """Add a done callback for futurist's own bookkeeping (a delayed call's scheduler, say).
+
+        Unlike :meth:`add_done_callback` it is not a reader: a failure nobody else reads is
+        still reported.
+        """
+        _StdFuture.add_done_callback(self, _MachineryCallback(fn))
+
     def _note_read(self) -> None:
         """Someone has seen how the call ended: its failure, if any, is not to be reported."""
         unread = self._unread
@@ -198,11 +224,14 @@ class Future(_StdFuture[_T]):
     ) -> None:
         """Fail like :meth:`set_exception_info`, reporting the failure if nobody reads it.
 
-        ``unread`` is kept only if no done callback is registered yet (a later one, or any
-        read, disarms it); it is in place before the future is done, so no reader misses it.
+        ``unread`` is kept only if no done callback but the machinery's is registered yet (a
+        later one, or any read, disarms it); it is in place before the future is done, so no
+        reader misses it.
         """
         with self._condition:
-            if not self._done_callbacks and self._state in (PENDING, RUNNING):
+            if self._state in (PENDING, RUNNING) and all(
+                isinstance(callback, _MachineryCallback) for callback in self._done_callbacks
+            ):
                 self._unread = unread
             else:
                 unread.armed = False

@@ -162,6 +162,10 @@ class StatisticsRecorder:
             self._fold_locked()
             self._clear()
 
+    def renew_lock(self) -> None:
+        """Take a new lock (in a forked child: a parent thread may have held the old one)."""
+        self._lock = threading.Lock()
+
     def _fold(self) -> None:
         with self._lock:
             self._fold_locked()

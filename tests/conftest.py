@@ -1,8 +1,17 @@
-"""Fixtures shared by the suite: one executor kind per test, and a cross-process manager."""
+"""Fixtures shared by the suite: one executor kind per test, and a cross-process manager.
+
+No child process outlives the run: one still running when the session ends is ended (and
+reported), and so is every child when the run is told to stop with SIGTERM (``make test``'s
+time limit), so that a stuck child never keeps a finished or failed run alive.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -14,7 +23,28 @@ from tests.executors.kinds import (
     shared_manager,
     shared_ray_instance,
 )
-from tests.faults import Resources, resources
+from tests.faults import Resources, end_children, outliving_children, resources
+
+
+def _end_the_run(signum: int, frame: FrameType | None) -> None:
+    """On SIGTERM, end every child process, then die of the signal as if unhandled."""
+    end_children(multiprocessing.active_children())
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    signal.signal(signal.SIGTERM, _end_the_run)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    left = multiprocessing.active_children()
+    if left:
+        end_children(left)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"child processes outlived the tests and were ended: {left}")
 
 
 @pytest.fixture(params=KINDS, ids=lambda kind: kind.name)
@@ -34,6 +64,14 @@ def before(kind: Kind) -> Resources:
 
         eventlet.sleep(0)  # the hub (and its file descriptors) exist before the snapshot
     return resources()
+
+
+@pytest.fixture
+def children_checked() -> Iterator[None]:
+    """Fail the test if a child process it started is still alive at its end (and end it)."""
+    before = set(multiprocessing.active_children())
+    yield
+    assert outliving_children(before) == set()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ The only place in the suite that mocks: :func:`failing` patches one method so th
 each submission under a fault either raised (and its call never ran) or returned a future that
 ends exactly once (:class:`Submissions`); every accepted future is terminal within a bounded
 wait (:func:`assert_all_terminal`); no thread, file descriptor or child process outlives
-``shutdown()`` (:func:`resources`, :func:`assert_nothing_outlives`).
+``shutdown()`` (:func:`resources`, :func:`assert_nothing_outlives`), and a child process a
+test leaves is ended, failed test or not (:func:`outliving_children`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from typing import Any
 from unittest import mock
 
@@ -35,13 +37,16 @@ __all__ = [
     "Submissions",
     "assert_all_terminal",
     "assert_nothing_outlives",
+    "end_children",
     "failing",
     "failing_initializer",
     "green_spawn_fails",
+    "outliving_children",
     "raising_done_callback",
     "rejecting_with",
     "resources",
     "shutdown_within",
+    "start_count_fails",
     "statistics_update_fails",
     "thread_start_fails",
 ]
@@ -124,6 +129,17 @@ def statistics_update_fails(
     """The next ``times`` calls of ``StatisticsRecorder.<method>`` (any executor's) raise."""
     return failing(
         StatisticsRecorder, method, lambda: RuntimeError(f"{method} failed"), times=times
+    )
+
+
+def start_count_fails(executor: Any, times: int = 1) -> contextlib.AbstractContextManager[Fault]:
+    """The next ``times`` counts of a call starting in ``executor``'s statistics raise.
+
+    A recorder counts starts through its own ``record_start`` attribute (the hot path calls it
+    directly), not a method of its class: the fault is set on this executor's recorder.
+    """
+    return failing(
+        executor.recorder, "record_start", lambda: RuntimeError("record_start failed"), times=times
     )
 
 
@@ -343,17 +359,38 @@ def _target(fd: str) -> str | None:
         return None
 
 
+def end_children(children: Iterable[BaseProcess]) -> None:
+    """Kill and reap ``children``: a test must not leave a process behind, even when it fails.
+
+    A child left running keeps whatever joins it waiting (a pool's manager thread, the
+    interpreter's exit), so a failed run would hang long after its tests stopped.
+    """
+    for child in children:
+        with contextlib.suppress(OSError, ValueError):  # already reaped, or closed
+            child.kill()
+            child.join(WAIT)
+
+
+def outliving_children(before: Iterable[BaseProcess]) -> set[BaseProcess]:
+    """The child processes started since ``before`` that still run, once ended (see
+    :func:`end_children`): assert the result is empty."""
+    left = set(multiprocessing.active_children()) - set(before)
+    end_children(left)
+    return left
+
+
 def assert_nothing_outlives(before: Resources, timeout: float = WAIT) -> None:
     """No thread, fd or child process started since ``before`` is left (call after shutdown).
 
     A thread already on its way out (past its last statement) gets ``timeout`` to finish.
+    Child processes left are ended, so that nothing waiting for them stays stuck.
     """
     for thread in set(threading.enumerate()) - before.threads:
         thread.join(timeout)
+    children = outliving_children(before.children)
     after = resources()
     threads = [thread for thread in after.threads - before.threads if thread.is_alive()]
     assert threads == [], f"threads outlived shutdown: {threads}"
     left = settled_fds(before.fds)
     assert not left, f"fds outlived shutdown: {left}"
-    children = after.children - before.children
     assert not children, f"child processes outlived shutdown: {children}"

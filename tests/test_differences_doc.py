@@ -29,9 +29,11 @@ import tests.executors.test_dynamic as dynamic_tests
 import tests.executors.test_green as green_tests
 import tests.executors.test_process as process_tests
 import tests.executors.test_thread as thread_tests
+import tests.test_process_hostile as hostile_tests
 from futurist import rejection
 from futurist.periodics import PeriodicWorker, periodic
 from futurist.waiters import wait_for_any
+from tests.executors.kinds import shared_manager
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "differences.rst"
 WAIT = 30.0
@@ -66,6 +68,28 @@ def process_delivery() -> None:
         assert isinstance(exc, futurist.PicklingFailed) and not isinstance(exc, TypeError)
         assert isinstance(exc, concurrent.futures.process.BrokenProcessPool)
         assert executor.submit(process_tests.identity, "next").result(WAIT) == "next"
+
+
+def process_exit_grace() -> None:
+    executor = process_tests.make("fork", max_workers=1)
+    worker = executor.submit(hostile_tests.leave_a_timer_running).result(WAIT)
+    executor.shutdown(wait=True)
+    assert not hostile_tests.running(worker)
+
+
+def process_cancel_futures() -> None:
+    with shared_manager() as manager:
+        started, release = manager.Event(), manager.Event()
+        executor = process_tests.make("spawn", max_workers=1)
+        busy = executor.submit(process_tests.wait_for, started, release, "busy")
+        assert started.wait(WAIT)
+        # The standard library would already count max_workers + 1 of these as running.
+        queued = [executor.submit(process_tests.identity, n) for n in range(3)]
+        executor.shutdown(wait=False, cancel_futures=True)
+        release.set()
+        executor.shutdown(wait=True)
+    assert busy.result() == "busy"
+    assert all(future.cancelled() for future in queued)
 
 
 def _fail() -> None:
@@ -245,6 +269,12 @@ def dynamic_retire() -> None:
     dynamic_tests.test_idle_threads_retire_by_themselves_down_to_min_workers()
 
 
+def forked_thread_pool() -> None:
+    thread_tests.test_a_forked_child_runs_calls_on_fresh_workers_of_its_inherited_pool(
+        futurist.ThreadPoolExecutor
+    )
+
+
 def periodic_same_function() -> None:
     def job() -> None:
         """Marked, not wrapped."""
@@ -307,6 +337,8 @@ CHECKS: dict[str, Callable[[], None]] = {
     "process-crash": process_crash,
     "process-sigterm": process_sigterm,
     "process-delivery": process_delivery,
+    "process-cancel-futures": process_cancel_futures,
+    "process-exit-grace": process_exit_grace,
     "unread-failures": unread_failures,
     "thread-names": thread_names,
     "flow-methods": flow_methods,
@@ -322,6 +354,7 @@ CHECKS: dict[str, Callable[[], None]] = {
     "process-pool-class": process_pool_class,
     "statistics-value": statistics_value,
     "dynamic-retire": dynamic_retire,
+    "forked-thread-pool": forked_thread_pool,
     "periodic-same-function": periodic_same_function,
     "strategy-functions": strategy_functions,
     "periodic-refused-run": periodic_refused_run,

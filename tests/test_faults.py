@@ -40,6 +40,7 @@ from tests.faults import (
     raising_done_callback,
     rejecting_with,
     shutdown_within,
+    start_count_fails,
     statistics_update_fails,
     thread_start_fails,
 )
@@ -152,12 +153,16 @@ def test_a_raising_done_callback_is_logged_and_every_future_still_ends_once(
 
 
 @kinds(IN_PROCESS)
-def test_a_failing_run_count_is_logged_and_loses_the_count_not_the_future(
-    kind: Kind, before: Resources, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("count", ["start", "run"])
+def test_a_failing_start_or_run_count_is_logged_and_loses_the_count_not_the_call(
+    kind: Kind, before: Resources, caplog: pytest.LogCaptureFixture, count: str
 ) -> None:
     executor = kind.make(max_workers=1)
     submissions = Submissions()
-    with statistics_update_fails("record_run") as fault:
+    fails = (
+        start_count_fails(executor) if count == "start" else statistics_update_fails("record_run")
+    )
+    with fails as fault:
         for _ in range(5):
             submissions.submit(executor.submit)
         submissions.check()
@@ -167,8 +172,10 @@ def test_a_failing_run_count_is_logged_and_loses_the_count_not_the_future(
         submissions.submit(executor.submit)
     accepted = submissions.check()
     assert len(accepted) == 10
-    assert "could not count the run" in caplog.text
-    finish(kind, executor, before, len(accepted), lost=1)
+    assert sorted(submissions.ran) == list(range(10))
+    assert f"could not count the {count}" in caplog.text
+    # A start that was not counted still has its run counted as executed.
+    finish(kind, executor, before, len(accepted), lost=1 if count == "run" else 0)
 
 
 @kinds(QUEUEING)

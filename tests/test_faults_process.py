@@ -29,7 +29,7 @@ import futurist
 from futurist.executors import _process_worker
 from futurist.executors._process_state import Worker as _Worker
 from futurist.executors.process import _Pool
-from tests.faults import settled_fds
+from tests.faults import outliving_children, settled_fds
 
 WAIT = 30.0
 """Upper bound for any wait here; reaching it means a bug, not a slow machine."""
@@ -69,8 +69,8 @@ def nothing_outlives() -> Iterator[None]:
     threads = set(threading.enumerate())
     children = set(multiprocessing.active_children())
     yield
+    assert outliving_children(children) == set()
     assert set(threading.enumerate()) - threads == set()
-    assert set(multiprocessing.active_children()) - children == set()
     assert not settled_fds(fds)
 
 

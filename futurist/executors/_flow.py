@@ -80,6 +80,13 @@ class Flow:
         self.ranked = False
         """Whether the kind was told to order its queue by priority (``use_priorities``)."""
 
+    def renewed(self, submit_lock: Any) -> Flow:
+        """A flow like this one for ``submit_lock``, with nobody waiting (for a forked child:
+        the waiters are the parent's)."""
+        flow = Flow(submit_lock, waits=self.reports)
+        flow.ranked = self.ranked
+        return flow
+
     def adopt(self, item: WorkItem, priority: int = 0) -> WorkItem:
         """The accepted ``item`` with its priority, reporting to this flow if it must."""
         if not self.reports:

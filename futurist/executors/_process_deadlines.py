@@ -1,5 +1,5 @@
 """The process pool's deadlines and signals: ``stop(future)``, ``terminate_workers()``,
-``kill_workers()`` (SIGTERM, then SIGKILL after ``_KILL_AFTER``; or SIGKILL) and
+``kill_workers()`` (SIGTERM, then SIGKILL after ``KILL_AFTER``; or SIGKILL) and
 ``task_timeout``."""
 
 from __future__ import annotations
@@ -9,13 +9,18 @@ import time
 from typing import Any
 
 from futurist.executors._process_lifecycle import Lifecycle
-from futurist.executors._process_state import KILL, STOP, TERMINATE, Ending, Worker, describe_call
+from futurist.executors._process_state import (
+    KILL,
+    KILL_AFTER,
+    STOP,
+    TERMINATE,
+    Ending,
+    Worker,
+    describe_call,
+)
 from futurist.executors.workers import WorkItem
 
 __all__ = ["Deadlines"]
-
-_KILL_AFTER = 2.0
-"""Seconds a worker told to end with SIGTERM by ``stop()`` may take before it gets SIGKILL."""
 
 
 class Deadlines(Lifecycle):
@@ -23,7 +28,7 @@ class Deadlines(Lifecycle):
 
     def stop(self, future: concurrent.futures.Future[Any]) -> bool:
         """Cancel the queued call of ``future``, or end the worker running it (SIGTERM, then
-        SIGKILL after ``_KILL_AFTER`` s); False if this pool never held it.
+        SIGKILL after ``KILL_AFTER`` s); False if this pool never held it.
 
         A call that ends (or is cancelled) as it is looked for needs no stopping: True.
         """
@@ -90,7 +95,7 @@ class Deadlines(Lifecycle):
             else:
                 worker.process.terminate()
                 if ending.escalate:
-                    worker.kill_at = time.monotonic() + _KILL_AFTER
+                    worker.kill_at = time.monotonic() + KILL_AFTER
                     self.escalating.append(worker)
             self._replace()
 

@@ -4,15 +4,24 @@ them, and stop them all at the end."""
 from __future__ import annotations
 
 import logging
+import multiprocessing.connection
 import selectors
 import time
+from collections.abc import Iterable
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
+from futurist._naming import callable_name
 from futurist.exceptions import WorkerCrashed, WorkerStopped
 from futurist.executors import _process_worker
 from futurist.executors._flow import stopped_error
-from futurist.executors._process_state import Worker, describe_call, describe_exit, frame
+from futurist.executors._process_state import (
+    KILL_AFTER,
+    Worker,
+    describe_call,
+    describe_exit,
+    frame,
+)
 from futurist.executors._process_transport import Transport
 from futurist.executors.workers import WorkItem
 
@@ -22,6 +31,15 @@ if TYPE_CHECKING:
 __all__ = ["Lifecycle"]
 
 LOG = logging.getLogger(__name__)
+
+_EXIT_GRACE = 5.0
+"""Seconds a worker asked to exit at shutdown may take (its ``atexit`` handlers, its non-daemon
+threads) before it gets SIGTERM: a thread a finished call left running must not hold the
+shutdown, nor the interpreter's exit, forever."""
+
+_FAILED_STARTS = 3
+"""Workers in a row that die before taking a call (none answering one meanwhile) that break the
+pool: an initializer that ends its process would otherwise have it start workers forever."""
 
 
 class Lifecycle(Transport):
@@ -146,7 +164,29 @@ class Lifecycle(Transport):
                 self.name,
                 describe_exit(code),
             )
+        if not expected and not worker.answered and (item is None or not worker.ready):
+            self._failed_start(worker, code, pid)
         self._replace()
+
+    def _failed_start(self, worker: Worker, code: int | None, pid: int | None) -> None:
+        """Count a worker that died before taking a call; break the pool once the count says
+        that new workers would die too."""
+        self.failed_starts += 1
+        if self.failed_starts < _FAILED_STARTS or self.broken is not None:
+            return
+        when = "before it was ready" if not worker.ready else "while idle"
+        initializer = (
+            ""
+            if self.initializer is None
+            else f", with the initializer {callable_name(self.initializer, module=True)}"
+        )
+        reason = (
+            f"{self.failed_starts} worker processes in a row died before taking a call (the "
+            f"last, {worker.process.name} (pid {pid}), {describe_exit(code)} {when}"
+            f"{initializer}); process pool {self.name} starts no more and cannot run work"
+        )
+        self._break(reason, WorkerCrashed)
+        LOG.error("%s", reason)
 
     def _lost_error(
         self, worker: Worker, item: WorkItem, code: int | None, pid: int | None
@@ -168,7 +208,11 @@ class Lifecycle(Transport):
             self._grow()
 
     def _stop_workers(self) -> None:
-        """Ask every (idle) worker to exit and join them all; kill those marked to end."""
+        """Ask every (idle) worker to exit and join them all; kill those marked to end.
+
+        A worker still running ``_EXIT_GRACE`` s later gets SIGTERM, and SIGKILL if it
+        outlives that by ``KILL_AFTER`` s, so the wait is bounded.
+        """
         stop = memoryview(frame(b""))
         for worker in self.workers:
             # An idle worker has read all it was sent, so the few bytes fit; if not, or the
@@ -180,6 +224,19 @@ class Lifecycle(Transport):
                 LOG.debug("cannot tell worker %s to stop: %r", worker.process.name, exc)
             if not told:
                 worker.process.kill()
+        lingering = _still_running(self.workers, _EXIT_GRACE)
+        for worker in lingering:
+            LOG.warning(
+                "worker process %s (pid %s) of pool %s did not exit within %g s of being asked "
+                "to (a non-daemon thread or an atexit handler holds it); ending it",
+                worker.process.name,
+                worker.process.pid,
+                self.name,
+                _EXIT_GRACE,
+            )
+            worker.process.terminate()
+        for worker in _still_running(lingering, KILL_AFTER):
+            worker.process.kill()
         for worker in list(self.workers):
             self._forget(worker)
             worker.end()
@@ -192,3 +249,15 @@ class Lifecycle(Transport):
             if worker.item is not None:
                 worker.item.fail(BrokenProcessPool(reason))
         self.workers.clear()
+
+
+def _still_running(workers: Iterable[Worker], seconds: float) -> list[Worker]:
+    """Wait up to ``seconds`` for every worker in ``workers`` to exit; those still running."""
+    deadline = time.monotonic() + seconds
+    running = {worker.sentinel: worker for worker in workers}
+    while running and (left := deadline - time.monotonic()) > 0:
+        ended = set(multiprocessing.connection.wait(list(running), left))
+        running = {
+            sentinel: worker for sentinel, worker in running.items() if sentinel not in ended
+        }
+    return list(running.values())

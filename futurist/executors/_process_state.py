@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KILL",
+    "KILL_AFTER",
     "STOP",
     "TERMINATE",
     "ChildTraceback",
@@ -45,6 +46,9 @@ __all__ = [
     "describe_exit",
     "frame",
 ]
+
+KILL_AFTER = 2.0
+"""Seconds a worker told to end with SIGTERM may take before it gets SIGKILL."""
 
 _call_repr = reprlib.Repr()
 _call_repr.maxstring = 40
@@ -83,7 +87,7 @@ def describe_exit(exitcode: int | None) -> str:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Ending:
     """Why and how the parent ends a worker: who asked (for the stopped call's error), SIGKILL
-    or SIGTERM, and whether SIGKILL follows if the worker outlives ``_KILL_AFTER``."""
+    or SIGTERM, and whether SIGKILL follows if the worker outlives ``KILL_AFTER``."""
 
     by: str
     kill: bool
@@ -112,6 +116,7 @@ class Worker:
     """
 
     __slots__ = (
+        "answered",
         "budget",
         "conn",
         "ending",
@@ -139,6 +144,8 @@ class Worker:
         self.since = 0.0
         """When the call in ``item`` was sent, or when the worker became ready if later."""
         self.ready = False
+        self.answered = False
+        """Whether it has sent the outcome of a call: it proved it can take calls."""
         self.hung_up = False
         self.unsent = memoryview(b"")
         self.writing = False
@@ -200,6 +207,11 @@ class PoolState(StoppableWorkers):
         self.escalating: list[Worker] = []
         """Signalled workers that get SIGKILL at their ``kill_at`` if still alive."""
         self.broken: str | None = None
+        self.broken_as: type[BrokenProcessPool] = BrokenProcessPool
+        """What ``submit`` raises, and what queued calls fail with, once the pool is broken."""
+        self.failed_starts = 0
+        """Workers in a row that died before taking a call (``_process_lifecycle`` breaks the
+        pool at ``_FAILED_STARTS``)."""
         self.stopping = False
         self.cannot_grow = False
         """Set when starting a worker failed while others run (an exiting interpreter)."""
@@ -239,11 +251,13 @@ class PoolState(StoppableWorkers):
         """Whether ``max_workers`` workers run (those being ended do not count)."""
         return len(self.workers) - self.doomed >= self.max_workers
 
-    def _break(self, reason: str) -> None:
-        """Refuse new work and fail everything not yet sent with ``BrokenProcessPool``."""
+    def _break(self, reason: str, error: type[BrokenProcessPool] = BrokenProcessPool) -> None:
+        """Refuse new work and fail everything not yet sent with ``error`` (a
+        ``BrokenProcessPool``)."""
         stranded = []
         with self._lock:
             self.broken = reason
+            self.broken_as = error
             while True:
                 try:
                     stranded.append(self.pending.popleft())
@@ -251,7 +265,7 @@ class PoolState(StoppableWorkers):
                     break
         for item in stranded:
             if item.start():
-                item.fail(BrokenProcessPool(reason))
+                item.fail(error(reason))
 
     def _drain_wake_pipe(self) -> None:
         try:

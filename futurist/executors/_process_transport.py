@@ -133,6 +133,9 @@ class Transport(PoolState):
         assert item is not None, "a worker answered a call it was never sent"
         self._settle_item(item, outcome)
         worker.item = None
+        if not worker.answered:  # its first answer: workers can start
+            worker.answered = True
+            self.failed_starts = 0
 
     @staticmethod
     def _settle_item(item: WorkItem, outcome: tuple[Any, ...]) -> None:

@@ -11,11 +11,14 @@ Child to parent: ``b""`` once, when the initializer (if any) has returned (ready
 tuples tagged by their first element:
 
 - ``(RETURNED, result, runtime)``
-- ``(RAISED, exception, traceback_text, runtime)``
+- ``(RAISED, exception, traceback_text, runtime)``; also when pickling the outcome raised a
+  ``BaseException`` outside ``Exception`` (``SystemExit`` from a ``__reduce__``): that is the
+  exception then, as in the standard library.
 - ``(UNDELIVERED, error, cause, traceback_text, runtime)``: the call could not be unpickled here,
   or its outcome could not be pickled; ``error`` is a :class:`~futurist.DeliveryFailed`,
   ``cause`` the (un)pickling error (None if it cannot be pickled itself) and the text its
-  traceback.
+  traceback. Whatever the call returns or raises, the child answers: building this answer
+  never raises, so a hostile outcome costs its call, never the worker.
 - ``(INITIALIZER_FAILED, traceback_text)``, then the child exits.
 
 The child ignores SIGINT: a Ctrl-C in a terminal reaches the whole process group, and it is the
@@ -26,6 +29,7 @@ stop the call running here, and a call that wants to clean up first installs its
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import signal
 import traceback
@@ -51,6 +55,9 @@ INITIALIZER_FAILED = 2
 UNDELIVERED = 3
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+_TEXT_LIMIT = 200
+"""The most characters of an exception's message quoted in another error's message."""
 
 
 def serve(
@@ -90,46 +97,82 @@ def _answer(request: bytes) -> bytes:
         fn, args, kwargs = pickle.loads(request)
     except BaseException as exc:
         error = UnpicklingFailed(
-            f"the call could not be unpickled in the worker process ({type(exc).__name__}: {exc})"
+            f"the call could not be unpickled in the worker process ({_describe(exc)})"
         )
-        return _undelivered(error, exc, 0.0)
+        return _undelivered(error, exc, _format(exc), 0.0)
     started = perf_counter()
     try:
         result = fn(*args, **kwargs)
     except BaseException as exc:
-        return _raised(exc, perf_counter() - started, callable_name(fn, module=True))
+        runtime = perf_counter() - started
+        try:
+            return pickle.dumps((RAISED, exc, _format(exc), runtime), _PROTOCOL)
+        except BaseException as pickling_error:
+            return _refused(fn, exc, pickling_error, runtime)
     runtime = perf_counter() - started
     try:
         return pickle.dumps((RETURNED, result, runtime), _PROTOCOL)
-    except BaseException as exc:
-        refusal = PicklingFailed(
-            f"the result of {callable_name(fn, module=True)} could not be pickled to send it back "
-            f"from the worker process ({type(exc).__name__}: {exc})"
-        )
-        return _undelivered(refusal, exc, runtime)
-
-
-def _raised(exc: BaseException, runtime: float, what: str) -> bytes:
-    """Pickle a failure with its traceback text, replacing an exception that cannot be pickled."""
-    try:
-        return pickle.dumps((RAISED, exc, _format(exc), runtime), _PROTOCOL)
     except BaseException as pickling_error:
-        error = PicklingFailed(
-            f"{what} raised {type(exc).__qualname__}: {exc}, which could not be pickled to "
-            f"send it back from the worker process ({type(pickling_error).__name__}: "
-            f"{pickling_error})"
-        )
-        return _undelivered(error, pickling_error, runtime)
+        return _refused(fn, None, pickling_error, runtime)
 
 
-def _undelivered(error: DeliveryFailed, cause: BaseException, runtime: float) -> bytes:
-    """Pickle a delivery failure with its cause (or only the cause's traceback text)."""
-    text = _format(cause)
+def _refused(
+    fn: object, raised: BaseException | None, pickling_error: BaseException, runtime: float
+) -> bytes:
+    """The answer for an outcome (a result, or the exception ``raised``) that could not be
+    pickled; never raises.
+
+    A ``BaseException`` outside ``Exception`` (``SystemExit`` from a ``__reduce__``) is itself
+    the outcome, as in the standard library; any other error becomes a
+    :class:`~futurist.PicklingFailed` with the pickling error as its cause.
+    """
+    text = _format(pickling_error)
+    # Its context is the outcome that could not be pickled: the text above shows it, but it
+    # cannot travel with the error (an exception pickler that keeps contexts, as tblib's does
+    # once importing Dask has installed it, would fail on it).
+    with contextlib.suppress(BaseException):
+        pickling_error.__context__ = None
+    if not issubclass(type(pickling_error), Exception):
+        with contextlib.suppress(BaseException):
+            return pickle.dumps((RAISED, pickling_error, text, runtime), _PROTOCOL)
+    try:
+        call = callable_name(fn, module=True)
+        if raised is None:
+            what = f"the result of {call} could not be pickled"
+        else:
+            what = f"{call} raised {_describe(raised)}, which could not be pickled"
+    except BaseException:  # even the call's name is hostile: say less
+        what = "the outcome of a call could not be pickled"
+    refusal = PicklingFailed(
+        f"{what} to send it back from the worker process ({_describe(pickling_error)})"
+    )
+    return _undelivered(refusal, pickling_error, text, runtime)
+
+
+def _undelivered(error: DeliveryFailed, cause: BaseException, text: str, runtime: float) -> bytes:
+    """Pickle a delivery failure with its cause (or only the cause's traceback ``text``)."""
     try:
         return pickle.dumps((UNDELIVERED, error, cause, text, runtime), _PROTOCOL)
     except BaseException:
         return pickle.dumps((UNDELIVERED, error, None, text, runtime), _PROTOCOL)
 
 
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of ``exc`` for another error's message, shortened; never raises."""
+    name = type(exc).__qualname__
+    try:
+        text = str(exc)
+    except BaseException:
+        return f"{name}, whose str() failed"
+    if len(text) > _TEXT_LIMIT:
+        text = f"{text[:_TEXT_LIMIT]}... ({len(text)} characters)"
+    return f"{name}: {text}" if text else name
+
+
 def _format(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(exc))
+    """The traceback text of ``exc``; never raises."""
+    try:
+        return "".join(traceback.format_exception(exc))
+    except BaseException as error:
+        failure = type(error).__qualname__
+        return f"{type(exc).__qualname__} (its traceback could not be formatted: {failure})"

@@ -216,9 +216,10 @@ class Executor(concurrent.futures.Executor):
 
         Raises :class:`~futurist.RejectedSubmission` past ``timeout`` seconds or at once from
         one of this executor's own workers (it could wait for itself), and ``RuntimeError`` if
-        the executor shuts down meanwhile. Needs a policy that says ``waits_for_room = True``
-        (as :func:`~futurist.rejection.wait_when_reached` does), so that the executor, as it
-        is built, learns to wake waiting submitters when a call leaves its backlog.
+        the executor shuts down meanwhile (but a delayed call due then, accepted before it,
+        waits on). Needs a policy that says ``waits_for_room = True`` (as
+        :func:`~futurist.rejection.wait_when_reached` does), so that the executor, as it is
+        built, learns to wake waiting submitters when a call leaves its backlog.
         """
         flow = self._flow
         name = type(self).__name__
@@ -240,7 +241,7 @@ class Executor(concurrent.futures.Executor):
             return workers.backlog() < max_backlog
 
         while not flow.wait_for_room(self._submit_lock, has_room, deadline):
-            if self._shutdown_started:
+            if self._shutdown_started and not self._admitting_accepted_call():
                 raise RuntimeError(
                     f"cannot schedule new futures after shutdown: {name} was shut down while "
                     "this submission waited for room in its backlog"
@@ -257,10 +258,14 @@ class Executor(concurrent.futures.Executor):
         Past the deadline, queued calls are cancelled and running ones stopped where the kind
         can (their futures fail with :class:`~futurist.CallStopped`); elsewhere they run on.
         Returns the futures not finished at the deadline (empty if everything finished).
+        From the executor's own machinery (a worker, a done callback it runs) only ``drain(0)``
+        is allowed: waiting there would hold up what it waits for (``RuntimeError``).
         """
         limit = seconds("timeout", timeout, zero=True, infinite=True)
-        self.shutdown(wait=False)
         workers = self._workers
+        if limit > 0 and workers.in_worker():
+            raise _cannot_drain_here(self, timeout)
+        self.shutdown(wait=False)
         if workers.wait_idle(limit):
             self.shutdown(wait=True)
             return set()
@@ -274,10 +279,10 @@ class Executor(concurrent.futures.Executor):
     def stop(self, future: concurrent.futures.Future[Any]) -> None:
         """Stop the call of ``future``, which this executor accepted and has not finished.
 
-        A queued call is cancelled; a running one is stopped where the kind can (its future
-        fails with :class:`~futurist.CallStopped`). Raises ``TypeError`` for a non-future,
-        ``ValueError`` for a finished future or another executor's, and
-        :class:`~futurist.StopNotSupported` where the kind cannot stop calls.
+        A queued call is cancelled, on every kind; a running one is stopped where the kind can
+        (its future fails with :class:`~futurist.CallStopped`). Raises ``TypeError`` for a
+        non-future, ``ValueError`` for a finished future or one this executor did not accept,
+        and :class:`~futurist.StopNotSupported` for a running call where the kind cannot stop.
         """
         if not isinstance(future, concurrent.futures.Future):
             raise TypeError(
@@ -286,18 +291,15 @@ class Executor(concurrent.futures.Executor):
             )
         if future.done():
             raise ValueError(f"cannot stop {future!r}: it is already done; only unfinished calls")
+        if getattr(future, "_recorder", None) is not self._recorder:
+            raise _not_accepted(self, future)
         workers = self._workers
         if isinstance(workers, StoppableWorkers):
-            stopped = workers.stop(future)
-        elif future.running() and all(item.future is not future for item in workers.running()):
-            stopped = False
-        else:
+            if not workers.stop(future):
+                # Not held just now: changing hands (being cancelled, handed over) or ending.
+                future.cancel()
+        elif not (future.cancel() or future.done()):
             raise _cannot_stop(self, "stop a call")
-        if not stopped:
-            raise ValueError(
-                f"cannot stop {future!r}: {type(self).__name__} did not accept it, or no longer "
-                "holds it; only futures this executor returned can be stopped here"
-            )
 
     def terminate_workers(self) -> None:
         """Shut down at once: cancel queued calls and stop running ones (as Python 3.14's
@@ -344,6 +346,21 @@ class Executor(concurrent.futures.Executor):
             return flow.adopt(item, priority)
         item.priority = priority
         return item
+
+    def _admitting_accepted_call(self) -> bool:
+        """Whether this thread submits a call accepted before shutdown (a delayed one, due)."""
+        return False
+
+    def _renew_after_fork(self, workers: Workers | None = None) -> bool:
+        """In a forked child: go on with fresh ``workers`` and new locks (a parent thread may
+        have held the old ones at the fork): True. Without them (default): an inert copy."""
+        if workers is None:
+            return False
+        self._workers, self._submit_lock = workers, workers.lock
+        self._recorder.renew_lock()
+        if self._flow is not None:
+            self._flow = self._flow.renewed(workers.lock)
+        return True
 
     def _start_flow(self) -> Flow:
         waits = getattr(self._check_and_reject, "waits_for_room", False)
@@ -447,6 +464,24 @@ def _cannot_stop(executor: Executor, what: str) -> StopNotSupported:
     )
 
 
+def _not_accepted(executor: Executor, future: concurrent.futures.Future[Any]) -> ValueError:
+    """The refusal of ``stop()`` for a future ``executor`` did not return."""
+    return ValueError(
+        f"cannot stop {future!r}: {type(executor).__name__} {executor.name!r} did not accept "
+        "it; only futures this executor returned can be stopped here"
+    )
+
+
+def _cannot_drain_here(executor: Executor, timeout: object) -> RuntimeError:
+    """The refusal of ``drain(timeout)`` from the executor's own machinery."""
+    return RuntimeError(
+        f"cannot drain {type(executor).__name__} with a timeout ({timeout} s) from one of its "
+        "own workers or a done callback its machinery runs: waiting there would hold up what "
+        "runs the calls it waits for. Call drain(0) there to cancel what is queued at once, or "
+        "drain from another thread"
+    )
+
+
 def _unfinished(future: concurrent.futures.Future[Any]) -> bool:
     """Whether a future seen unfinished at the deadline did not finish on its own since."""
     if not future.done() or future.cancelled():
@@ -529,16 +564,27 @@ def _at_interpreter_exit() -> None:
             LOG.exception("%r failed to finish its work at interpreter exit", executor)
 
 
-def _forget_inherited_executors() -> None:
-    """In a forked child, executors copied from the parent own no workers: exit skips them.
+def _renew_inherited_executors() -> None:
+    """In a forked child, executors copied from the parent own none of their workers.
 
-    Shutting them down there could also block forever on a lock another parent thread held
-    at the moment of the fork.
+    A kind that can work on there (the thread pools, with fresh workers) renews itself and
+    stays known, so that interpreter exit lets it finish its work; the others are inert copies
+    that exit skips: shutting them down could block forever on a lock another parent thread
+    held at the moment of the fork.
     """
+    inherited = list(_live_executors)
     _live_executors.clear()
+    for executor in inherited:
+        try:
+            renewed = executor._renew_after_fork()
+        except Exception:
+            LOG.exception("%r could not renew itself in forked process %d", executor, os.getpid())
+            continue
+        if renewed:
+            _live_executors.add(executor)
 
 
-os.register_at_fork(after_in_child=_forget_inherited_executors)
+os.register_at_fork(after_in_child=_renew_inherited_executors)
 # Runs before the interpreter joins non-daemon threads, as the standard library's pools do.
 # Those hooks run last-registered first: registering after the standard library's thread pool
 # module lets our executors finish their work while the pools they rely on (Dask uses them)

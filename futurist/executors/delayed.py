@@ -99,6 +99,8 @@ class _Scheduler:
         self._running = False
         self._after_drain: Callable[[], None] | None = None
         self._offer: tuple[object, WorkItem] | None = None
+        self._admitting = False
+        """Set while the scheduler thread runs ``check_and_reject`` for a due item."""
 
     def take_offer(self) -> WorkItem | None:
         """The item the calling thread is handing off, once; None in any other thread."""
@@ -107,6 +109,19 @@ class _Scheduler:
             return None
         self._offer = None
         return offer[1]
+
+    def admit(self, check: Callable[[], None]) -> None:
+        """Run ``check`` (``check_and_reject`` for a due item) in the scheduler thread, telling
+        :meth:`admitting_here` so meanwhile."""
+        self._admitting = True
+        try:
+            check()
+        finally:
+            self._admitting = False
+
+    def admitting_here(self) -> bool:
+        """Whether the calling thread is the scheduler, admitting a due item."""
+        return self._admitting and self._runner == self._current()
 
     def add(self, item: WorkItem, delay: float) -> None:
         """Schedule ``item`` to be handed off ``delay`` seconds from now."""
@@ -122,7 +137,7 @@ class _Scheduler:
                 self._condition.notify()
             deadline = self._clock() + delay
             heapq.heappush(self._heap, (deadline, next(self._sequence), entry))
-        item.future.add_done_callback(functools.partial(self._forget_cancelled, entry))
+        item.future._add_machinery_callback(functools.partial(self._forget_cancelled, entry))
 
     def cancel_all(self) -> list[WorkItem]:
         """Cancel every pending item at once (``shutdown(cancel_futures=True)``); return them."""
@@ -132,20 +147,6 @@ class _Scheduler:
                 entry.state = _CANCELLED
             self._condition.notify()
         return [item for entry in entries if (item := _cancel_waiting(entry)) is not None]
-
-    def cancel_pending(self, future: concurrent.futures.Future[Any]) -> bool:
-        """Cancel the pending item whose future is ``future``; False if none pending has it."""
-        with self._condition:
-            for _, _, entry in self._heap:
-                item = entry.item
-                if entry.state is _PENDING and item is not None and item.future is future:
-                    entry.state = _CANCELLED
-                    self._condition.notify()
-                    break
-            else:
-                return False
-        _cancel_waiting(entry)
-        return True
 
     def wait_drained(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds until nothing is pending; True if nothing is."""
@@ -297,15 +298,13 @@ class _DelayedWorkers(Workers):
 
 
 class _StoppableDelayedWorkers(_DelayedWorkers, StoppableWorkers):
-    """Delayed calls in front of workers that can stop calls: a waiting call is cancelled."""
+    """Delayed calls in front of workers that can stop calls. A call still waiting for its
+    deadline is not the kind's: ``stop()`` cancels it, and the scheduler forgets it."""
 
     inner: StoppableWorkers
 
     def stop(self, future: Any) -> bool:
-        # The kind looks first; a call still waiting for its deadline is then cancelled, like a
-        # queued one. If it was handed off meanwhile, the kind holds it now: ask it again.
-        inner = self.inner
-        return inner.stop(future) or self.scheduler.cancel_pending(future) or inner.stop(future)
+        return self.inner.stop(future)
 
     def end(self, kill: bool) -> None:
         self.inner.end(kill)
@@ -388,15 +387,20 @@ class DelayedExecutorMixinBase(Executor):
     ) -> WorkItem:
         scheduler = self._delay_scheduler
         due = None if scheduler is None else scheduler.take_offer()
-        if due is None:
+        if scheduler is None or due is None:
             return super()._accept(fn, args, kwargs)
         # The scheduler's submit() of a due item: accepted before any shutdown began, so only
         # check_and_reject may refuse it now. The item itself goes on (the future submit_after
         # returned, its priority), with the call as this submit() was given it.
-        if self._check_and_reject is not None:
-            self._check_and_reject(self, self._workers.backlog())
+        check_and_reject = self._check_and_reject
+        if check_and_reject is not None:
+            scheduler.admit(lambda: check_and_reject(self, self._workers.backlog()))
         due.fn, due.args, due.kwargs = fn, args, kwargs
         return due
+
+    def _admitting_accepted_call(self) -> bool:
+        scheduler = self._delay_scheduler
+        return scheduler is not None and scheduler.admitting_here()
 
     def _hand_off_delayed(self, item: WorkItem) -> None:
         """Give a due item to the executor's own ``submit``, as a caller would.
@@ -416,6 +420,13 @@ class DelayedExecutorMixinBase(Executor):
             return
         if submitted is not item.future:
             _follow(item, submitted)
+
+    def _renew_after_fork(self, workers: Workers | None = None) -> bool:
+        # The scheduler thread and the calls waiting for their deadlines are the parent's.
+        self._delay_scheduler = None
+        if isinstance(self._workers, _DelayedWorkers):
+            self._workers = self._workers.inner
+        return super()._renew_after_fork(workers)
 
     def _on_interpreter_exit(self) -> None:
         scheduler = self._delay_scheduler
@@ -441,7 +452,7 @@ def _follow(item: WorkItem, other: concurrent.futures.Future[Any]) -> None:
 
     For a ``submit`` override that returned a future of its own instead of submitting here.
     """
-    item.future.add_done_callback(functools.partial(_cancel_other, other))
+    item.future._add_machinery_callback(functools.partial(_cancel_other, other))
     other.add_done_callback(functools.partial(_settle_like, item))
 
 

@@ -92,7 +92,8 @@ class _GreenWorkers(Workers):
 
     def wait_idle(self, timeout: float | None) -> bool:
         """Wait greenly until every worker but the calling one (if it is one) has exited, or
-        ``timeout`` seconds pass; True if they all have."""
+        ``timeout`` seconds pass; True if they all have and nothing is queued (from a worker,
+        the calls still queued wait for it to take them)."""
         eventlet = self.eventlet
         current = eventlet.getcurrent()
         allowed = 1 if current in self.pool.coroutines_running else 0
@@ -104,7 +105,7 @@ class _GreenWorkers(Workers):
             event = eventlet.Event()
             self.drain_waiters.append(event)
             event.wait(remaining)
-        return True
+        return not self.queue
 
 
 def _work(state: _GreenWorkers, item: WorkItem) -> None:

@@ -17,13 +17,16 @@ Data flow::
                       waits in that worker's buffer while the others go on)
         outcome   --> the worker's item finishes (result or exception, runtime from the child)
         sentinel  --> the worker died: only its item fails (WorkerCrashed), a new worker starts
+                      (unless it is the third in a row to die before taking a call: then
+                      the pool breaks, rather than start workers that die without end)
         deadline  --> an item ran past task_timeout (counted from when its worker said it was
                       ready): kill its worker, fail the item with TimeoutError, start a new one
         ending    --> stop()/drain()/terminate_workers()/kill_workers() marked workers to end:
-                      signal each (SIGTERM, then SIGKILL if it outlives _KILL_AFTER; or SIGKILL)
+                      signal each (SIGTERM, then SIGKILL if it outlives KILL_AFTER; or SIGKILL)
                       and start its replacement at once; its sentinel fails its call with
                       WorkerStopped, unless the call's outcome arrived first
         stop      --> shutting down and nothing left: ask each worker to exit, join them all
+                      (SIGTERM, then SIGKILL, for one still running _EXIT_GRACE s later)
 
 A worker holds one call at a time, so the parent always knows which call a dead worker was
 running, a crash fails only that call, ``cancel()`` works on everything not yet running, and
@@ -49,7 +52,6 @@ import selectors
 import threading
 import weakref
 from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -88,7 +90,7 @@ class _Pool(Deadlines):
         """
         with self._lock:
             if self.broken is not None:
-                raise BrokenProcessPool(self.broken)
+                raise self.broken_as(self.broken)
             if self.thread is None:
                 self._start_manager()
             self.pending.append(item)
@@ -261,7 +263,9 @@ class ProcessPoolExecutor(Executor):
     ``BrokenProcessPool`` errors, as the standard library raises. With ``task_timeout`` a call
     running longer than that many seconds has its worker killed and fails with
     ``TimeoutError``. Workers ignore SIGINT: the parent's shutdown decides what happens to
-    running calls.
+    running calls. Shutdown gives each worker five seconds to exit, then ends it (SIGTERM,
+    then SIGKILL); three workers in a row dying before they take a call (an initializer that
+    ends its process) break the pool with :class:`futurist.WorkerCrashed`.
 
     Queued calls start in priority order (``prioritized``). ``stop(future)`` ends the worker
     running that call (SIGTERM, then SIGKILL if it is still alive two seconds later) and starts

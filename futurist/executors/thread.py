@@ -208,6 +208,17 @@ class _ThreadWorkers(Workers):
         # After shutdown the queue also holds the sentinel the workers pass on.
         return max(0, self.queue.qsize() - self.retiring - self.sentinel_sent)
 
+    def renewed(self) -> _ThreadWorkers:
+        """Empty workers with these settings and a lock of their own, for a forked child: the
+        threads, the queued calls and the counts are the parent's."""
+        fresh = _ThreadWorkers(self.max_workers, self.initializer, self.initargs)
+        fresh.broken, fresh.prefix = self.broken, self.prefix
+        fresh.idle_timeout, fresh.keep = self.idle_timeout, self.keep
+        fresh.grow_threshold = self.grow_threshold
+        if self.lane is not None:
+            fresh.use_priorities()
+        return fresh
+
     def use_priorities(self) -> None:
         """Move the queued items to the lane, in order; from now on items go there."""
         if self.lane is not None:
@@ -501,8 +512,22 @@ class ThreadPoolExecutor(Executor):
             propagate_context=propagate_context,
         )
         pool.prefix = thread_name_prefix or self.name
-        # Wake the workers if this executor is collected without shutdown().
-        weakref.finalize(self, pool.queue.put, None).atexit = False
+        self._wake_workers_when_collected()
+
+    def _wake_workers_when_collected(self) -> None:
+        """Let the workers drain the queue and exit if this executor is collected without
+        ``shutdown()``."""
+        weakref.finalize(self, self._pool.queue.put, None).atexit = False
+
+    def _renew_after_fork(self, workers: Workers | None = None) -> bool:
+        """In a forked child, the parent's threads are gone: start again with no thread and an
+        empty queue (the calls queued in the parent run there), on new locks; the next submit
+        starts fresh workers. A pool shut down in the parent stays shut down."""
+        if self._shutdown_started:
+            return False
+        self._pool = self._pool.renewed()
+        self._wake_workers_when_collected()
+        return super()._renew_after_fork(self._pool)
 
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:

@@ -56,10 +56,11 @@ class WorkItem:
     Every path that ends a work item (run, cancel, fail) goes through a method here, so each
     accepted future reaches exactly one terminal state and is counted exactly once. ``accepted``
     is when it was accepted (``perf_counter``), to measure its queue wait; ``context``, if set,
-    is the context the call runs in.
+    is the context the call runs in. The recorder is kept on the future (``future._recorder``),
+    which is how an executor tells its own futures from others (``Executor.stop``).
     """
 
-    __slots__ = ("accepted", "args", "context", "fn", "future", "kwargs", "priority", "recorder")
+    __slots__ = ("accepted", "args", "context", "fn", "future", "kwargs", "priority")
 
     priority: int
     """Set only by a prioritized submission: read it as ``getattr(item, "priority", 0)``."""
@@ -76,14 +77,19 @@ class WorkItem:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
-        self.recorder = recorder
+        future._recorder = recorder
         self.context: contextvars.Context | None = None
         self.accepted = perf_counter()
+
+    @property
+    def recorder(self) -> StatisticsRecorder:
+        """The statistics of the executor that accepted the call: they count it."""
+        return self.future._recorder
 
     def run(self) -> None:
         """Run the call in this thread, unless its future was cancelled while it waited."""
         future = self.future
-        recorder = self.recorder
+        recorder = future._recorder
         if not future.set_running_or_notify_cancel():
             recorder.record_cancelled()
             return
@@ -137,7 +143,7 @@ class WorkItem:
 
     def _set_failed(self, exc: BaseException, traceback: TracebackType | None) -> None:
         """Fail the future; if the executor says so, a failure nobody reads gets logged."""
-        recorder = self.recorder
+        recorder = self.future._recorder
         if recorder.log_unread_failures:
             unread = UnreadFailure(recorder.name, self.fn, exc, traceback)
             self.future.set_failure(exc, traceback, unread)
@@ -159,19 +165,19 @@ class WorkItem:
 
     def _record_start(self, queue_wait: float) -> None:
         try:
-            self.recorder.record_start(queue_wait)
+            self.future._recorder.record_start(queue_wait)
         except Exception:
             LOG.exception(_START_NOT_COUNTED, self)
 
     def _record_run(self, runtime: float, failed: bool) -> None:
         try:
-            self.recorder.record_run(runtime, failed)
+            self.future._recorder.record_run(runtime, failed)
         except Exception:
             LOG.exception(_RUN_NOT_COUNTED, self)
 
     def _record_cancelled(self) -> None:
         try:
-            self.recorder.record_cancelled()
+            self.future._recorder.record_cancelled()
         except Exception:
             LOG.exception("could not count %s as cancelled in the executor's statistics", self)
 
@@ -315,8 +321,9 @@ class Workers(abc.ABC):
 
     @abc.abstractmethod
     def in_worker(self) -> bool:
-        """Whether the calling thread is one of these workers (waiting there for room in the
-        backlog could wait for ever)."""
+        """Whether the calling thread is one of these workers, or runs the done callbacks of
+        their calls (waiting there for room in the backlog, or in ``drain``, could wait for
+        ever)."""
 
     @abc.abstractmethod
     def wait_idle(self, timeout: float) -> bool:

@@ -87,6 +87,8 @@ class Kind:
     survives_fork: bool = True
     """A process forked from one using the kind can build and use an executor of its own
     (False: it is refused with a RuntimeError, as Ray refuses a forked driver)."""
+    batches_map: bool = False
+    """``map(chunksize=n)`` sends calls in batches of ``n``, one future each (else one per call)."""
     shared: Callable[[], object] | None = None
     """Starts what every executor of the kind shares (once); the ``kind`` fixture calls it, so
     a test's snapshot of the process's threads and fds already holds it."""
@@ -245,23 +247,38 @@ KINDS: list[Kind] = [
     Kind("thread_delayed", DelayedThreadPoolExecutor),
     Kind("green", _green, green=True),
     Kind("green_delayed", DelayedGreenThreadPoolExecutor, green=True),
-    Kind("dask", _dask, crosses_processes=True, stops_calls=True, shared=_warm_dask),
+    Kind(
+        "dask",
+        _dask,
+        crosses_processes=True,
+        stops_calls=True,
+        batches_map=True,
+        shared=_warm_dask,
+    ),
     Kind(
         "ray",
         _ray,
         crosses_processes=True,
         stops_calls=True,
+        batches_map=True,
         survives_fork=False,
         shared=shared_ray_instance,
     ),
     Kind("synchronous", _synchronous, in_caller=True, priorities=False),
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True, priorities=False),
-    Kind("process-fork", _process("fork"), crosses_processes=True, stops_calls=True),
+    Kind(
+        "process-fork",
+        _process("fork"),
+        crosses_processes=True,
+        stops_calls=True,
+        batches_map=True,
+    ),
     Kind(
         "process-spawn",
         _process("spawn"),
         crosses_processes=True,
         stops_calls=True,
+        batches_map=True,
         # The first spawned worker starts multiprocessing's resource tracker, for good.
         shared=resource_tracker.ensure_running,
     ),

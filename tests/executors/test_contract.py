@@ -5,10 +5,12 @@ from __future__ import annotations
 import concurrent.futures
 import gc
 import logging
+import re
+import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -81,6 +83,18 @@ def block_all_workers(
         blockers.append(executor.submit(wait_then_return, started, release, number))
         assert started.wait(WAIT)
     return release, blockers
+
+
+def occupy_all_workers_but_one(
+    kind: Kind, executor: Executor, hold: EventLike, manager: Any
+) -> list[concurrent.futures.Future[Any]]:
+    """Occupy all but one of the ``kind.smallest_pool`` workers with calls waiting for ``hold``."""
+    held: list[concurrent.futures.Future[Any]] = []
+    for number in range(kind.smallest_pool - 1):
+        started = kind.new_event(manager)
+        held.append(executor.submit(wait_then_return, started, hold, number))
+        assert started.wait(WAIT)
+    return held
 
 
 def test_submit_returns_a_futurist_future_with_the_result(executor: Executor) -> None:
@@ -381,18 +395,16 @@ def test_map_rejects_bad_arguments(
 def test_map_timeout_cancels_the_rest(kind: Kind, manager: Any) -> None:
     needs_queue(kind)
     executor = kind.make(max_workers=1)
-    release = kind.new_event(manager)
-    started = kind.new_event(manager)
+    release, blockers = block_all_workers(kind, executor, manager)
     try:
-        results = executor.map(wait_then_return, [started] * 3, [release] * 3, [1, 2, 3], timeout=0)
+        results = executor.map(identity, [1, 2, 3], timeout=0)
         with pytest.raises(TimeoutError):
             next(results)
     finally:
         release.set()
         executor.shutdown(wait=True)
     stats = executor.statistics
-    assert stats.executed + stats.cancelled == 3
-    assert stats.cancelled >= 1
+    assert (stats.executed, stats.cancelled) == (len(blockers), 3)
 
 
 # Flow control (issue 16): priorities, waiting for room, bounded drain, stopping calls.
@@ -413,11 +425,10 @@ def test_queued_calls_start_highest_priority_first(kind: Kind, manager: Any) -> 
     executor = kind.make(max_workers=kind.smallest_pool)
     hold, release = kind.new_event(manager), kind.new_event(manager)
     try:
-        gates = [hold] * (kind.smallest_pool - 1) + [release]
-        for number, gate in enumerate(gates):
-            started = kind.new_event(manager)
-            executor.submit(wait_then_return, started, gate, number)
-            assert started.wait(WAIT)
+        occupy_all_workers_but_one(kind, executor, hold, manager)
+        started = kind.new_event(manager)
+        executor.submit(wait_then_return, started, release, "last worker")
+        assert started.wait(WAIT)
         order: list[str] = []
         futures = []
         for label, priority in [
@@ -472,17 +483,250 @@ def test_drain_past_its_deadline_cancels_queued_calls_and_reports_them(
     assert executor.statistics.cancelled == 3
 
 
+def from_a_done_callback_on_its_machinery(
+    kind: Kind, executor: Executor, manager: Any, act: Callable[[], Any], queue: int
+) -> tuple[Any, list[concurrent.futures.Future[Any]], list[concurrent.futures.Future[Any]]]:
+    """Run ``act()`` in a done callback on ``executor``'s own machinery, with every worker busy
+    and ``queue`` calls queued; return what it returned or raised, the calls that kept the
+    other workers busy meanwhile, and the queued calls."""
+    hold, started, release = (kind.new_event(manager) for _ in range(3))
+    outcome: list[Any] = []
+    answered = kind.new_event()
+
+    def act_here(done: concurrent.futures.Future[Any]) -> None:
+        try:
+            outcome.append(act())
+        except BaseException as exc:
+            outcome.append(exc)
+        answered.set()
+
+    try:
+        held = occupy_all_workers_but_one(kind, executor, hold, manager)
+        last = executor.submit(wait_then_return, started, release, "last")
+        assert started.wait(WAIT)
+        queued: list[concurrent.futures.Future[Any]] = [
+            executor.submit(identity, n) for n in range(queue)
+        ]
+        last.add_done_callback(act_here)
+        release.set()
+        assert answered.wait(WAIT)
+    finally:
+        hold.set()
+    (answer,) = outcome
+    return answer, held, queued
+
+
+@pytest.mark.parametrize("timeout", [WAIT, 0])
+def test_drain_from_a_done_callback_on_its_own_machinery_is_refused_or_does_not_wait(
+    kind: Kind, manager: Any, timeout: float
+) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=kind.smallest_pool)
+    answer, held, queued = from_a_done_callback_on_its_machinery(
+        kind, executor, manager, lambda: executor.drain(timeout), queue=3
+    )
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    if timeout:
+        # Waiting there would hold up the very machinery that runs the queued calls.
+        assert isinstance(answer, RuntimeError)
+        assert str(answer).startswith(f"cannot drain {type(executor).__name__} with a timeout")
+        assert [f.result(WAIT) for f in queued] == [0, 1, 2]
+        assert (stats.executed, stats.cancelled) == (1 + len(held) + 3, 0)
+    else:
+        assert answer == {*queued, *held}
+        assert all(f.cancelled() for f in queued)
+        assert (stats.executed, stats.cancelled) == (1 + len(held), 3)
+
+
+PRIORITY_MIX = [None, 5, -1, 3, None, 5]
+"""Priorities of queued calls (None: a plain submit): every level, plain calls among them."""
+
+
+def submit_priority_mix(executor: Executor) -> list[concurrent.futures.Future[Any]]:
+    futures: list[concurrent.futures.Future[Any]] = []
+    for number, priority in enumerate(PRIORITY_MIX):
+        submitter = executor if priority is None else executor.prioritized(priority)
+        futures.append(submitter.submit(identity, number))
+    return futures
+
+
+def test_cancel_futures_cancels_queued_prioritized_calls_too(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = submit_priority_mix(executor)
+    executor.shutdown(wait=False, cancel_futures=True)
+    release.set()
+    executor.shutdown(wait=True)
+    assert [f.cancelled() for f in queued] == [True] * len(PRIORITY_MIX)
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (len(blockers), len(PRIORITY_MIX))
+
+
+def test_drain_past_its_deadline_cancels_queued_prioritized_calls_too(
+    kind: Kind, manager: Any
+) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = submit_priority_mix(executor)
+    try:
+        assert executor.drain(0) == {*queued, *blockers}
+        assert [f.cancelled() for f in queued] == [True] * len(PRIORITY_MIX)
+    finally:
+        release.set()
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (len(blockers), len(PRIORITY_MIX))
+
+
+def test_stop_cancels_queued_prioritized_calls_and_the_others_run(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = submit_priority_mix(executor)
+    stopped = [queued[1], queued[2], queued[4]]
+    try:
+        for future in stopped:
+            executor.stop(future)
+        assert all(future.cancelled() for future in stopped)
+    finally:
+        release.set()
+    assert [queued[n].result(WAIT) for n in (0, 3, 5)] == [0, 3, 5]
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (len(blockers) + 3, 3)
+
+
 def test_stop_refuses_a_finished_foreign_or_non_future(executor: Executor) -> None:
     finished = executor.submit(identity, 1)
     finished.result(WAIT)
     with pytest.raises(ValueError, match="already done"):
         executor.stop(finished)
-    foreign: futurist.Future[Any] = futurist.Future()
-    assert foreign.set_running_or_notify_cancel()
-    with pytest.raises(ValueError, match="did not accept it"):
-        executor.stop(foreign)
+    running: futurist.Future[Any] = futurist.Future()
+    assert running.set_running_or_notify_cancel()
+    pending: list[concurrent.futures.Future[Any]] = [concurrent.futures.Future(), futurist.Future()]
+    for foreign in [running, *pending]:
+        named = re.escape(repr(foreign))
+        with pytest.raises(ValueError, match=f"^cannot stop {named}: .* did not accept it"):
+            executor.stop(foreign)
+    assert running.running()
+    assert not any(future.done() for future in pending)
     with pytest.raises(TypeError, match="needs a future"):
         executor.stop("not a future")  # type: ignore[arg-type]
+
+
+def test_stop_refuses_another_executors_queued_call_and_changes_nothing(kind: Kind) -> None:
+    executor = kind.make(max_workers=1)
+    other = futurist.ThreadPoolExecutor(max_workers=1)
+    started, release = threading.Event(), threading.Event()
+    try:
+        other.submit(wait_then_return, started, release, "busy")
+        assert started.wait(WAIT)
+        queued_elsewhere = other.submit(identity, "elsewhere")
+        with pytest.raises(ValueError, match="did not accept it"):
+            executor.stop(queued_elsewhere)
+        assert not queued_elsewhere.done()
+    finally:
+        release.set()
+        other.shutdown(wait=True)
+        executor.shutdown(wait=True)
+    assert queued_elsewhere.result(0) == "elsewhere"
+
+
+def test_stop_cancels_a_queued_call_on_every_kind(kind: Kind, manager: Any) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    queued = executor.submit(identity, "never")
+    survivor = executor.submit(identity, "ran")
+    try:
+        executor.stop(queued)
+        assert queued.cancelled()
+    finally:
+        release.set()
+    assert survivor.result(WAIT) == "ran"
+    executor.shutdown(wait=True)
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (len(blockers) + 1, 1)
+
+
+@pytest.fixture
+def short_switch_interval() -> Iterator[None]:
+    """Threads switch every microsecond: races between them happen at every step."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+RACED_CALLS = 200
+
+
+@pytest.mark.usefixtures("short_switch_interval")
+@pytest.mark.parametrize("ending", ["shutdown", "drain"])
+def test_stop_racing_a_cancelling_shutdown_returns_and_each_future_ends_once(
+    kind: Kind, manager: Any, ending: str
+) -> None:
+    needs_queue(kind)
+    executor = kind.make(max_workers=1)
+    release, blockers = block_all_workers(kind, executor, manager)
+    cancelling, stopped = kind.new_event(), kind.new_event()
+    ends: list[concurrent.futures.Future[Any]] = []
+
+    def count_end(future: concurrent.futures.Future[Any]) -> None:
+        ends.append(future)
+        if len(ends) == 1:
+            # The first call to end is the first the shutdown (or drain) cancels, once it has
+            # taken every queued call: hold it there while the test stops the others.
+            cancelling.set()
+            stopped.wait(WAIT)
+
+    queued = [executor.submit(identity, n) for n in range(RACED_CALLS)]
+    for future in queued:
+        future.add_done_callback(count_end)
+    returned: list[concurrent.futures.Future[Any]] = []
+    already_done: list[concurrent.futures.Future[Any]] = []
+    errors: list[BaseException] = []
+
+    def end() -> None:
+        if ending == "shutdown":
+            executor.shutdown(wait=False, cancel_futures=True)
+        else:
+            executor.drain(0)
+
+    ender = kind.spawn(end)
+    try:
+        assert cancelling.wait(WAIT)
+        for future in reversed(queued):
+            try:
+                executor.stop(future)
+            except ValueError as exc:
+                if "already done" not in str(exc):
+                    errors.append(exc)
+                already_done.append(future)
+            except BaseException as exc:
+                errors.append(exc)
+            else:
+                returned.append(future)
+        stopped.set()
+        ender.join(WAIT)
+        assert not ender.is_alive()
+    finally:
+        stopped.set()
+        release.set()
+    executor.shutdown(wait=True)
+    for blocker in blockers:
+        blocker.exception(WAIT)
+    assert errors == []
+    assert len(returned) + len(already_done) == RACED_CALLS
+    assert all(future.cancelled() for future in queued)
+    assert sorted(map(id, ends)) == sorted(map(id, queued))
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (len(blockers), RACED_CALLS)
 
 
 def test_stop_stops_a_running_call_or_says_the_kind_cannot(kind: Kind, manager: Any) -> None:
@@ -621,6 +865,23 @@ def test_a_worker_submitting_to_its_full_executor_is_refused_at_once(kind: Kind)
         executor.shutdown(wait=True)
 
 
+def test_a_done_callback_submitting_to_its_full_executor_is_refused_at_once(
+    kind: Kind, manager: Any
+) -> None:
+    needs_queue(kind)
+    policy = rejection.wait_when_reached(1, timeout=WAIT)
+    executor = kind.make(max_workers=kind.smallest_pool, check_and_reject=policy)
+    try:
+        refusal, _, queued = from_a_done_callback_on_its_machinery(
+            kind, executor, manager, lambda: executor.submit(identity, "refused"), queue=1
+        )
+        assert queued[0].result(WAIT) == 0
+    finally:
+        executor.shutdown(wait=True)
+    assert isinstance(refusal, futurist.RejectedSubmission)
+    assert "its own workers" in str(refusal)
+
+
 def test_a_result_dropped_by_the_caller_is_freed(kind: Kind, executor: Executor) -> None:
     collected = kind.new_event()
     future = executor.submit(Payload, 1)
@@ -648,17 +909,21 @@ def test_closing_map_cancels_the_calls_not_yet_started(
     kind: Kind, manager: Any, chunksize: int
 ) -> None:
     needs_queue(kind)
-    executor = kind.make(max_workers=1)
-    started, done, release = (kind.new_event(manager) for _ in range(3))
+    executor = kind.make(max_workers=kind.smallest_pool)
+    hold, done, release = (kind.new_event(manager) for _ in range(3))
     done.set()
+    starts = [kind.new_event(manager) for _ in range(6)]
     releases = [done, done, release, release, release, release]
     try:
-        results = executor.map(
-            wait_then_return, [started] * 6, releases, range(6), chunksize=chunksize
-        )
+        occupy_all_workers_but_one(kind, executor, hold, manager)
+        results = executor.map(wait_then_return, starts, releases, range(6), chunksize=chunksize)
         assert next(results) == 0
+        # The only free worker runs call 2 (in the second batch, if calls go in batches).
+        assert starts[2].wait(WAIT)
         results.close()  # type: ignore[attr-defined]
     finally:
+        hold.set()
         release.set()
         executor.shutdown(wait=True)
-    assert executor.statistics.cancelled >= 1
+    calls_per_future = chunksize if kind.batches_map else 1
+    assert executor.statistics.cancelled == (4 - calls_per_future) // calls_per_future

@@ -139,6 +139,43 @@ def test_unpicklable_result_fails_only_its_future(executor: DaskExecutor) -> Non
     assert good.result(timeout=30) == 16
 
 
+def _load_outside(process: int) -> str:
+    """Unpickles a ``LoadsOnlyElsewhere`` anywhere but in ``process``."""
+    if os.getpid() == process:
+        raise RuntimeError(f"this value cannot be loaded in process {process}")
+    return "loaded"
+
+
+class LoadsOnlyElsewhere:
+    """A value that pickles anywhere but cannot be unpickled in the process that asked for it."""
+
+    def __init__(self, process: int) -> None:
+        self.process = process
+
+    def __reduce__(self) -> tuple[Any, tuple[int]]:
+        return _load_outside, (self.process,)
+
+
+def unloadable_in(process: int) -> LoadsOnlyElsewhere:
+    return LoadsOnlyElsewhere(process)
+
+
+def test_a_result_that_cannot_be_unpickled_in_the_caller_fails_only_its_future(
+    dask_cluster: Any,
+) -> None:
+    with DaskExecutor(scheduler_address=dask_cluster.scheduler_address) as executor:
+        bad = executor.submit(unloadable_in, os.getpid())
+        with pytest.raises(
+            TypeError,
+            match=r"^the result of unloadable_in came back from the Dask worker but cannot be "
+            r"deserialised here \(RuntimeError: this value cannot be loaded in process \d+\)",
+        ):
+            bad.result(timeout=30)
+        assert executor.submit(square, 5).result(timeout=30) == 25
+    stats = executor.statistics
+    assert (stats.executed, stats.failures) == (2, 1)
+
+
 def test_lambdas_and_closures_travel_by_value(executor: DaskExecutor) -> None:
     offset = 5
     assert executor.submit(lambda value: value + offset, 1).result(timeout=30) == 6

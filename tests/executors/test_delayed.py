@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import math
 import subprocess
 import sys
@@ -24,7 +25,11 @@ from futurist import (
     ThreadPoolExecutor,
 )
 from futurist.executors.delayed import DelayedExecutorMixinBase
+from futurist.rejection import wait_when_reached
 from futurist.waiters import wait_for_all
+from tests.executors.kinds import KINDS as CONTRACT_KINDS
+from tests.executors.kinds import EventLike
+from tests.executors.test_contract import WAIT, identity, wait_then_return
 
 KINDS: dict[str, tuple[type[DelayedExecutorMixinBase], type[Any], dict[str, Any]]] = {
     "thread": (DelayedExecutorMixin, ThreadPoolExecutor, {"max_workers": 1}),
@@ -369,3 +374,94 @@ def test_a_dropped_delayed_result_and_its_arguments_are_freed(kind: str) -> None
     gc.collect()
     assert result_ref() is None
     assert argument_ref() is None
+
+
+class WaitAfterAccepting:
+    """Accepts the first ``count`` submissions at once, then acts as ``wait_when_reached(1)``,
+    setting ``waiting`` as it starts to wait."""
+
+    waits_for_room = True
+
+    def __init__(self, count: int, waiting: EventLike) -> None:
+        self.count = count
+        self.waiting = waiting
+        self._policy = wait_when_reached(1)
+
+    def __call__(self, executor: Any, backlog: int) -> None:
+        self.count -= 1
+        if self.count < 0:
+            self.waiting.set()
+            self._policy(executor, backlog)
+
+
+@pytest.mark.parametrize("name", ["thread_delayed", "green_delayed"])
+def test_a_delayed_call_waiting_for_room_runs_under_a_graceful_shutdown(name: str) -> None:
+    contract_kind = next(each for each in CONTRACT_KINDS if each.name == name)
+    # A blocker, a queued call and a delayed call are accepted; then the delayed call's
+    # hand-off at its deadline finds the backlog full and waits for room.
+    policy = WaitAfterAccepting(3, contract_kind.new_event())
+    executor: Any = contract_kind.make(max_workers=1, check_and_reject=policy)
+    started, release = contract_kind.new_event(), contract_kind.new_event()
+    try:
+        blocker = executor.submit(wait_then_return, started, release, "blocker")
+        assert started.wait(WAIT)
+        queued = executor.submit(identity, "queued")
+        delayed = executor.submit_after(0, identity, "delayed")
+        assert policy.waiting.wait(WAIT)
+        shutting_down = contract_kind.spawn(executor.shutdown, True)
+        while executor.alive:
+            shutting_down.join(0.001)
+    finally:
+        release.set()
+    shutting_down.join(WAIT)
+    assert not shutting_down.is_alive()
+    assert [blocker.result(0), queued.result(0), delayed.result(0)] == [
+        "blocker",
+        "queued",
+        "delayed",
+    ]
+    stats = executor.statistics
+    assert (stats.executed, stats.failures, stats.cancelled) == (3, 0, 0)
+
+
+def fail_quietly() -> None:
+    raise ValueError("nobody looked")
+
+
+@pytest.mark.parametrize("read", [False, True], ids=["unread", "read"])
+def test_a_failure_of_a_delayed_call_nobody_read_is_reported(
+    kind: str, caplog: pytest.LogCaptureFixture, read: bool
+) -> None:
+    caplog.set_level(logging.ERROR, logger="futurist")
+    executor = make(kind)
+    future = executor.submit_after(0, fail_quietly)
+    # Waiting is not reading; the scheduler's own done callback must not count as a reader.
+    assert wait_for_all([future], timeout=10).done == {future}
+    if read:
+        assert isinstance(future.exception(), ValueError)
+    executor.shutdown(wait=True)
+    del future
+    gc.collect()
+    unread = [r for r in caplog.records if "nobody read its exception" in r.getMessage()]
+    assert len(unread) == (0 if read else 1)
+
+
+def test_drain_cancels_delayed_calls_still_waiting_and_reports_them(kind: str) -> None:
+    executor = make(kind)
+    waiting = executor.submit_after(1000, pow, 2, 2)
+    assert executor.submit_after(0, pow, 2, 3).result(timeout=10) == 8
+    assert executor.drain(0) == {waiting}
+    assert waiting.cancelled()
+    assert not executor.alive
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (1, 1)
+
+
+def test_drain_waits_for_delayed_calls_due_within_its_timeout(kind: str) -> None:
+    executor = make(kind)
+    due_soon = executor.submit_after(0.01, pow, 2, 4)
+    assert executor.drain(WAIT) == set()
+    assert due_soon.result(0) == 16
+    assert not executor.alive
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (1, 0)

@@ -80,3 +80,13 @@ def test_stopping_a_call_still_waiting_for_its_deadline_cancels_it() -> None:
         with pytest.raises(ValueError, match="already done"):
             executor.stop(waiting)
     assert (executor.statistics.executed, executor.statistics.cancelled) == (1, 1)
+
+
+def test_drain_cancels_delayed_process_calls_still_waiting_and_reports_them() -> None:
+    executor = DelayedProcessPool(max_workers=1)
+    waiting = executor.submit_after(1000, pow, 2, 2)
+    assert executor.submit_after(0, pow, 2, 4).result(timeout=60) == 16
+    assert executor.drain(0) == {waiting}
+    assert waiting.cancelled()
+    stats = executor.statistics
+    assert (stats.executed, stats.cancelled) == (1, 1)

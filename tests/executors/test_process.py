@@ -6,13 +6,14 @@ import collections
 import concurrent.futures
 import ctypes
 import faulthandler
+import logging
 import multiprocessing
 import os
 import pickle
+import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any
@@ -45,14 +46,6 @@ def make(start_method: str, **kwargs: Any) -> futurist.ProcessPoolExecutor:
 def start_method(request: pytest.FixtureRequest) -> str:
     method: str = request.param
     return method
-
-
-@pytest.fixture
-def children_checked() -> Iterator[None]:
-    """Fail the test if a worker process it started is still alive at its end."""
-    before = set(multiprocessing.active_children())
-    yield
-    assert set(multiprocessing.active_children()) - before == set()
 
 
 # -- calls run in the worker processes ---------------------------------------------------------
@@ -125,8 +118,18 @@ def raise_unpicklable() -> None:
 
 
 class NeedsTwoArguments(Exception):
+    """Pickles as its class and its one message, which its two-argument ``__init__`` refuses.
+
+    The ``__reduce__`` is the one ``BaseException`` has, spelled out: tblib's exception pickling
+    (which importing ``distributed`` installs for every exception class defined by then) keeps
+    a class's own ``__reduce__``, so the parent fails to unpickle it either way.
+    """
+
     def __init__(self, first: str, second: str) -> None:
         super().__init__(f"{first} {second}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self.args)
 
 
 def raise_unloadable() -> None:
@@ -154,6 +157,13 @@ def initialized() -> list[str]:
 
 def refuse_to_start() -> None:
     raise RuntimeError("no database")
+
+
+def note_start_and_exit(path: str) -> None:
+    """An initializer that notes its worker's start in ``path``, then ends that worker."""
+    with open(path, "a") as starts:
+        starts.write(f"{os.getpid()}\n")
+    os._exit(7)
 
 
 def refuse_when_told(told: EventLike) -> None:
@@ -375,6 +385,30 @@ def test_a_call_past_task_timeout_fails_and_its_worker_is_replaced(
     assert stats.runtime >= 0.5
 
 
+def note_the_start_and_wait(path: str) -> None:
+    """Write when the call started (the monotonic clock, which every process shares here),
+    then wait for longer than any task_timeout in this module."""
+    with open(path, "w") as started:
+        started.write(repr(time.monotonic()))
+    threading.Event().wait(WAIT)
+
+
+TIMEOUT_MARGIN = 3.0
+"""How long after its task_timeout a call may still be running: room for a loaded machine to
+notice and kill it, yet a deadline four times too late (with ``task_timeout=2``) is caught."""
+
+
+def test_a_call_past_task_timeout_ends_within_a_margin_of_it(
+    tmp_path: Any, children_checked: None
+) -> None:
+    started = tmp_path / "started"
+    with make("fork", max_workers=1, task_timeout=2.0) as executor:
+        future = executor.submit(note_the_start_and_wait, str(started))
+        assert isinstance(future.exception(WAIT), TimeoutError)
+        ended = time.monotonic()
+    assert ended - float(started.read_text()) < 2.0 + TIMEOUT_MARGIN
+
+
 # -- pickling and remote tracebacks ------------------------------------------------------------
 
 
@@ -479,6 +513,59 @@ def test_a_failing_initializer_breaks_the_pool(children_checked: None) -> None:
     with pytest.raises(concurrent.futures.process.BrokenProcessPool):
         executor.submit(identity, 2)
     executor.shutdown()
+
+
+def test_workers_dying_before_they_take_a_call_break_the_pool_after_three_starts(
+    tmp_path: Any, children_checked: None
+) -> None:
+    starts = tmp_path / "starts"
+    executor = make("fork", max_workers=2, initializer=note_start_and_exit, initargs=(starts,))
+    futures = [executor.submit(identity, n) for n in range(10)]
+    _, not_done = concurrent.futures.wait(futures, timeout=WAIT)
+    assert not not_done
+    errors = [future.exception() for future in futures]
+    assert all(isinstance(error, futurist.WorkerCrashed) for error in errors)
+    reason = r"3 worker processes in a row died before taking a call .*note_start_and_exit"
+    assert re.search(reason, str(errors[-1]))
+    with pytest.raises(futurist.WorkerCrashed, match=reason):
+        executor.submit(identity, 10)
+    executor.shutdown(wait=True)
+    # Three deaths make the pattern clear; the second worker may be starting by then.
+    assert len(starts.read_text().split()) <= 4
+
+
+class _Awaited(logging.Handler):
+    """A log handler that sets ``seen`` once a record's message contains ``words``."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words = words
+        self.seen = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.words in record.getMessage():
+            self.seen.set()
+
+
+def test_an_idle_pool_whose_workers_die_at_start_stops_starting_them(
+    tmp_path: Any, children_checked: None
+) -> None:
+    starts = tmp_path / "starts"
+    broken = _Awaited("in a row died before taking a call")
+    logger = logging.getLogger("futurist.executors._process_lifecycle")
+    logger.addHandler(broken)
+    try:
+        executor = make("fork", max_workers=2, initializer=note_start_and_exit, initargs=(starts,))
+        with pytest.raises(futurist.WorkerCrashed, match="exited with code 7"):
+            executor.submit(identity, 1).result(WAIT)
+        # Idle, the pool replaces the dead worker until the pattern is clear, then breaks.
+        assert broken.seen.wait(WAIT)
+    finally:
+        logger.removeHandler(broken)
+    with pytest.raises(futurist.WorkerCrashed, match="in a row"):
+        executor.submit(identity, 2)
+    executor.shutdown(wait=True)
+    assert len(starts.read_text().split()) == 3
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
@@ -723,7 +810,7 @@ def test_stop_ends_only_its_worker_and_a_fresh_one_takes_the_next_call(
 def test_stop_kills_a_call_that_ignores_sigterm(manager: Any, children_checked: None) -> None:
     pids, release = manager.Queue(), manager.Event()
     with (
-        mock.patch.object(_process_deadlines, "_KILL_AFTER", 0.1),
+        mock.patch.object(_process_deadlines, "KILL_AFTER", 0.1),
         make("fork", max_workers=1) as executor,
     ):
         held = executor.submit(hold_ignoring_sigterm, pids, release)
@@ -742,7 +829,7 @@ def test_a_stopped_call_that_outlives_task_timeout_fails_once_as_stopped(
     # skip below is only the guard for a machine slower than that, never seen so far.
     timeout = 1.5
     with (
-        mock.patch.object(_process_deadlines, "_KILL_AFTER", 2 * timeout),
+        mock.patch.object(_process_deadlines, "KILL_AFTER", 2 * timeout),
         make("fork", max_workers=1, task_timeout=timeout) as executor,
     ):
         assert executor.submit(identity, "warm").result(WAIT) == "warm"

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import select
+import signal
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,6 +15,7 @@ import pytest
 import futurist
 from futurist.executors import workers
 from futurist.executors.thread import default_thread_count
+from tests.executors.kinds import DelayedThreadPoolExecutor
 
 WAIT = 30.0
 
@@ -148,3 +154,94 @@ def test_check_and_reject_must_be_callable() -> None:
 def test_initializer_must_be_callable() -> None:
     with pytest.raises(TypeError, match="initializer"):
         futurist.ThreadPoolExecutor(initializer="setup")  # type: ignore[arg-type]
+
+
+def in_a_forked_child(run: Callable[[], str]) -> tuple[str, int]:
+    """Run ``run`` in a child made by ``os.fork()``; return what it reported and its exit code.
+
+    The child reports ``run()``'s return value, or the error it raised, through a pipe and
+    always ends with ``os._exit``, whatever happens there; one that does not answer within
+    ``WAIT`` seconds is killed.
+    """
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 70
+        try:
+            os.close(read)
+            try:
+                report = run()
+            except BaseException as exc:
+                report = f"raised {exc!r}"
+            os.write(write, report.encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + WAIT
+    try:
+        while select.select([read], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            chunk = os.read(read, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        os.close(read)
+        _, wait_status = os.waitpid(pid, 0)
+    return b"".join(chunks).decode(), os.waitstatus_to_exitcode(wait_status)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+@pytest.mark.parametrize(
+    "pool_class",
+    [futurist.ThreadPoolExecutor, futurist.DynamicThreadPoolExecutor, DelayedThreadPoolExecutor],
+)
+def test_a_forked_child_runs_calls_on_fresh_workers_of_its_inherited_pool(
+    pool_class: type[futurist.ThreadPoolExecutor],
+) -> None:
+    parent = os.getpid()
+    submitting, inside, let_submit = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_the_submit_lock_in_the_parent(executor: Any, backlog: int) -> None:
+        # check_and_reject runs under the submit lock: at the fork a parent thread holds it.
+        if os.getpid() == parent and submitting.is_set():
+            inside.set()
+            let_submit.wait(WAIT)
+
+    executor = pool_class(max_workers=2, check_and_reject=hold_the_submit_lock_in_the_parent)
+    starts, release = [threading.Event(), threading.Event()], threading.Event()
+
+    def in_the_child() -> str:
+        # Every inherited thread is the parent's and busy there: only fresh workers can run these.
+        first = executor.submit(pow, 2, 5).result(WAIT / 3)
+        if isinstance(executor, DelayedThreadPoolExecutor):
+            later = executor.submit_after(0, pow, 3, 3).result(WAIT / 3)
+        else:
+            later = executor.prioritized(1).submit(pow, 3, 3).result(WAIT / 3)
+        executor.shutdown(wait=True)
+        return f"{first} {later} {executor.num_workers}"
+
+    late: list[Any] = []
+    try:
+        for started in starts:
+            executor.submit(signal_then_wait, started, release)
+            assert started.wait(WAIT)
+        queued = executor.submit(pow, 2, 3)
+        submitting.set()
+        submitter = threading.Thread(target=lambda: late.append(executor.submit(pow, 2, 4)))
+        submitter.start()
+        assert inside.wait(WAIT)
+        report, status = in_a_forked_child(in_the_child)
+    finally:
+        let_submit.set()
+        release.set()
+    submitter.join(WAIT)
+    assert (report, status) == ("32 27 0", 0)
+    # The parent's calls ran in the parent only, once each.
+    assert (queued.result(WAIT), late[0].result(WAIT)) == (8, 16)
+    executor.shutdown(wait=True)
+    assert executor.statistics.executed == 4
