@@ -91,17 +91,17 @@ def _address_of(head_process: subprocess.Popen[bytes], log: Path) -> str:
 
 
 def _end_head(head_process: subprocess.Popen[bytes], base: Path) -> None:
-    """SIGTERM to the head's process group, then SIGKILL to whatever of it is left."""
-    for signum in (signal.SIGTERM, signal.SIGKILL):
-        for pid in [head_process.pid, *_pids_using(base)]:
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                continue
-        try:
-            head_process.wait(30)
-        except subprocess.TimeoutExpired:
-            continue
+    """SIGTERM to ``ray start --block``, which stops the node's processes (as ``ray stop``
+    would, but only this node's); then SIGKILL to whatever of the node is left."""
+    head_process.terminate()
+    try:
+        head_process.wait(WAIT)
+    finally:
+        for pid in _pids_using(base):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        head_process.kill()
+        head_process.wait()
     assert not _pids_using(base)
 
 
