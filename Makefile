@@ -11,7 +11,13 @@ FIXTURE := tests/fixtures/futurist-fixture-plugins
 FIXTURE_STAMP := $(VENV)/.installed-fixture
 FIXTURE_FILES := $(FIXTURE)/pyproject.toml $(wildcard $(FIXTURE)/futurist_fixture_plugins/*.py)
 
-.PHONY: demo test lint bench docs sample promtool
+.PHONY: demo test test-all test-py311 test-py312 test-py313 lint bench docs sample promtool
+
+# pyenv's interpreters go first on PATH for tox: its shims answer only for the selected version.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null)
+empty :=
+space := $(empty) $(empty)
+INTERPRETERS_PATH := $(subst $(space),,$(foreach bin,$(wildcard $(PYENV_ROOT)/versions/3.1[1-4]*/bin),$(bin):))
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +66,15 @@ promtool:
 TEST_TIME_LIMIT ?= 20m
 test: lint docs promtool
 	timeout --foreground --kill-after=1m $(TEST_TIME_LIMIT) $(BIN)/pytest
+
+# The suite under one Python each, in tox's own environment (.tox/py3XX); skipped, saying so,
+# where that interpreter is not installed (tox would fail a run whose every environment it skips).
+test-py311 test-py312 test-py313: $(TEST_STAMP)
+	@if PATH="$(INTERPRETERS_PATH)$$PATH" python$(subst py3,3.,$(@:test-%=%)) -c "" 2>/dev/null; \
+	then PATH="$(INTERPRETERS_PATH)$$PATH" $(BIN)/tox run -e $(@:test-%=%); \
+	else echo "$@: SKIPPED: no python$(subst py3,3.,$(@:test-%=%)) on PATH nor in pyenv"; fi
+
+test-all: test-py311 test-py312 test-py313
 
 bench: $(TEST_STAMP)
 	$(PY) -m benchmarks

@@ -13,7 +13,9 @@ import gc
 import inspect
 import logging
 import math
+import multiprocessing
 import os
+import pickle
 import re
 import signal
 import sys
@@ -68,6 +70,16 @@ def process_delivery() -> None:
         assert isinstance(exc, futurist.PicklingFailed) and not isinstance(exc, TypeError)
         assert isinstance(exc, concurrent.futures.process.BrokenProcessPool)
         assert executor.submit(process_tests.identity, "next").result(WAIT) == "next"
+
+
+def process_by_value() -> None:
+    with process_tests.make("forkserver", max_workers=1) as executor:
+        assert executor.submit(lambda: "by value").result(WAIT) == "by value"
+    context = multiprocessing.get_context("forkserver")
+    with concurrent.futures.ProcessPoolExecutor(1, context) as stdlib:
+        # PicklingError up to 3.12, AttributeError ("Can't get local object") from 3.13.
+        with pytest.raises((pickle.PicklingError, AttributeError)):
+            stdlib.submit(lambda: "by value").result(WAIT)
 
 
 def process_exit_grace() -> None:
@@ -337,6 +349,7 @@ CHECKS: dict[str, Callable[[], None]] = {
     "process-crash": process_crash,
     "process-sigterm": process_sigterm,
     "process-delivery": process_delivery,
+    "process-by-value": process_by_value,
     "process-cancel-futures": process_cancel_futures,
     "process-exit-grace": process_exit_grace,
     "unread-failures": unread_failures,

@@ -90,8 +90,12 @@ def assert_counted_once(executor: DaskExecutor, accepted: int) -> None:
     assert stats.executed + stats.cancelled == accepted, stats
 
 
-def thread_names() -> list[str]:
-    return sorted(thread.name for thread in threading.enumerate())
+def threads_left(before: frozenset[threading.Thread]) -> list[str]:
+    """The names of threads started since ``before`` still running after WAIT seconds each to
+    end: Dask's profiler thread sees that its cluster closed at its own pace."""
+    for thread in set(threading.enumerate()) - before:
+        thread.join(WAIT)
+    return [thread.name for thread in set(threading.enumerate()) - before]
 
 
 def test_client_refusing_a_submit_fails_that_future_only(cluster: Any) -> None:

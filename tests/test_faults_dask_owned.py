@@ -31,7 +31,7 @@ from tests.test_faults_dask import (  # noqa: E402
     open_gate,
     settle_all,
     square,
-    thread_names,
+    threads_left,
     wait_for_gate,
 )
 
@@ -50,7 +50,7 @@ def warmed_up() -> None:
 def test_failure_settling_a_call_breaks_the_session_and_fails_what_it_holds(
     warmed_up: None,
 ) -> None:
-    threads, fds = thread_names(), frozenset(os.listdir("/proc/self/fd"))
+    threads, fds = frozenset(threading.enumerate()), frozenset(os.listdir("/proc/self/fd"))
     executor = owned_executor(2)
     gate, other_gate = uuid.uuid4().hex, uuid.uuid4().hex
     _GATES[gate] = threading.Event()
@@ -82,12 +82,12 @@ def test_failure_settling_a_call_breaks_the_session_and_fails_what_it_holds(
         _GATES.pop(other_gate).set()
     executor.shutdown(wait=True)
     assert_counted_once(executor, 5)
-    assert thread_names() == threads
+    assert threads_left(threads) == []
     assert not settled_fds(fds, network=True)
 
 
 def test_client_failing_to_close_still_closes_the_owned_cluster(warmed_up: None) -> None:
-    threads, fds = thread_names(), frozenset(os.listdir("/proc/self/fd"))
+    threads, fds = frozenset(threading.enumerate()), frozenset(os.listdir("/proc/self/fd"))
     executor = owned_executor(2)
     futures = [executor.submit(square, n) for n in range(4)]
     settle_all(futures)
@@ -104,5 +104,5 @@ def test_client_failing_to_close_still_closes_the_owned_cluster(warmed_up: None)
         executor.shutdown(wait=True)
     assert cluster.status.name == "closed"
     assert_counted_once(executor, 4)
-    assert thread_names() == threads
+    assert threads_left(threads) == []
     assert not settled_fds(fds, network=True)

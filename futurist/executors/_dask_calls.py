@@ -22,6 +22,7 @@ from typing import Any
 from futurist._naming import callable_name
 from futurist.exceptions import BrokenExecutor
 from futurist.executors._flow import stopped_error
+from futurist.executors._pickling import dumps
 from futurist.executors.workers import PriorityBacklog, StoppableWorkers, WorkItem, priority_of
 
 __all__ = [
@@ -76,30 +77,13 @@ _OUTCOME_HEADER = struct.Struct("<d?")
 
 def _pack_outcome(value: object, runtime: float, *, raised: bool) -> bytes:
     """The runtime and the raised flag, then ``value`` pickled: readable even if it is not."""
-    return _OUTCOME_HEADER.pack(runtime, raised) + _dumps(value)
+    return _OUTCOME_HEADER.pack(runtime, raised) + dumps(value)
 
 
 def _unpack_outcome(outcome: bytes) -> tuple[float, bool, memoryview]:
     """Split what ``_pack_outcome`` made into the runtime, the flag and the pickled value."""
     runtime, raised = _OUTCOME_HEADER.unpack_from(outcome)
     return runtime, raised, memoryview(outcome)[_OUTCOME_HEADER.size :]
-
-
-def _dumps(value: object) -> bytes:
-    """Pickle ``value``; by value with cloudpickle where plain pickle cannot, as Dask does.
-
-    Plain pickle is tried first (fast); cloudpickle takes over for lambdas, closures and
-    anything defined in ``__main__``, which a worker process cannot import.
-    """
-    try:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        data = b"__main__"
-    if b"__main__" in data:
-        import cloudpickle  # type: ignore[import-untyped]
-
-        data = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return bytes(data)
 
 
 def _attach_runtime(exc: BaseException, runtime: float) -> None:
@@ -180,7 +164,7 @@ class Calls(StoppableWorkers):
                 ended.append(item)
                 continue
             try:
-                payload = _dumps((item.fn, item.args, item.kwargs))
+                payload = dumps((item.fn, item.args, item.kwargs))
                 key = f"{_funcname(item.fn)}-{self.key_prefix}-{next(self.key_numbers)}"
             except Exception as exc:
                 error = TypeError(

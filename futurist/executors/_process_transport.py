@@ -14,6 +14,7 @@ from typing import Any
 from futurist._naming import callable_name
 from futurist.exceptions import PicklingFailed, UnpicklingFailed
 from futurist.executors import _process_worker
+from futurist.executors._pickling import dumps
 from futurist.executors._process_state import (
     ChildTraceback,
     PoolState,
@@ -34,7 +35,8 @@ class Transport(PoolState):
     def _pickle_call(self, item: WorkItem) -> bytes | None:
         """The pickled call, or None after failing the item with a clear error."""
         try:
-            return pickle.dumps((item.fn, item.args, item.kwargs), pickle.HIGHEST_PROTOCOL)
+            call = (item.fn, item.args, item.kwargs)
+            return dumps(call, main_is_shared=self.context.get_start_method() == "fork")
         except BaseException as exc:
             error = PicklingFailed(
                 f"cannot send {describe_call(item)} to a worker process: the call could not "

@@ -40,6 +40,7 @@ from typing import Any
 
 from futurist._naming import callable_name
 from futurist.exceptions import DeliveryFailed, PicklingFailed, UnpicklingFailed
+from futurist.executors._pickling import dumps
 
 __all__ = [
     "INITIALIZER_FAILED",
@@ -106,12 +107,12 @@ def _answer(request: bytes) -> bytes:
     except BaseException as exc:
         runtime = perf_counter() - started
         try:
-            return pickle.dumps((RAISED, exc, _format(exc), runtime), _PROTOCOL)
+            return dumps((RAISED, exc, _format(exc), runtime), main_is_shared=True)
         except BaseException as pickling_error:
             return _refused(fn, exc, pickling_error, runtime)
     runtime = perf_counter() - started
     try:
-        return pickle.dumps((RETURNED, result, runtime), _PROTOCOL)
+        return dumps((RETURNED, result, runtime), main_is_shared=True)
     except BaseException as pickling_error:
         return _refused(fn, None, pickling_error, runtime)
 

@@ -8,7 +8,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing import resource_tracker
+from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -241,6 +241,12 @@ def _process(start_method: str) -> Callable[..., Executor]:
     return make
 
 
+def _start_forkserver() -> None:
+    """Start the fork server and the resource tracker its workers use, both for good."""
+    resource_tracker.ensure_running()
+    forkserver.ensure_running()
+
+
 KINDS: list[Kind] = [
     Kind("thread", _thread),
     Kind("thread_dynamic", _thread_dynamic, smallest_pool=2),
@@ -281,6 +287,15 @@ KINDS: list[Kind] = [
         batches_map=True,
         # The first spawned worker starts multiprocessing's resource tracker, for good.
         shared=resource_tracker.ensure_running,
+    ),
+    # Python 3.14's default on Linux: workers fork from a server process started once.
+    Kind(
+        "process-forkserver",
+        _process("forkserver"),
+        crosses_processes=True,
+        stops_calls=True,
+        batches_map=True,
+        shared=_start_forkserver,
     ),
     # Third-party kinds from tests/fixtures/futurist-fixture-plugins, chosen by config file.
     Kind("fixture_serial", _from_config_file("fixture_serial"), largest_pool=1),

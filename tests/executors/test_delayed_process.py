@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import threading
 from typing import Any
 
 import pytest
@@ -36,7 +37,7 @@ def test_delayed_failures_cross_back_and_are_counted() -> None:
 
 def test_unpicklable_delayed_work_fails_its_future() -> None:
     with DelayedProcessPool(max_workers=1) as executor:
-        future = executor.submit_after(0, lambda: 1)
+        future = executor.submit_after(0, pow, threading.Lock(), 2)
         exc = future.exception(timeout=60)
     assert isinstance(exc, pickle.PicklingError | AttributeError | TypeError)
     assert executor.statistics.failures == 1

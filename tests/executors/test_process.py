@@ -31,7 +31,7 @@ WAIT = 30.0
 """Upper bound for any wait here; reaching it means a bug, not a slow machine."""
 TASK_TIMEOUT_RANGE = r"^task_timeout must be a finite number of seconds > 0 or None \(no limit\)"
 
-CONTEXTS = ["fork", "spawn"]
+CONTEXTS = ["fork", "spawn", "forkserver"]
 
 _initialized: list[str] = []
 
@@ -435,16 +435,14 @@ def causes(exc: BaseException) -> str:
 def test_an_unpicklable_call_fails_only_its_future() -> None:
     with make("fork", max_workers=1) as executor:
         lock_argument = executor.submit(identity, threading.Lock())
-        local_function = executor.submit(lambda: 1)
         fine = executor.submit(identity, 5)
         error = delivery_failure(lock_argument, futurist.PicklingFailed)
         assert isinstance(error, pickle.PicklingError)
         assert isinstance(error.__cause__, TypeError)
         assert "cannot pickle '_thread.lock' object" in str(error.__cause__)
         assert "cannot send tests.executors.test_process.identity(<" in str(error)
-        assert "call could not be pickled" in str(delivery_failure(local_function, Exception))
         assert fine.result(WAIT) == 5
-    assert executor.statistics.failures == 2
+    assert executor.statistics.failures == 1
 
 
 def test_an_unpicklable_result_or_exception_fails_only_its_future(start_method: str) -> None:
