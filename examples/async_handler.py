@@ -3,7 +3,17 @@
 Run it from anywhere: ``python examples/async_handler.py``. It listens on 127.0.0.1 (a free
 port), answers each request line with the request's checksum computed on a thread pool -- the
 event loop keeps serving other connections meanwhile -- and then plays a few clients against
-itself, concurrently, and stops.
+itself, concurrently, and stops. It prints::
+
+    order-0: c87acc976e899685
+    order-1: b00a32e40c5196da
+    order-2: 4e15b4cfe3e45904
+    order-3: 1f1cd400a801a117
+    order-4: 5547dbdcae722853
+    order-5: 207a9c78cf70be28
+    order-6: 9d966062f4b8cc1d
+    order-7: 8de8de874fa29d79
+    pool statistics: ExecutorStatistics(failures=0, executed=8, runtime=..., cancelled=0)
 """
 
 import asyncio

@@ -3,7 +3,11 @@
 Run it from anywhere: ``python examples/configured_service.py``. It writes its configuration to a
 temporary directory, serves a first batch of jobs on the pool the file describes, then edits the
 file and sends itself SIGHUP -- as an operator would -- and serves a second batch on the resized
-pool, without a restart and without losing queued work.
+pool, without a restart and without losing queued work. It prints::
+
+    jobs 0-99: 100 on 2 threads
+    jobs 100-199: 100 on 6 threads
+    statistics: ExecutorStatistics(failures=0, executed=200, runtime=..., cancelled=0)
 """
 
 import hashlib

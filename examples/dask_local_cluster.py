@@ -3,7 +3,12 @@
 Run it from anywhere: ``python examples/dask_local_cluster.py`` (needs futurist's ``dask``
 extra). With no ``scheduler_address`` the executor starts a cluster of worker processes on
 127.0.0.1 and closes it at shutdown; pointing ``scheduler_address`` at a real scheduler
-(``tcp://host:8786``) runs the same calls on many machines, with no change to the code.
+(``tcp://host:8786``) runs the same calls on many machines, with no change to the code. The
+2,000 calls go in chunks of 100, so the executor counts 20. It prints::
+
+    2000 numbers, on worker processes only: True
+    the longest path to 1 below 2001 starts at 1161: 181 steps
+    statistics: ExecutorStatistics(failures=0, executed=20, runtime=..., cancelled=0)
 """
 
 import os
@@ -41,7 +46,7 @@ def main():
             results = list(executor.map(collatz_steps, range(1, 2_001), chunksize=100))
     number, steps, _ = max(results, key=lambda result: result[1])
     processes = {pid for _, _, pid in results}
-    print(f"{len(results)} numbers on {len(processes)} worker processes, not this one")
+    print(f"{len(results)} numbers, on worker processes only: {os.getpid() not in processes}")
     print(f"the longest path to 1 below 2001 starts at {number}: {steps} steps")
     print(f"statistics: {executor.statistics}")
 

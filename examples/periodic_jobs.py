@@ -2,7 +2,16 @@
 
 Run it from anywhere: ``python examples/periodic_jobs.py``. Each job retires itself after a few
 runs by raising ``NeverAgain``, so the worker returns once no job is left
-(``auto_stop_when_empty``); the program then prints the worker's table.
+(``auto_stop_when_empty``). It prints the failure it was told of, then the worker's table::
+
+    sweep_cache failed: cache server unreachable
+    +-----------------------------------+------+----------+-----------+----------------+
+    | Name                              | Runs | Failures | Successes | Stop Requested |
+    +-----------------------------------+------+----------+-----------+----------------+
+    | __main__.Maintenance.check_health |    3 |        0 |         3 | Yes            |
+    | __main__.Maintenance.sweep_cache  |    3 |        1 |         2 | Yes            |
+    +-----------------------------------+------+----------+-----------+----------------+
+    runs: {'check_health': 3, 'sweep_cache': 3}
 """
 
 import threading

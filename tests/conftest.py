@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from types import FrameType
 from typing import Any
@@ -25,10 +26,18 @@ from tests.executors.kinds import (
 )
 from tests.faults import Resources, end_children, outliving_children, resources
 
+_RUNNER_PID = os.getpid()
+"""The test runner's process: a forked child inherits the handler below, and must not use it."""
+
 
 def _end_the_run(signum: int, frame: FrameType | None) -> None:
-    """On SIGTERM, end every child process, then die of the signal as if unhandled."""
-    end_children(multiprocessing.active_children())
+    """On SIGTERM, end every child process, then die of the signal as if unhandled.
+
+    Only in the runner: a worker forked from it that is stopped with SIGTERM before it resets
+    its handlers would otherwise end the runner's children (the shared manager among them).
+    """
+    if os.getpid() == _RUNNER_PID:
+        end_children(multiprocessing.active_children())
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
@@ -112,3 +121,14 @@ def registry_url() -> Iterator[tuple[Any, str]]:
         server.shutdown()
         server.server_close()
         thread.join(30)
+
+
+@pytest.fixture
+def short_switch_interval() -> Iterator[None]:
+    """Threads switch every microsecond: races between them happen at every step."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)

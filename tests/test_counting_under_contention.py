@@ -7,9 +7,7 @@ write would lose updates here.
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,14 +20,7 @@ WAIT = 60.0
 THREADS = 8
 
 
-@pytest.fixture(autouse=True)
-def switch_often() -> Iterator[None]:
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(interval)
+pytestmark = pytest.mark.usefixtures("short_switch_interval")
 
 
 def run_together(target: Any, count: int = THREADS) -> None:

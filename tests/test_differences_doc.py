@@ -198,6 +198,15 @@ def submit_non_callable() -> None:
         assert isinstance(standard.submit(42).exception(WAIT), TypeError)  # type: ignore[arg-type]
 
 
+def base_exceptions() -> None:
+    with futurist.SynchronousExecutor() as executor:
+        assert isinstance(executor.submit(sys.exit, 3).exception(WAIT), SystemExit)
+    with futurist.ThreadPoolExecutor(max_workers=1) as executor:
+        worker = executor.submit(threading.current_thread).result(WAIT)
+        assert isinstance(executor.submit(sys.exit, 3).exception(WAIT), SystemExit)
+        assert executor.submit(threading.current_thread).result(WAIT) is worker
+
+
 def map_buffersize() -> None:
     with futurist.ThreadPoolExecutor(max_workers=2) as executor:
         assert list(executor.map(abs, [-1, -2, -3], buffersize=1)) == [1, 2, 3]
@@ -245,8 +254,15 @@ def strict_arguments() -> None:
     for make, error in refused:
         with pytest.raises(error):
             make()
-    with futurist.ThreadPoolExecutor(max_workers=1) as executor, pytest.raises(ValueError):
-        executor.map(abs, [1], chunksize=0)
+    with futurist.ThreadPoolExecutor(max_workers=1) as executor:
+        with pytest.raises(ValueError):
+            executor.map(abs, [1], chunksize=0)
+        for arguments in ({"chunksize": "2"}, {"chunksize": True}, {"buffersize": True}):
+            with pytest.raises(TypeError):
+                executor.map(abs, [1], **arguments)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as standard:
+        assert list(standard.map(abs, [-1], chunksize="2")) == [1]  # type: ignore[arg-type]
+        assert list(standard.map(abs, [-1], chunksize=True)) == [1]
     # The standard library takes a float.
     with concurrent.futures.ThreadPoolExecutor(max_workers=2.0) as standard:  # type: ignore[call-overload]
         assert standard.submit(abs, -1).result(WAIT) == 1
@@ -358,6 +374,7 @@ CHECKS: dict[str, Callable[[], None]] = {
     "no-polling": no_polling,
     "runtime-excludes-queue": runtime_excludes_queue,
     "submit-non-callable": submit_non_callable,
+    "base-exceptions": base_exceptions,
     "map-buffersize": map_buffersize,
     "cancel-futures": cancel_futures,
     "mixed-waiters": mixed_waiters,

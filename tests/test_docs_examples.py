@@ -1,4 +1,4 @@
-"""Every Python example in README.md, docs/ and examples/ runs as written.
+"""Every Python example in README.md, docs/ and examples/ runs as written and prints what it shows.
 
 The blocks are found automatically: a fenced ```python block in README.md, a
 ``.. code-block:: python`` directive in any docs/*.rst page, and every examples/*.py program.
@@ -7,17 +7,33 @@ the checkout's ``etc/`` and every block of the same page whose ``:caption:`` is 
 config file shown on the page, say), as a reader would have them. All start at once on a few
 threads, and each test waits for its own. A block that is not meant to run on its own (a config
 file, a pyproject.toml, a shell session) carries its own language tag instead of ``python``.
+
+Each example shows what it prints on standard output, in one of three ways, and the whole
+output must match it, with doctest's ``...`` standing for any text (a duration, say):
+
+- a comment at the end of each ``print(...)`` call: ``print(total)  # 6``, the comments in the
+  order of the code (every print then has one);
+- a ``.. code-block:: text`` with ``:class: output`` right after the example on its page;
+- in a program's docstring, the literal block after a line ending in ``::`` that says what it
+  prints (``It prints::``).
+
+A python block captioned with a file name is a module that other examples import; they check it.
 """
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures
+import doctest
+import io
+import itertools
 import os
 import re
 import subprocess
 import sys
 import textwrap
 import threading
+import tokenize
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,11 +53,16 @@ _OPTION = re.compile(r"^:(?P<name>[\w-]+):\s*(?P<value>.*)$")
 
 @dataclass(frozen=True)
 class Example:
-    """One runnable example: where it is, its source, and the files its page shows."""
+    """One runnable example: where it is, its source, the files its page shows, and the output
+    it shows (None if it shows none; ``module`` if it is a file other examples import)."""
 
     where: str
     code: str
     files: dict[str, str] = field(default_factory=dict)
+    shown: str | None = None
+    module: bool = False
+    twice: bool = False
+    """Whether it shows its output both in an output block and in print comments."""
 
     @property
     def package(self) -> bool:
@@ -62,9 +83,40 @@ class Block:
 def markdown_blocks(path: Path) -> list[Example]:
     text = path.read_text()
     return [
-        Example(f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 2}", m.group(1))
+        Example(
+            f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 2}",
+            m.group(1),
+            shown=commented_output(m.group(1)),
+        )
         for m in _FENCE.finditer(text)
     ]
+
+
+def commented_output(code: str) -> str | None:
+    """The output the comments at the end of ``code``'s ``print(...)`` calls show, in the order
+    of the code; None if no print has one.
+
+    The whole output is compared with it, so a print that runs without a comment (or more often
+    than once) makes the example fail.
+    """
+    prints = sorted(
+        node.end_lineno or node.lineno
+        for node in ast.walk(ast.parse(code))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print"
+    )
+    comments = {
+        token.start[0]: token.string.removeprefix("#").strip()
+        for token in tokenize.generate_tokens(io.StringIO(code).readline)
+        if token.type == tokenize.COMMENT
+    }
+    shown = [comments[end] for end in prints if end in comments]
+    return "".join(f"{comment}\n" for comment in shown) if shown else None
+
+
+def matches(shown: str, printed: str) -> bool:
+    """Whether ``printed`` is ``shown``, where ``...`` in ``shown`` stands for any text."""
+    flags = doctest.ELLIPSIS | doctest.DONT_ACCEPT_TRUE_FOR_1
+    return doctest.OutputChecker().check_output(shown, printed, flags)
 
 
 def rst_code_blocks(path: Path) -> list[Block]:
@@ -100,22 +152,41 @@ def captioned_files(blocks: list[Block]) -> dict[str, str]:
 
 
 def rst_blocks(path: Path) -> list[Example]:
-    """The page's python blocks, each with the page's files (blocks captioned with a name)."""
+    """The page's python blocks, each with the page's files (blocks captioned with a name) and
+    the output it shows: an output block right after it, or its print comments."""
     blocks = rst_code_blocks(path)
     files = captioned_files(blocks)
-    return [
-        Example(f"{path.relative_to(ROOT)}:{block.line}", block.text, files)
-        for block in blocks
-        if block.language == "python"
-    ]
+    examples = []
+    for block, after in itertools.zip_longest(blocks, blocks[1:]):
+        if block.language != "python":
+            continue
+        where = f"{path.relative_to(ROOT)}:{block.line}"
+        if block.options.get("caption") in files:
+            examples.append(Example(where, block.text, files, module=True))
+        elif after is not None and after.options.get("class") == "output":
+            twice = commented_output(block.text) is not None
+            examples.append(Example(where, block.text, files, after.text, twice=twice))
+        else:
+            examples.append(Example(where, block.text, files, commented_output(block.text)))
+    return examples
+
+
+_PRINTS = re.compile(r"^.*\bprints\b.*::\n\n((?:    .*\n|\n)+)", re.MULTILINE)
+
+
+def program(path: Path) -> Example:
+    """A program of examples/, with the output its docstring's ``It prints::`` block shows."""
+    code = path.read_text()
+    found = _PRINTS.search((ast.get_docstring(ast.parse(code)) or "") + "\n")
+    shown = textwrap.dedent(found[1]).strip("\n") + "\n" if found else None
+    return Example(str(path.relative_to(ROOT)), code, shown=shown)
 
 
 def all_examples() -> list[Example]:
     examples = markdown_blocks(ROOT / "README.md")
     for page in sorted((ROOT / "docs").glob("*.rst")):
         examples += rst_blocks(page)
-    for program in sorted((ROOT / "examples").glob("*.py")):
-        examples.append(Example(str(program.relative_to(ROOT)), program.read_text()))
+    examples += [program(path) for path in sorted((ROOT / "examples").glob("*.py"))]
     return examples
 
 
@@ -214,6 +285,38 @@ def test_example_runs(
     assert result.returncode == 0, (
         f"{example.where} failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
     )
+    if example.shown is not None:
+        assert matches(example.shown, result.stdout), (
+            f"{example.where} shows\n{example.shown}\nbut printed\n{result.stdout}"
+        )
+
+
+def test_every_example_shows_what_it_prints() -> None:
+    """An example without shown output would only prove that it runs, not what it does."""
+    unchecked = [e.where for e in EXAMPLES if e.shown is None and not e.module]
+    assert unchecked == []
+    assert [e.where for e in EXAMPLES if e.twice] == [], "output block and print comments"
+
+
+@pytest.mark.parametrize(
+    ("shown", "printed", "same"),
+    [
+        ("6\n", "6\n", True),
+        ("6\n", "7\n", False),
+        ("6\n", "6\n7\n", False),
+        ("ran in ... s\n", "ran in 0.25 s\n", True),
+        ("a\n...\nz\n", "a\nb\nc\nz\n", True),
+        ("True\n", "1\n", False),
+    ],
+)
+def test_shown_output_is_compared_whole_with_ellipses(shown: str, printed: str, same: bool) -> None:
+    assert matches(shown, printed) is same
+
+
+def test_print_comments_are_the_shown_output_in_order() -> None:
+    code = "total = 6\nprint(total)  # 6\nprint(\n    'six',\n)  # six\nx = 1  # not output\n"
+    assert commented_output(code) == "6\nsix\n"
+    assert commented_output("print(1)\n") is None
 
 
 def test_plugin_page_shows_the_fixture_package_s_pyproject() -> None:

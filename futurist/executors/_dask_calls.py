@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from time import perf_counter
+from traceback import format_exception
 from types import TracebackType
 from typing import Any
 
@@ -48,17 +49,21 @@ def _run_call(payload: bytes) -> bytes:
     object far more cheaply than a tuple.
     A call that raises an ``Exception`` re-raises with its runtime attached, so the statistics
     of failures count the time spent on the worker too. ``KeyboardInterrupt`` and
-    ``SystemExit`` would stop the worker itself: they come back pickled, flagged as raised.
+    ``SystemExit`` would stop the worker itself, and Dask would replace an exception whose
+    ``str()`` or ``repr()`` raises with that error: these come back pickled with the text of
+    their traceback (frames cannot be pickled), flagged as raised.
     """
     fn, args, kwargs = pickle.loads(payload)
     started = perf_counter()
     try:
         result = fn(*args, **kwargs)
     except Exception as exc:
-        _attach_runtime(exc, perf_counter() - started)
-        raise
+        if _describable(exc):
+            _attach_runtime(exc, perf_counter() - started)
+            raise
+        return _pack_raised(exc, perf_counter() - started)
     except BaseException as exc:
-        return _pack_outcome(exc, perf_counter() - started, raised=True)
+        return _pack_raised(exc, perf_counter() - started)
     runtime = perf_counter() - started
     try:
         return _pack_outcome(result, runtime, raised=False)
@@ -78,6 +83,27 @@ _OUTCOME_HEADER = struct.Struct("<d?")
 def _pack_outcome(value: object, runtime: float, *, raised: bool) -> bytes:
     """The runtime and the raised flag, then ``value`` pickled: readable even if it is not."""
     return _OUTCOME_HEADER.pack(runtime, raised) + dumps(value)
+
+
+def _pack_raised(exc: BaseException, runtime: float) -> bytes:
+    """What ``_run_call`` sends back for ``exc``: the exception and its traceback's text."""
+    text = "".join(format_exception(exc))
+    return _pack_outcome((exc, text), runtime, raised=True)
+
+
+class _WorkerTraceback(Exception):
+    """The cause of an exception that came back from a Dask worker: where it was raised there.
+
+    Its ``str()`` is the traceback's text, as the cause the standard library's process pool
+    gives (``_RemoteTraceback``).
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def _unpack_outcome(outcome: bytes) -> tuple[float, bool, memoryview]:
@@ -102,10 +128,25 @@ def _take_runtime(exc: BaseException) -> float:
     return float(runtime)
 
 
+def _describable(exc: BaseException) -> bool:
+    """Whether ``str(exc)`` and ``repr(exc)`` work, as Dask's worker needs to report it."""
+    try:
+        str(exc)
+        repr(exc)
+    except Exception:
+        return False
+    return True
+
+
 def _funcname(fn: Callable[..., Any]) -> str:
+    """Dask's name for ``fn``, which task keys start with; its type's name if Dask's fails
+    (Dask falls back on ``str(fn)``, which may raise)."""
     from dask.utils import funcname
 
-    return str(funcname(fn))
+    try:
+        return str(funcname(fn))
+    except Exception:
+        return type(fn).__name__
 
 
 class Calls(StoppableWorkers):
@@ -454,7 +495,9 @@ def _settle(
             item.fail(failure, runtime, unpickling_error.__traceback__)
             return
         if raised:
-            item.fail(result, runtime)
+            exc, text = result
+            exc.__cause__ = _WorkerTraceback(text)
+            item.fail(exc, runtime)
         else:
             item.finish(result, runtime)
     elif status == "error" and error is not None:

@@ -6,10 +6,13 @@ import collections
 import concurrent.futures
 import contextlib
 import itertools
+import numbers
 import time
 import weakref
 from collections.abc import Callable, Generator, Iterator
 from typing import Any, TypeVar
+
+from futurist._naming import safe_repr
 
 __all__ = ["batched_calls", "check_map_arguments", "ordered_results", "unbatched"]
 
@@ -17,18 +20,29 @@ _T = TypeVar("_T")
 
 
 def check_map_arguments(chunksize: object, buffersize: object) -> None:
-    """Raise ``TypeError``/``ValueError`` as the standard library does for bad sizes."""
+    """Raise what Python 3.14's ``map`` raises for a bad ``chunksize`` or ``buffersize``.
+
+    In its order and with its words first: the process pool compares ``chunksize`` with 1
+    before using it (``0.5`` is a ``ValueError``, ``2.5`` a ``TypeError``); ``buffersize``'s type
+    is checked first. A ``bool`` is refused, where the standard library takes ``True`` for 1
+    (docs/differences.rst).
+    """
+    if isinstance(chunksize, numbers.Real) and not isinstance(chunksize, bool) and chunksize < 1:
+        raise ValueError(f"chunksize must be >= 1, got {chunksize!r}")
     if isinstance(chunksize, bool) or not isinstance(chunksize, int):
-        raise TypeError(f"chunksize must be an integer, got {type(chunksize).__name__}")
-    if chunksize < 1:
-        raise ValueError(f"chunksize must be >= 1, got {chunksize}")
-    if buffersize is not None:
-        if isinstance(buffersize, bool) or not isinstance(buffersize, int):
-            raise TypeError(
-                f"buffersize must be an integer or None, got {type(buffersize).__name__}"
-            )
-        if buffersize < 1:
-            raise ValueError(f"buffersize must be None or > 0, got {buffersize}")
+        raise TypeError(
+            f"chunksize must be an integer >= 1, got {type(chunksize).__name__} "
+            f"{safe_repr(chunksize)}"
+        )
+    if buffersize is None:
+        return
+    if isinstance(buffersize, bool) or not isinstance(buffersize, int):
+        raise TypeError(
+            f"buffersize must be an integer or None, got {type(buffersize).__name__} "
+            f"{safe_repr(buffersize)}"
+        )
+    if buffersize < 1:
+        raise ValueError(f"buffersize must be None or > 0, got {buffersize}")
 
 
 def batched_calls(

@@ -15,7 +15,6 @@ How a submission flows::
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import contextvars
 import importlib
@@ -25,9 +24,9 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
-from futurist._naming import callable_name
+from futurist._naming import callable_name, executor_name, safe_repr
 from futurist._seconds import seconds
 from futurist.exceptions import CallStopped, RejectedSubmission, StopNotSupported
 from futurist.executors._flow import Flow
@@ -65,11 +64,17 @@ def validate_max_workers(value: object, default: int, name: str = "max_workers")
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {safe_repr(value)}")
     if value <= 0:
         # The standard library's words first: logs and tools search for them.
         raise ValueError(f"{name} must be greater than 0, got {value}")
     return value
+
+
+def _check_callable(fn: object) -> None:
+    """Raise ``TypeError`` naming ``fn`` unless ``submit`` can call it."""
+    if not callable(fn):
+        raise TypeError(f"submit() needs a callable, got {type(fn).__name__} {safe_repr(fn)}")
 
 
 def validate_check_and_reject(value: object) -> CheckAndReject | None:
@@ -77,7 +82,7 @@ def validate_check_and_reject(value: object) -> CheckAndReject | None:
     if value is not None and not callable(value):
         raise TypeError(
             "check_and_reject must be a callable taking (executor, backlog) or None, "
-            f"got {type(value).__name__} {value!r}"
+            f"got {type(value).__name__} {safe_repr(value)}"
         )
     return value
 
@@ -85,7 +90,7 @@ def validate_check_and_reject(value: object) -> CheckAndReject | None:
 def validate_initializer(value: object) -> Callable[..., object] | None:
     """Return ``value`` if it is None or callable, else raise ``TypeError`` as the stdlib does."""
     if value is not None and not callable(value):
-        raise TypeError(f"initializer must be a callable (or None), got {value!r}")
+        raise TypeError(f"initializer must be a callable (or None), got {safe_repr(value)}")
     return value
 
 
@@ -96,8 +101,10 @@ class Executor(concurrent.futures.Executor):
     here talks to the kind through that interface alone.
     """
 
-    kind: ClassVar[str] = ""
-    """The kind's plugin name, used in metrics and default names (the class name if empty)."""
+    kind: str = ""
+    """The kind's plugin name, used in metrics and default names (the class name if empty).
+
+    A class sets it; an instance may hold its own, as a wrapped plugin holds its plugin name."""
 
     def __init__(
         self,
@@ -116,14 +123,14 @@ class Executor(concurrent.futures.Executor):
         if not isinstance(workers, Workers):
             raise TypeError(
                 f"workers must be a futurist.Workers instance, got {type(workers).__name__} "
-                f"{workers!r}"
+                f"{safe_repr(workers)}"
             )
         self._check_and_reject = validate_check_and_reject(check_and_reject)
         kind = self.kind or type(self).__name__
         refuse_context_where_calls_run_elsewhere(kind, type(workers), propagate_context)
         self._propagate_context = bool(propagate_context)
         self._recorder = StatisticsRecorder(
-            _validate_name(name, kind), kind, bool(log_unread_failures)
+            executor_name(name, kind), kind, bool(log_unread_failures)
         )
         self._workers = workers
         self._submit_lock = workers.lock
@@ -189,8 +196,7 @@ class Executor(concurrent.futures.Executor):
         Raises ``TypeError`` if ``fn`` is not callable, ``RuntimeError`` after shutdown, and
         whatever ``check_and_reject`` raises (usually ``RejectedSubmission``).
         """
-        if not callable(fn):
-            raise TypeError(f"submit() needs a callable, got {type(fn).__name__} {fn!r}")
+        _check_callable(fn)
         with self._submit_lock:
             item = self._accept(fn, args, kwargs)
             if self._flow is not None:
@@ -287,7 +293,7 @@ class Executor(concurrent.futures.Executor):
         if not isinstance(future, concurrent.futures.Future):
             raise TypeError(
                 f"stop() needs a future this executor returned, got {type(future).__name__} "
-                f"{future!r}"
+                f"{safe_repr(future)}"
             )
         if future.done():
             raise ValueError(f"cannot stop {future!r}: it is already done; only unfinished calls")
@@ -324,8 +330,7 @@ class Executor(concurrent.futures.Executor):
         self, priority: int, fn: Callable[..., _T], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Future[_T]:
         """``submit`` with a priority; the kind switches to priority order on first use."""
-        if not callable(fn):
-            raise TypeError(f"submit() needs a callable, got {type(fn).__name__} {fn!r}")
+        _check_callable(fn)
         with self._submit_lock:
             item = self._accept(fn, args, kwargs)
             item = self._adopt_prioritized(item, priority)
@@ -489,24 +494,6 @@ def _unfinished(future: concurrent.futures.Future[Any]) -> bool:
     return isinstance(future.exception(), CallStopped)
 
 
-_name_numbers: collections.Counter[str] = collections.Counter()
-_name_lock = threading.Lock()
-
-
-def _validate_name(name: object, kind: str) -> str:
-    """``name`` if it is a non-empty str; when None, the kind and the next number for it."""
-    if name is None:
-        with _name_lock:
-            number = _name_numbers[kind]
-            _name_numbers[kind] += 1
-        return f"{kind}-{number}"
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
-    if not name:
-        raise ValueError("name must not be empty; pass None for the kind and a number")
-    return name
-
-
 class PrioritizedSubmitter:
     """What ``executor.prioritized(priority)`` returns: ``submit`` with that priority.
 
@@ -524,7 +511,7 @@ class PrioritizedSubmitter:
         ):
             raise TypeError(
                 f"priority must be an integer (higher runs first, default 0), got "
-                f"{type(priority).__name__} {priority!r}"
+                f"{type(priority).__name__} {safe_repr(priority)}"
             )
         self.executor = executor
         self.priority = priority

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from concurrent.futures.thread import BrokenThreadPool
 from typing import TYPE_CHECKING, Any
 
+from futurist._naming import safe_repr
 from futurist.executors.base import (
     CheckAndReject,
     Executor,
@@ -425,10 +426,11 @@ def _run_initializer(state: _ThreadWorkers) -> bool:
     try:
         state.initializer(*state.initargs)
     except BaseException:
-        LOG.exception("thread pool initializer %r failed", state.initializer)
-        state.break_pool(
-            f"initializer {state.initializer!r} failed; the thread pool cannot run work"
-        )
+        # Named with safe_repr: an initializer whose repr raises must still break the pool,
+        # or the calls waiting for this worker would wait forever.
+        initializer = safe_repr(state.initializer)
+        LOG.exception("thread pool initializer %s failed", initializer)
+        state.break_pool(f"initializer {initializer} failed; the thread pool cannot run work")
         return False
     return True
 

@@ -17,6 +17,7 @@ import concurrent.futures
 import threading
 from typing import Any
 
+from futurist._naming import safe_repr
 from futurist.executors.base import CheckAndReject, Executor
 from futurist.executors.workers import Workers, WorkItem
 
@@ -152,23 +153,35 @@ class WrappedExecutor(Executor):
 
     ``backlog`` counts calls the inner executor has accepted but not started, precisely, so
     ``check_and_reject`` policies work; ``shutdown(wait=True)`` waits for every accepted call.
+    ``kind`` is what metrics and the default name call it: the registry gives a plugin's name
+    (``wrapped`` when None).
     """
 
     kind = "wrapped"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the public constructor: the inner executor and ours
         self,
         inner: concurrent.futures.Executor,
         check_and_reject: CheckAndReject | None = None,
         *,
         name: str | None = None,
+        kind: str | None = None,
         log_unread_failures: bool = True,
         propagate_context: bool = False,
     ) -> None:
         if not isinstance(inner, concurrent.futures.Executor):
             raise TypeError(
-                f"inner must be a concurrent.futures.Executor, got {type(inner).__name__} {inner!r}"
+                f"inner must be a concurrent.futures.Executor, got {type(inner).__name__} "
+                f"{safe_repr(inner)}"
             )
+        if kind is not None:
+            if not isinstance(kind, str):
+                raise TypeError(
+                    f"kind must be a str or None, got {type(kind).__name__} {safe_repr(kind)}"
+                )
+            if not kind:
+                raise ValueError("kind must not be empty; pass None for 'wrapped'")
+            self.kind = kind
         self._inner = inner
         super().__init__(
             _InnerWorkers(inner),

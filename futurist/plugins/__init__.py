@@ -19,7 +19,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from futurist._naming import callable_name
+from futurist._naming import callable_name, executor_name
 from futurist.executors.base import CheckAndReject, Executor
 from futurist.executors.wrapped import WrappedExecutor
 from futurist.plugins import placement, values
@@ -51,13 +51,15 @@ def create(name: str, **kwargs: Any) -> Executor:
     """Build an executor of kind ``name`` with ``kwargs`` for its constructor.
 
     A plain ``concurrent.futures.Executor`` kind is wrapped; ``check_and_reject`` then goes to
-    the wrapper and every other keyword to the kind's constructor.
+    the wrapper and every other keyword to the kind's constructor. The wrapper goes by the
+    kind's name, in metrics and its default name, and a constructor that takes
+    ``thread_name_prefix`` receives that name unless one is given.
     """
     cls = load(name)
     if issubclass(cls, Executor):
         return cls(**kwargs)
     check_and_reject = kwargs.pop("check_and_reject", None)
-    return WrappedExecutor(cls(**kwargs), check_and_reject)
+    return _wrap(name, cls, kwargs, check_and_reject, {})
 
 
 def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
@@ -84,7 +86,11 @@ def from_config(conf: cfg.ConfigOpts, group: str = DEFAULT_GROUP) -> Executor:
     }
     try:
         executor = _build(
-            config.cls, max_workers, check_and_reject, kind_values, {"name": group, **observing}
+            config,
+            max_workers,
+            check_and_reject,
+            values=kind_values,
+            observing={"name": group, **observing},
         )
     except ValueError as exc:
         reason = str(exc)
@@ -111,10 +117,12 @@ def _backlog_policy(config: values.Reading) -> CheckAndReject | None:
     policy = config.value("backlog_policy")
     timeout = config.value("backlog_timeout")
     if policy == "wait":
-        if max_backlog is None:
+        if max_backlog is None or max_backlog < 1:
+            # With max_backlog = 0 no call may ever queue, so a submission would wait for
+            # room that can never come.
             raise config.invalid(
                 ["backlog_policy", "max_backlog"],
-                "backlog_policy = wait needs max_backlog (the backlog to wait below); set "
+                "backlog_policy = wait needs max_backlog >= 1 (the backlog to wait below); set "
                 "max_backlog >= 1 or backlog_policy = reject",
             )
         return wait_when_reached(max_backlog, timeout)
@@ -141,17 +149,19 @@ def _warn_unread(config: ExecutorGroup) -> None:
 
 
 def _build(
-    cls: type[concurrent.futures.Executor],
+    config: ExecutorGroup,
     max_workers: int | None,
     check_and_reject: CheckAndReject | None,
+    *,
     values: dict[str, Any],
     observing: dict[str, Any],
 ) -> Executor:
-    """Build a kind from option values, following the config-options protocol.
+    """Build ``config``'s kind from option values, following the config-options protocol.
 
     ``observing`` (the executor's name and the observability options) goes to the constructor
     if it takes them, else to the wrapper of a plain ``concurrent.futures.Executor``.
     """
+    cls = config.cls
     from_options = getattr(cls, "from_options", None)
     if from_options is not None:
         observing = {key: value for key, value in observing.items() if accepts(from_options, key)}
@@ -172,7 +182,28 @@ def _build(
             kwargs["check_and_reject"] = check_and_reject
         kwargs.update((key, value) for key, value in observing.items() if accepts(cls, key))
         return cls(**kwargs)
-    return WrappedExecutor(cls(**kwargs), check_and_reject, **observing)
+    return _wrap(config.kind, cls, kwargs, check_and_reject, observing)
+
+
+def _wrap(
+    kind: str,
+    cls: type[concurrent.futures.Executor],
+    kwargs: dict[str, Any],
+    check_and_reject: CheckAndReject | None,
+    observing: dict[str, Any],
+) -> WrappedExecutor:
+    """Plugin ``kind``, a plain executor class, built with ``kwargs`` and wrapped.
+
+    The wrapper publishes the plugin's name as its kind in metrics and default names
+    (``kind-0``, ...). A constructor that names ``thread_name_prefix`` and is not given one
+    gets the executor's name, so its threads are named as futurist's thread kinds name theirs.
+    """
+    observing = dict(observing)
+    name = executor_name(observing.pop("name", None), kind)
+    # A keyword only **kwargs would take might mean anything: pass it only if it is named.
+    if "thread_name_prefix" not in kwargs and accepts(cls, "thread_name_prefix", by_name=True):
+        kwargs = {**kwargs, "thread_name_prefix": name}
+    return WrappedExecutor(cls(**kwargs), check_and_reject, name=name, kind=kind, **observing)
 
 
 def _resizable(executor: Executor) -> bool:

@@ -170,15 +170,18 @@ def _read_by(kinds: list[str]) -> str:
     return f" Read by the {', '.join(kinds)} {plural}."
 
 
-def accepts(function: Any, parameter: str) -> bool:
-    """Whether ``function`` (a class: its constructor) takes a keyword named ``parameter``."""
+def accepts(function: Any, parameter: str, *, by_name: bool = False) -> bool:
+    """Whether ``function`` (a class: its constructor) takes a keyword named ``parameter``.
+
+    With ``by_name``, only a parameter of that name counts, not ``**kwargs``.
+    """
     try:
         parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):
         return False
     if parameter in parameters:
         return parameters[parameter].kind is not inspect.Parameter.POSITIONAL_ONLY
-    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    return not by_name and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 def options_read_by(cls: type[concurrent.futures.Executor], own: list[str]) -> set[str]:

@@ -6,7 +6,6 @@ import concurrent.futures
 import gc
 import logging
 import re
-import sys
 import threading
 import time
 import weakref
@@ -650,17 +649,6 @@ def test_stop_cancels_a_queued_call_on_every_kind(kind: Kind, manager: Any) -> N
     executor.shutdown(wait=True)
     stats = executor.statistics
     assert (stats.executed, stats.cancelled) == (len(blockers) + 1, 1)
-
-
-@pytest.fixture
-def short_switch_interval() -> Iterator[None]:
-    """Threads switch every microsecond: races between them happen at every step."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(interval)
 
 
 RACED_CALLS = 200

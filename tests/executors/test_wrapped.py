@@ -98,3 +98,16 @@ def test_an_executor_using_other_processes_gets_a_clear_error() -> None:
         with pytest.raises(TypeError, match="must be written as a futurist kind"):
             future.result()
     assert executor.statistics.failures == 1
+
+
+def test_kind_names_the_executor_and_must_be_a_non_empty_str() -> None:
+    inner = concurrent.futures.ThreadPoolExecutor(1)
+    with WrappedExecutor(inner, kind="vendor_pool") as executor:
+        assert (executor.kind, executor.metrics.kind) == ("vendor_pool", "vendor_pool")
+        assert executor.name.startswith("vendor_pool-")
+    with pytest.raises(TypeError, match="kind must be a str or None, got int 3"):
+        WrappedExecutor(inner, kind=3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="kind must not be empty"):
+        WrappedExecutor(inner, kind="")
+    with WrappedExecutor(concurrent.futures.ThreadPoolExecutor(1)) as unnamed:
+        assert unnamed.kind == "wrapped"

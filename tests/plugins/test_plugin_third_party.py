@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import futurist
-from futurist import plugins
+from futurist import metrics, plugins
 from futurist.executors.base import Executor
 from futurist.rejection import reject_when_reached
+from tests.metrics.test_otel import _points
 from tests.plugins.helpers import load_config, write_config
 
 KINDS = ["fixture_serial", "fixture_plain"]
@@ -92,3 +96,33 @@ def test_shutdown_from_inside_a_task_does_not_deadlock(executor: Executor) -> No
 
     assert executor.submit(stop_own_executor).result() == "stopped"
     assert not executor.alive
+
+
+def _thread_name() -> str:
+    return threading.current_thread().name
+
+
+def test_a_wrapped_kind_goes_by_its_plugin_name_in_metrics_names_and_threads(
+    tmp_path: Path,
+) -> None:
+    """A plain executor plugin is published as its plugin's name, never as ``wrapped``."""
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    conf = load_config(write_config(tmp_path, "[orders]\nexecutor = fixture_plain\n"))
+    configured = plugins.from_config(conf, group="orders")
+    created = plugins.create("fixture_plain", max_workers=1)
+    named = plugins.create("fixture_plain", thread_name_prefix="own")
+    with configured, created, named:
+        for executor in (configured, created, named):
+            metrics.instrument("otel", executor, meter_provider=provider)
+        threads = [e.submit(_thread_name).result() for e in (configured, created, named)]
+        points = _points(reader)
+    assert re.fullmatch(r"fixture_plain-\d+", created.name)
+    assert (configured.name, threads) == ("orders", ["orders_0", f"{created.name}_0", "own_0"])
+    published = points["futurist.executor.call.executed"]
+    assert {name: point[1]["futurist.executor.kind"] for name, point in published.items()} == {
+        "orders": "fixture_plain",
+        created.name: "fixture_plain",
+        named.name: "fixture_plain",
+    }
+    assert configured.metrics.kind == created.kind == "fixture_plain"

@@ -126,6 +126,20 @@ def test_a_value_the_constructor_refuses_names_group_options_values_and_file(
     assert isinstance(caught.value.__cause__, ValueError)
 
 
+def test_waiting_below_a_zero_backlog_names_group_options_values_and_file(
+    tmp_path: Path,
+) -> None:
+    path = write_config(tmp_path, "[pool]\nmax_backlog = 0\nbacklog_policy = wait\n")
+    with pytest.raises(InvalidOptionValue) as caught:
+        plugins.from_config(load_config(path), "pool")
+    assert str(caught.value) == (
+        f"[pool] backlog_policy = 'wait' (from file {path}), max_backlog = '0' (from file "
+        f"{path}): backlog_policy = wait needs max_backlog >= 1 (the backlog to wait below); "
+        "set max_backlog >= 1 or backlog_policy = reject"
+    )
+    assert (caught.value.group, caught.value.options) == ("pool", ("backlog_policy", "max_backlog"))
+
+
 def test_a_bad_environment_value_names_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
