@@ -30,17 +30,23 @@ import threading
 import types
 from collections.abc import Callable
 from time import perf_counter
+from traceback import format_exception
 from typing import Any
 
 from futurist._naming import callable_name
-from futurist.exceptions import BrokenExecutor, CallStopped, PicklingFailed, WorkerCrashed
+from futurist.exceptions import (
+    BrokenExecutor,
+    CallStopped,
+    PicklingFailed,
+    RemoteTraceback,
+    WorkerCrashed,
+)
 from futurist.executors.workers import PriorityBacklog, StoppableWorkers, WorkItem
 
 __all__ = ["RayWorkers", "run_call"]
 
 LOG = logging.getLogger(__name__)
 
-_RUNTIME_ATTRIBUTE = "_futurist_runtime"
 SENDING = object()
 """The value in ``calls`` of an item that holds a slot and is being sent."""
 STOP_ON_ARRIVAL = object()
@@ -75,21 +81,16 @@ def run_call(
 ) -> tuple[float, bool, Any]:
     """Run one call in a Ray worker: its runtime there, whether it raised, and its outcome.
 
-    An ``Exception`` is re-raised with its runtime attached (Ray sends it back as the cause of
-    a ``RayTaskError``); ``KeyboardInterrupt`` and ``SystemExit`` would end the worker itself,
-    so they come back as a value flagged as raised.
+    What the call raises comes back as a value, ``(exception, its traceback's text)``: Ray
+    would otherwise wrap it in a ``RayTaskError`` built from its ``str()``, which may raise,
+    and ``KeyboardInterrupt`` or ``SystemExit`` would end the worker itself.
     """
     started = perf_counter()
     try:
         result = fn(*args, **kwargs)
-    except Exception as exc:
-        try:
-            setattr(exc, _RUNTIME_ATTRIBUTE, perf_counter() - started)
-        except (AttributeError, TypeError):
-            LOG.debug("cannot attach the runtime to %r; it will count as 0", exc)
-        raise
     except BaseException as exc:
-        return perf_counter() - started, True, exc
+        runtime = perf_counter() - started
+        return runtime, True, (exc, "".join(format_exception(exc)))
     return perf_counter() - started, False, result
 
 
@@ -408,16 +409,15 @@ def _conclude(ray: Any, item: WorkItem, outcome: Any) -> None:
     if isinstance(outcome, tuple):
         runtime, raised, value = outcome
         if raised:
-            item.fail(value, runtime)
+            exc, text = value
+            exc.__cause__ = RemoteTraceback(text)
+            item.fail(exc, runtime)
         else:
             item.finish(value, runtime)
     elif isinstance(outcome, ray.exceptions.RayTaskError):
         cause = outcome.cause if isinstance(outcome.cause, BaseException) else outcome
-        runtime = getattr(cause, _RUNTIME_ATTRIBUTE, 0.0)
-        if hasattr(cause, _RUNTIME_ATTRIBUTE):
-            delattr(cause, _RUNTIME_ATTRIBUTE)
-        cause.add_note(f"raised in a Ray worker: {_ANSI.sub('', str(outcome))}")
-        item.fail(cause, float(runtime), None)
+        cause.__cause__ = RemoteTraceback(_ANSI.sub("", str(outcome)))
+        item.fail(cause)
     elif isinstance(outcome, ray.exceptions.WorkerCrashedError):
         error = WorkerCrashed(
             f"the Ray worker process running {callable_name(item.fn)} died before the call "

@@ -109,7 +109,8 @@ def test_a_call_s_error_is_its_own_with_the_remote_traceback(
 ) -> None:
     error = executor.submit(int, "x").exception(WAIT)
     assert type(error) is ValueError
-    assert any("raised in a Ray worker" in note for note in getattr(error, "__notes__", []))
+    assert isinstance(error.__cause__, futurist.exceptions.RemoteTraceback)
+    assert "ValueError: invalid literal for int()" in str(error.__cause__)
 
 
 def test_a_worker_killed_mid_call_fails_that_call_and_the_executor_goes_on(
