@@ -20,11 +20,11 @@ from traceback import format_exception
 from types import TracebackType
 from typing import Any
 
-from futurist._naming import callable_name
 from futurist.exceptions import BrokenExecutor, RemoteTraceback
 from futurist.executors._flow import stopped_error
 from futurist.executors._pickling import dumps
 from futurist.executors.workers import PriorityBacklog, StoppableWorkers, WorkItem, priority_of
+from futurist.naming import callable_name
 
 __all__ = [
     "CANCELLED_ON_CLUSTER",

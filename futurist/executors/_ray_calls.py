@@ -33,7 +33,6 @@ from time import perf_counter
 from traceback import format_exception
 from typing import Any
 
-from futurist._naming import callable_name
 from futurist.exceptions import (
     BrokenExecutor,
     CallStopped,
@@ -42,6 +41,7 @@ from futurist.exceptions import (
     WorkerCrashed,
 )
 from futurist.executors.workers import PriorityBacklog, StoppableWorkers, WorkItem
+from futurist.naming import callable_name
 
 __all__ = ["RayWorkers", "run_call"]
 

@@ -23,7 +23,6 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from futurist._extras import import_extra
 from futurist.executors._ray_calls import RayWorkers
 from futurist.executors.base import (
     CheckAndReject,
@@ -32,6 +31,7 @@ from futurist.executors.base import (
     validate_check_and_reject,
     validate_max_workers,
 )
+from futurist.extras import import_extra
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -121,7 +121,7 @@ class RayExecutor(Executor):
         """The oslo.config options of this kind; their names are constructor keywords."""
         from oslo_config import cfg
 
-        from futurist._option_types import Interval, positive_seconds
+        from futurist.option_types import Interval, positive_seconds
 
         return [
             cfg.StrOpt(

@@ -23,10 +23,10 @@ from typing import Any
 
 from oslo_config import cfg
 
-from futurist._naming import callable_name
-from futurist._option_types import Interval
 from futurist.exceptions import ExecutorPluginError, PluginLoadError
 from futurist.executors.base import Executor
+from futurist.naming import callable_name
+from futurist.option_types import Interval
 from futurist.plugins import registry
 
 __all__ = [
