@@ -4,19 +4,25 @@ Data flow::
 
     submit --> [lock: a free slot? calls[item] = SENDING, else backlog.append]
            --> caller's thread: item.start(); task.remote(*args, **kwargs) --> ObjectRef
-           --> [lock: calls[item] = ref] --> the ref's completion callback, on Ray's thread:
-               [lock: take item out of calls] --> finish/fail it --> free the slot, send the
-               next backlog items from that thread
+           --> [lock: calls[item] = ref; refs[ref] = item; wake the collector]
+    collector thread (one per executor, while calls are on the cluster):
+               ray.wait(refs in flight) --> the refs ready now --> one ray.get(list)
+               --> [lock: take each item out of calls] --> finish/fail it --> free the slots,
+               send the next backlog items from this thread, in one batch
+               nothing ready for a while --> is the cluster's GCS still there? refused for
+               ``connect_timeout`` seconds --> the session breaks
     stop:      [lock: take the item out of backlog or calls (one being sent is marked
                STOP_ON_ARRIVAL)] --> ray.cancel(ref, force=True) --> CallStopped
-    shutdown:  once no call holds a slot, release the connection (an owned instance stops)
+    shutdown:  once no call holds a slot, the collector ends and the connection is released
+               (an owned instance stops)
 
 A module-level function gets a Ray remote function of its own, made once, and each call passes
 only its arguments, as plain Ray code does; any other callable (a lambda, a closure, a bound
 method) travels with its arguments to one generic task. An item leaves ``backlog`` or
 ``calls`` only under the lock, so exactly one thread ends it. A
-call Ray cannot serialise fails alone; any other refusal to send means the cluster is gone:
-the session breaks, the backlog and every call in flight fail with ``BrokenExecutor``.
+call Ray cannot serialise fails alone; any other refusal to send, or a GCS that stops
+answering, means the cluster is gone: the session breaks, the backlog and every call in flight
+fail with ``BrokenExecutor``. Only Ray's public API is used: no completion callback per call.
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ import concurrent.futures
 import logging
 import pickle
 import re
+import socket
 import threading
 import types
 from collections.abc import Callable
-from time import perf_counter
+from time import monotonic, perf_counter
 from traceback import format_exception
 from typing import Any
 
@@ -52,6 +59,11 @@ SENDING = object()
 STOP_ON_ARRIVAL = object()
 """The value in ``calls`` of an item stopped while it was being sent."""
 _GONE = object()
+_POLL = 0.01
+"""Seconds the collector waits on the calls it knows before it looks for newly sent ones."""
+_CHECK_EVERY = 1.0
+"""Seconds between two checks that the cluster's GCS still accepts connections, while calls
+are on the cluster and none ends."""
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 """The colours Ray puts in the text of a task's error."""
 
@@ -107,8 +119,15 @@ class RayWorkers(StoppableWorkers):
     wait_at_exit = True
     """An owned Ray instance ends with the interpreter: accepted calls finish first."""
 
-    def __init__(
-        self, ray: Any, options: dict[str, Any], limit: int, release: Callable[[], None]
+    def __init__(  # noqa: PLR0913 -- the connection, the task options and the watch on it
+        self,
+        ray: Any,
+        options: dict[str, Any],
+        limit: int,
+        release: Callable[[], None],
+        *,
+        gcs_address: str,
+        patience: float,
     ) -> None:
         super().__init__()
         self.ray = ray
@@ -119,15 +138,22 @@ class RayWorkers(StoppableWorkers):
         """The remote function of each module-level function called so far."""
         self.limit = limit
         self.release = release
-        self.idle = threading.Condition(self.lock)
+        self.gcs_address = gcs_address
+        self.patience = patience
+        """Seconds the GCS may refuse connections before the session breaks."""
+        self.changed = threading.Condition(self.lock)
+        """Notified when a call goes on the cluster, one ends, or the session closes."""
         self.queue: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
         self.calls: dict[WorkItem, Any] = {}
+        self.refs: dict[Any, WorkItem] = {}
+        """The ObjectRef of every call on the cluster, and its item: what the collector waits on."""
         self.in_use = 0
         self.broken: BrokenExecutor | None = None
         self.closing = False
         self.released = threading.Event()
-        self.callback_threads: set[int] = set()
-        """The threads Ray ran our done callbacks on: waiting there would block every call."""
+        self.collector: threading.Thread | None = None
+        self.checked_at = monotonic()
+        self.refused_since: float | None = None
 
     # -- what the executor calls ------------------------------------------------------------
 
@@ -163,28 +189,29 @@ class RayWorkers(StoppableWorkers):
             items = list(self.queue)
             self.queue.clear()
             if self.in_use == 0:
-                self.idle.notify_all()
+                self.changed.notify_all()
         return [item for item in items if item.cancel()]
 
     def in_worker(self) -> bool:
-        return threading.get_ident() in self.callback_threads
+        return threading.current_thread() is self.collector
 
     def count(self) -> int:
         with self.lock:
             return len(self.calls)
 
     def wait_idle(self, timeout: float) -> bool:
-        with self.idle:
-            return self.idle.wait_for(lambda: self.in_use == 0 and not self.queue, timeout)
+        with self.changed:
+            return self.changed.wait_for(lambda: self.in_use == 0 and not self.queue, timeout)
 
     def close(self, wait: bool) -> None:
         """Release the connection once every call has ended: in this thread if it waits (and
-        is not Ray's callback thread, which must keep settling calls), else in a thread of its
+        is not the collector thread, which must keep settling calls), else in a thread of its
         own."""
         waits_here = wait and not self.in_worker()
         with self.lock:
             first = not self.closing
             self.closing = True
+            self.changed.notify_all()
         if first and waits_here:
             self._release_when_idle()
         elif first:
@@ -210,6 +237,7 @@ class RayWorkers(StoppableWorkers):
                     self.calls[item] = STOP_ON_ARRIVAL
                 else:
                     del self.calls[item]
+                    del self.refs[ref]
         if item is not None and ref is not SENDING:
             self._stop_on_cluster(item, ref, "RayExecutor.stop() cancelled its Ray task", True)
             self.free_slots(1)
@@ -228,8 +256,9 @@ class RayWorkers(StoppableWorkers):
         method = "kill_workers()" if kill else "terminate_workers()"
         with self.lock:
             on_cluster = [(item, ref) for item, ref in self.calls.items() if ref is not SENDING]
-            for item, _ in on_cluster:
+            for item, ref in on_cluster:
                 del self.calls[item]
+                del self.refs[ref]
             for item in self.calls:
                 self.calls[item] = STOP_ON_ARRIVAL
         why = f"RayExecutor.{method} cancelled its Ray task"
@@ -245,7 +274,7 @@ class RayWorkers(StoppableWorkers):
         if item is not None:
             self.queue.remove(item)
             if self.in_use == 0 and not self.queue:
-                self.idle.notify_all()
+                self.changed.notify_all()
         return item
 
     def _send(self, item: WorkItem) -> bool:
@@ -271,13 +300,15 @@ class RayWorkers(StoppableWorkers):
             kept = mark is SENDING and self.broken is None
             if kept:
                 self.calls[item] = ref
+                self.refs[ref] = item
+                self._start_collector()
+                self.changed.notify_all()
             else:
                 self.calls.pop(item, None)
         if not kept:
             why = "RayExecutor.stop() cancelled its Ray task as it was sent"
             self._stop_on_cluster(item, ref, why, True)
             return True
-        ref._on_completed(_Completion(self, item, ref))
         return False
 
     def submit_task(self, item: WorkItem) -> Any:
@@ -296,9 +327,8 @@ class RayWorkers(StoppableWorkers):
         return True
 
     def settle(self, item: WorkItem, ref: Any, outcome: Any) -> bool:
-        """On Ray's callback thread: end ``item`` from its task's outcome, unless it ended
+        """On the collector thread: end ``item`` from its task's outcome, unless it ended
         meanwhile (stopped, or the session broke); True if it ended here."""
-        self.callback_threads.add(threading.get_ident())
         with self.lock:
             if self.calls.get(item, _GONE) is not ref:
                 return False
@@ -329,7 +359,7 @@ class RayWorkers(StoppableWorkers):
                     self.calls[item] = SENDING
                     to_send.append(item)
                 if self.in_use == 0 and not self.queue:
-                    self.idle.notify_all()
+                    self.changed.notify_all()
             if not to_send:
                 return
 
@@ -355,11 +385,12 @@ class RayWorkers(StoppableWorkers):
             on_cluster = [item for item, ref in self.calls.items() if ref is not SENDING]
             for item in on_cluster:
                 del self.calls[item]
+            self.refs.clear()
             backlog = list(self.queue)
             self.queue.clear()
             self.in_use -= len(on_cluster)
             if self.in_use == 0:
-                self.idle.notify_all()
+                self.changed.notify_all()
         if first:
             LOG.error("RayExecutor lost its Ray cluster", exc_info=cause)
         for item in backlog:
@@ -369,37 +400,113 @@ class RayWorkers(StoppableWorkers):
             _fail(item, _copy(broken))
         return _copy(broken)
 
+    # -- the collector thread ----------------------------------------------------------------
+
+    def _start_collector(self) -> None:
+        """Called under the lock: start the collector thread if it is not running."""
+        if self.collector is None:
+            self.collector = threading.Thread(
+                target=self._collect, name=f"RayExecutor-collector-{id(self):#x}", daemon=True
+            )
+            self.collector.start()
+
+    def _collect(self) -> None:
+        """Settle calls as they end, in batches, until the session closes with nothing on the
+        cluster or breaks; if this loop fails, the session breaks first (nothing hangs)."""
+        try:
+            while (refs := self._calls_to_watch()) is not None:
+                ready = self._ready(refs)
+                del refs
+                if ready:
+                    self._settle_batch(ready)
+                else:
+                    self._check_cluster()
+                del ready
+        except BaseException as exc:
+            self.break_down(exc)
+
+    def _calls_to_watch(self) -> list[Any] | None:
+        """The refs of the calls on the cluster, once there is one; None once the session
+        closes with no call left, or breaks (then no call is on the cluster)."""
+        with self.changed:
+            self.changed.wait_for(
+                lambda: (
+                    self.refs
+                    or self.broken is not None
+                    or (self.closing and self.in_use == 0 and not self.queue)
+                )
+            )
+            if not self.refs:
+                self.collector = None
+                return None
+            return list(self.refs)
+
+    def _ready(self, refs: list[Any]) -> list[Any]:
+        """The refs among ``refs`` whose task has ended: waits for the first, then takes every
+        other one ended by then."""
+        ready: list[Any]
+        ready, rest = self.ray.wait(refs, num_returns=1, timeout=_POLL, fetch_local=True)
+        if ready and rest:
+            more, _ = self.ray.wait(rest, num_returns=len(rest), timeout=0, fetch_local=True)
+            ready += more
+        return ready
+
+    def _settle_batch(self, ready: list[Any]) -> None:
+        """Fetch the outcomes of ``ready`` in one ``ray.get`` (one by one if one of them is an
+        error), settle their items and free their slots."""
+        try:
+            outcomes = self.ray.get(ready)
+        except Exception:
+            outcomes = [self._outcome(ref) for ref in ready]
+        ended = 0
+        for ref, outcome in zip(ready, outcomes, strict=True):
+            with self.lock:
+                item = self.refs.pop(ref, None)
+            if item is not None:
+                ended += self.settle(item, ref, outcome)
+        self.checked_at, self.refused_since = monotonic(), None
+        self.free_slots(ended)
+
+    def _outcome(self, ref: Any) -> Any:
+        """What one task gave: its value, or the error Ray raises for it."""
+        try:
+            return self.ray.get(ref)
+        except Exception as exc:
+            return exc
+
+    def _check_cluster(self) -> None:
+        """While no call ends, check every so often that the cluster's GCS accepts
+        connections; break the session once it has refused them for ``patience`` seconds."""
+        now = monotonic()
+        if now - self.checked_at < _CHECK_EVERY:
+            return
+        self.checked_at = now
+        host, _, port = self.gcs_address.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), min(_CHECK_EVERY, self.patience)).close()
+        except OSError as exc:
+            self.refused_since = self.refused_since or now
+            if now - self.refused_since >= self.patience:
+                raise ConnectionError(
+                    f"the Ray cluster's GCS at {self.gcs_address} has not accepted connections "
+                    f"for {self.patience:g} s (connect_timeout) while calls were on the cluster "
+                    f"({type(exc).__name__}: {exc})"
+                ) from exc
+        else:
+            self.refused_since = None
+
     def _release_when_idle(self) -> None:
         try:
-            with self.idle:
-                self.idle.wait_for(lambda: self.in_use == 0 and not self.queue)
+            with self.changed:
+                self.changed.wait_for(lambda: self.in_use == 0 and not self.queue)
+                collector = self.collector
+            if collector is not None and collector is not threading.current_thread():
+                collector.join()
             self.release()
         except Exception:
             LOG.exception("releasing RayExecutor's connection to Ray failed")
         finally:
             self.released.set()
-
-
-class _Completion:
-    """The callback Ray calls once a task's outcome is ready. It lets go of the item before
-    it frees the slot, so a shutdown that waited for that slot finds the call released."""
-
-    __slots__ = ("item", "ref", "workers")
-
-    def __init__(self, workers: RayWorkers, item: WorkItem, ref: Any) -> None:
-        self.workers: RayWorkers | None = workers
-        self.item: WorkItem | None = item
-        self.ref = ref
-
-    def __call__(self, outcome: Any) -> None:
-        workers, item, ref = self.workers, self.item, self.ref
-        self.workers = self.item = self.ref = None
-        if workers is None or item is None:
-            return
-        ended = workers.settle(item, ref, outcome)
-        del item, ref, outcome
-        if ended:
-            workers.free_slots(1)
 
 
 def _conclude(ray: Any, item: WorkItem, outcome: Any) -> None:

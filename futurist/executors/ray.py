@@ -13,6 +13,7 @@ built, so ``import futurist`` works without it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -20,7 +21,7 @@ import socket
 import sys
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from futurist.executors._ray_calls import RayWorkers
@@ -94,7 +95,15 @@ class RayExecutor(Executor):
                 cpus = float(ray.cluster_resources().get("CPU", 1.0))
                 max_workers = _CALLS_PER_SLOT * max(1, int(cpus / num_cpus_per_call))
             options = {"num_cpus": num_cpus_per_call, "max_retries": max_retries}
-            self._session = RayWorkers(ray, options, max_workers, release)
+            gcs_address = str(ray.get_runtime_context().gcs_address)
+            self._session = RayWorkers(
+                ray,
+                options,
+                max_workers,
+                release,
+                gcs_address=gcs_address,
+                patience=float(connect_timeout),
+            )
         except BaseException:
             release()
             raise
@@ -106,7 +115,7 @@ class RayExecutor(Executor):
             propagate_context=propagate_context,
         )
         self._max_workers = max_workers
-        self._address = address or str(ray.get_runtime_context().gcs_address)
+        self._address = address or gcs_address
         self._owns_instance = owned
         # Let accepted work finish and the connection go if this executor is simply dropped.
         weakref.finalize(self, self._session.close, False).atexit = False
@@ -275,13 +284,36 @@ def _connect(ray: Any, address: str, timeout: float) -> tuple[Callable[[], None]
             _probe(address, timeout)
         try:
             if address:
-                ray.init(address=address, configure_logging=False)
+                with _driver_outlives_its_cluster():
+                    ray.init(address=address, configure_logging=False)
             else:
                 ray.init(address="local", include_dashboard=False, configure_logging=False)
         except ConnectionError as exc:
             raise ConnectionError(_refused(address, exc)) from exc
         _users, _started_local = 1, not address
         return _release_connection, _started_local
+
+
+_RECONNECT_TIMEOUT = "RAY_gcs_rpc_server_reconnect_timeout_s"
+_A_YEAR = 365 * 24 * 3600
+
+
+@contextlib.contextmanager
+def _driver_outlives_its_cluster() -> Iterator[None]:
+    """While Ray connects this process as a driver: unless the environment sets it, raise
+    Ray's ``gcs_rpc_server_reconnect_timeout_s`` (60 s), after which Ray ends a driver that
+    cannot reach the cluster. The executor then notices the loss itself (``connect_timeout``)
+    and fails its calls with ``BrokenExecutor`` instead of the process ending. Ray reads the
+    variable as it connects; it is removed afterwards, so no process started later inherits it.
+    """
+    if _RECONNECT_TIMEOUT in os.environ:
+        yield
+        return
+    os.environ[_RECONNECT_TIMEOUT] = str(_A_YEAR)
+    try:
+        yield
+    finally:
+        os.environ.pop(_RECONNECT_TIMEOUT, None)
 
 
 def _keep_connection() -> None:
