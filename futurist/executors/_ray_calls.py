@@ -9,8 +9,8 @@ Data flow::
                ray.wait(refs in flight) --> the refs ready now --> one ray.get(list)
                --> [lock: take each item out of calls] --> finish/fail it --> free the slots,
                send the next backlog items from this thread, in one batch
-               nothing ready for a while --> is the cluster's GCS still there? refused for
-               ``connect_timeout`` seconds --> the session breaks
+    watcher thread, while calls hold slots: every second, does the cluster's GCS accept a
+               connection? refused for ``connect_timeout`` seconds --> the session breaks
     stop:      [lock: take the item out of backlog or calls (one being sent is marked
                STOP_ON_ARRIVAL)] --> ray.cancel(ref, force=True) --> CallStopped
     shutdown:  once no call holds a slot, the collector ends and the connection is released
@@ -63,7 +63,7 @@ _POLL = 0.01
 """Seconds the collector waits on the calls it knows before it looks for newly sent ones."""
 _CHECK_EVERY = 1.0
 """Seconds between two checks that the cluster's GCS still accepts connections, while calls
-are on the cluster and none ends."""
+hold slots."""
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 """The colours Ray puts in the text of a task's error."""
 
@@ -152,8 +152,7 @@ class RayWorkers(StoppableWorkers):
         self.closing = False
         self.released = threading.Event()
         self.collector: threading.Thread | None = None
-        self.checked_at = monotonic()
-        self.refused_since: float | None = None
+        self.watcher: threading.Thread | None = None
 
     # -- what the executor calls ------------------------------------------------------------
 
@@ -278,7 +277,8 @@ class RayWorkers(StoppableWorkers):
         return item
 
     def _send(self, item: WorkItem) -> bool:
-        """Send one item that holds a slot; True if it ended here (its slot is free)."""
+        """Send one item that holds a slot; True if it ended here and its slot is to be freed
+        (False too if the session broke meanwhile: breaking failed it and freed its slot)."""
         if not item.start():
             return self._forget(item)
         try:
@@ -290,25 +290,28 @@ class RayWorkers(StoppableWorkers):
                 "cloudpickle can serialise"
             )
             error.__cause__ = exc
+            if not self._forget(item):
+                return False
             _fail(item, error)
-            return self._forget(item)
+            return True
         except Exception as exc:
-            _fail(item, self.break_down(exc))
-            return self._forget(item)
+            self.break_down(exc)  # which fails this item, as every one being sent
+            return False
         with self.lock:
-            mark = self.calls.get(item)
-            kept = mark is SENDING and self.broken is None
-            if kept:
+            mark = self.calls.get(item, _GONE)
+            if mark is SENDING:
                 self.calls[item] = ref
                 self.refs[ref] = item
-                self._start_collector()
+                self._start_threads()
                 self.changed.notify_all()
-            else:
-                self.calls.pop(item, None)
-        if not kept:
+            elif mark is STOP_ON_ARRIVAL:
+                del self.calls[item]
+        if mark is STOP_ON_ARRIVAL:
             why = "RayExecutor.stop() cancelled its Ray task as it was sent"
             self._stop_on_cluster(item, ref, why, True)
             return True
+        if mark is _GONE:  # the session broke while it was sent
+            self._cancel_quietly(ref)
         return False
 
     def submit_task(self, item: WorkItem) -> Any:
@@ -322,9 +325,9 @@ class RayWorkers(StoppableWorkers):
         return task.remote(*item.args, **item.kwargs)
 
     def _forget(self, item: WorkItem) -> bool:
+        """Take ``item`` out of ``calls``; whether it was there (else it has been ended)."""
         with self.lock:
-            self.calls.pop(item, None)
-        return True
+            return self.calls.pop(item, _GONE) is not _GONE
 
     def settle(self, item: WorkItem, ref: Any, outcome: Any) -> bool:
         """On the collector thread: end ``item`` from its task's outcome, unless it ended
@@ -364,15 +367,19 @@ class RayWorkers(StoppableWorkers):
                 return
 
     def _stop_on_cluster(self, item: WorkItem, ref: Any, why: str, force: bool) -> None:
+        self._cancel_quietly(ref, force)
+        _fail(item, CallStopped(f"{callable_name(item.fn)} was stopped while it ran: {why}"))
+
+    def _cancel_quietly(self, ref: Any, force: bool = True) -> None:
+        """Cancel the task of ``ref`` on the cluster, if the cluster still takes orders."""
         try:
             self.ray.cancel(ref, force=force)
         except Exception:
-            LOG.debug("cannot cancel the Ray task of %r", item, exc_info=True)
-        _fail(item, CallStopped(f"{callable_name(item.fn)} was stopped while it ran: {why}"))
+            LOG.debug("cannot cancel the Ray task %r", ref, exc_info=True)
 
-    def break_down(self, cause: BaseException) -> BrokenExecutor:
-        """The cluster refused a call: refuse new work, fail the backlog and every call on
-        the cluster; return the session's error."""
+    def break_down(self, cause: BaseException) -> None:
+        """The cluster refused a call or is gone: refuse new work, fail the backlog and every
+        call on the cluster or being sent."""
         with self.lock:
             first = self.broken is None
             broken = self.broken or BrokenExecutor(
@@ -382,13 +389,14 @@ class RayWorkers(StoppableWorkers):
             if first:
                 broken.__cause__ = cause
                 self.broken = broken
-            on_cluster = [item for item, ref in self.calls.items() if ref is not SENDING]
-            for item in on_cluster:
-                del self.calls[item]
+            held = list(self.calls.items())
+            self.calls.clear()
             self.refs.clear()
             backlog = list(self.queue)
             self.queue.clear()
-            self.in_use -= len(on_cluster)
+            # Sends blocked on a cluster that is gone must not hold up shutdown: every slot
+            # is freed here, and a sender that finds its item gone frees nothing.
+            self.in_use -= len(held)
             if self.in_use == 0:
                 self.changed.notify_all()
         if first:
@@ -396,19 +404,23 @@ class RayWorkers(StoppableWorkers):
         for item in backlog:
             if item.start():
                 _fail(item, _copy(broken))
-        for item in on_cluster:
+        for item, _ in held:
             _fail(item, _copy(broken))
-        return _copy(broken)
 
     # -- the collector thread ----------------------------------------------------------------
 
-    def _start_collector(self) -> None:
-        """Called under the lock: start the collector thread if it is not running."""
+    def _start_threads(self) -> None:
+        """Called under the lock: start the collector and the watcher if they are not running."""
         if self.collector is None:
             self.collector = threading.Thread(
                 target=self._collect, name=f"RayExecutor-collector-{id(self):#x}", daemon=True
             )
             self.collector.start()
+        if self.watcher is None:
+            self.watcher = threading.Thread(
+                target=self._watch, name=f"RayExecutor-watcher-{id(self):#x}", daemon=True
+            )
+            self.watcher.start()
 
     def _collect(self) -> None:
         """Settle calls as they end, in batches, until the session closes with nothing on the
@@ -419,11 +431,49 @@ class RayWorkers(StoppableWorkers):
                 del refs
                 if ready:
                     self._settle_batch(ready)
-                else:
-                    self._check_cluster()
                 del ready
         except BaseException as exc:
             self.break_down(exc)
+
+    def _over(self) -> bool:
+        """Called under the lock: whether the session has ended (closed with nothing on the
+        cluster, or broken)."""
+        return self.broken is not None or (self.closing and self.in_use == 0 and not self.queue)
+
+    def _watch(self) -> None:
+        """While calls hold slots, check every ``_CHECK_EVERY`` seconds that the cluster's GCS
+        accepts connections; once it has refused them for ``patience`` seconds, break the
+        session. A thread of its own: a send to a cluster that is gone can block the collector.
+        """
+        refused_since: float | None = None
+        while True:
+            with self.changed:
+                self.changed.wait_for(lambda: self._over() or self.in_use > 0)
+                if self.changed.wait_for(self._over, _CHECK_EVERY):
+                    self.watcher = None
+                    return
+            refused = self._gcs_refuses()
+            if refused is None:
+                refused_since = None
+                continue
+            refused_since = refused_since or monotonic()
+            if monotonic() - refused_since >= self.patience:
+                error = ConnectionError(
+                    f"the Ray cluster's GCS at {self.gcs_address} has refused connections "
+                    f"for {self.patience:g} s (connect_timeout) while calls were on the "
+                    f"cluster ({type(refused).__name__}: {refused})"
+                )
+                error.__cause__ = refused
+                self.break_down(error)
+
+    def _gcs_refuses(self) -> OSError | None:
+        """Why the cluster's GCS refuses a connection now, or None if it accepts one."""
+        host, _, port = self.gcs_address.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), min(_CHECK_EVERY, self.patience)).close()
+        except OSError as exc:
+            return exc
+        return None
 
     def _calls_to_watch(self) -> list[Any] | None:
         """The refs of the calls on the cluster, once there is one; None once the session
@@ -442,13 +492,10 @@ class RayWorkers(StoppableWorkers):
             return list(self.refs)
 
     def _ready(self, refs: list[Any]) -> list[Any]:
-        """The refs among ``refs`` whose task has ended: waits for the first, then takes every
-        other one ended by then."""
+        """The refs among ``refs`` whose task has ended: once half of them have, or
+        ``_POLL`` seconds after the first has (one ``ray.wait`` settles many calls)."""
         ready: list[Any]
-        ready, rest = self.ray.wait(refs, num_returns=1, timeout=_POLL, fetch_local=True)
-        if ready and rest:
-            more, _ = self.ray.wait(rest, num_returns=len(rest), timeout=0, fetch_local=True)
-            ready += more
+        ready, _ = self.ray.wait(refs, num_returns=max(1, len(refs) // 2), timeout=_POLL)
         return ready
 
     def _settle_batch(self, ready: list[Any]) -> None:
@@ -464,7 +511,6 @@ class RayWorkers(StoppableWorkers):
                 item = self.refs.pop(ref, None)
             if item is not None:
                 ended += self.settle(item, ref, outcome)
-        self.checked_at, self.refused_since = monotonic(), None
         self.free_slots(ended)
 
     def _outcome(self, ref: Any) -> Any:
@@ -474,34 +520,15 @@ class RayWorkers(StoppableWorkers):
         except Exception as exc:
             return exc
 
-    def _check_cluster(self) -> None:
-        """While no call ends, check every so often that the cluster's GCS accepts
-        connections; break the session once it has refused them for ``patience`` seconds."""
-        now = monotonic()
-        if now - self.checked_at < _CHECK_EVERY:
-            return
-        self.checked_at = now
-        host, _, port = self.gcs_address.rpartition(":")
-        try:
-            socket.create_connection((host, int(port)), min(_CHECK_EVERY, self.patience)).close()
-        except OSError as exc:
-            self.refused_since = self.refused_since or now
-            if now - self.refused_since >= self.patience:
-                raise ConnectionError(
-                    f"the Ray cluster's GCS at {self.gcs_address} has not accepted connections "
-                    f"for {self.patience:g} s (connect_timeout) while calls were on the cluster "
-                    f"({type(exc).__name__}: {exc})"
-                ) from exc
-        else:
-            self.refused_since = None
-
     def _release_when_idle(self) -> None:
         try:
             with self.changed:
                 self.changed.wait_for(lambda: self.in_use == 0 and not self.queue)
-                collector = self.collector
-            if collector is not None and collector is not threading.current_thread():
-                collector.join()
+                # A thread may be stuck sending to a cluster that is gone: not waited for.
+                threads = [self.collector, self.watcher] if self.broken is None else []
+            for thread in threads:
+                if thread is not None and thread is not threading.current_thread():
+                    thread.join()
             self.release()
         except Exception:
             LOG.exception("releasing RayExecutor's connection to Ray failed")
@@ -525,10 +552,10 @@ def _conclude(ray: Any, item: WorkItem, outcome: Any) -> None:
         cause = outcome.cause if isinstance(outcome.cause, BaseException) else outcome
         cause.__cause__ = RemoteTraceback(_ANSI.sub("", str(outcome)))
         item.fail(cause)
-    elif isinstance(outcome, ray.exceptions.WorkerCrashedError):
+    elif isinstance(outcome, ray.exceptions.WorkerCrashedError | ray.exceptions.NodeDiedError):
         error = WorkerCrashed(
-            f"the Ray worker process running {callable_name(item.fn)} died before the call "
-            f"finished ({outcome}); only this call failed"
+            f"the Ray worker process running {callable_name(item.fn)} (or its node) died "
+            f"before the call finished ({outcome}); only this call failed"
         )
         error.__cause__ = outcome
         item.fail(error)

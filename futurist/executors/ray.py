@@ -295,7 +295,8 @@ def _connect(ray: Any, address: str, timeout: float) -> tuple[Callable[[], None]
 
 
 _RECONNECT_TIMEOUT = "RAY_gcs_rpc_server_reconnect_timeout_s"
-_A_YEAR = 365 * 24 * 3600
+_A_DAY = 24 * 3600
+"""Longer and Ray counts it over in milliseconds: 32 bits hold a day, not a year."""
 
 
 @contextlib.contextmanager
@@ -309,7 +310,7 @@ def _driver_outlives_its_cluster() -> Iterator[None]:
     if _RECONNECT_TIMEOUT in os.environ:
         yield
         return
-    os.environ[_RECONNECT_TIMEOUT] = str(_A_YEAR)
+    os.environ[_RECONNECT_TIMEOUT] = str(_A_DAY)
     try:
         yield
     finally:

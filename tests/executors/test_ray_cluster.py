@@ -48,6 +48,13 @@ DRIVER = textwrap.dedent(
 @pytest.fixture(scope="module")
 def head() -> Iterator[tuple[str, Path, dict[str, str]]]:
     """A one-CPU head node on 127.0.0.1 requiring a token: its address, token file, env."""
+    with _head_node() as started:
+        yield started
+
+
+@contextlib.contextmanager
+def _head_node() -> Iterator[tuple[str, Path, dict[str, str]]]:
+    """Start a head node; end every process of it on the way out."""
     base = Path(tempfile.mkdtemp(prefix="fr"))  # short: Ray's socket paths must fit
     token = base / "token"
     token.write_text(secrets.token_hex(32))
@@ -199,3 +206,79 @@ def test_an_owned_instance_is_shared_and_stopped_by_the_last_executor(tmp_path: 
             os.killpg(driver.pid, signal.SIGKILL)
         driver.wait()
     assert driver.returncode == 0 and "OK" in out, err[-3000:]
+
+
+LOSES_ITS_CLUSTER = textwrap.dedent(
+    """
+    import os, sys, time
+    import futurist
+
+    address, token_file, started = sys.argv[1:]
+
+    def touch_then_sleep(path):
+        open(path, "w").close()
+        time.sleep(600)
+
+    executor = futurist.RayExecutor(
+        ray_address=address, auth_token_file=token_file, max_workers=1, connect_timeout=1
+    )
+    running = executor.submit(touch_then_sleep, started)
+    queued = executor.submit(pow, 2, 2)
+    for future in (running, queued):
+        error = future.exception(60)
+        print("FAILED", isinstance(error, futurist.BrokenExecutor), flush=True)
+        print("ERROR", type(error).__name__, error, flush=True)
+    try:
+        executor.submit(pow, 2, 3)
+    except futurist.BrokenExecutor:
+        print("SUBMIT REFUSED", flush=True)
+    executor.shutdown()
+    print("DONE", flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_cluster_that_goes_away_fails_every_accepted_call_and_nothing_hangs(
+    tmp_path: Path,
+) -> None:
+    started = tmp_path / "started"
+    with _head_node() as (address, token, env):
+        child_env = {**env, "PYTHONPATH": str(ROOT)}
+        for name in (
+            "RAY_AUTH_MODE",
+            "RAY_AUTH_TOKEN_PATH",
+            "RAY_gcs_rpc_server_reconnect_timeout_s",
+        ):
+            child_env.pop(name, None)
+        driver = subprocess.Popen(
+            [sys.executable, "-c", LOSES_ITS_CLUSTER, address, str(token), str(started)],
+            env=child_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + WAIT
+            while not started.exists():
+                assert driver.poll() is None, driver.communicate()
+                assert time.monotonic() < deadline, "the call never started"
+                time.sleep(0.05)
+            base = token.parent
+            # The head crashes: every process of it at once (the driver names the token file).
+            for pid in set(_pids_using(base)) - {driver.pid}:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            out, err = driver.communicate(timeout=WAIT)
+        finally:
+            driver.kill()
+            driver.wait()
+    ours = ("FAILED", "ERROR", "SUBMIT", "DONE")  # Ray prints its own lines too
+    lines = [line for line in out.splitlines() if line.startswith(ours)]
+    # The running call fails as Ray reports it (its node died: WorkerCrashed) or when the
+    # executor finds the cluster gone; the queued one when the executor does.
+    assert lines[0::2][:2] == ["FAILED True", "FAILED True"], err[-3000:]
+    assert lines[1].startswith(("ERROR WorkerCrashed", "ERROR BrokenExecutor")), lines
+    assert lines[3].startswith("ERROR BrokenExecutor RayExecutor lost its Ray cluster"), lines
+    assert lines[4:] == ["SUBMIT REFUSED", "DONE"], err[-3000:]
+    assert driver.returncode == 0
