@@ -232,12 +232,12 @@ class RayWorkers(StoppableWorkers):
                 queued = self._take_from_backlog(future)
             else:
                 ref = self.calls[item]
-                if ref is SENDING:
+                if _being_sent(ref):
                     self.calls[item] = STOP_ON_ARRIVAL
                 else:
                     del self.calls[item]
                     del self.refs[ref]
-        if item is not None and ref is not SENDING:
+        if item is not None and not _being_sent(ref):
             self._stop_on_cluster(item, ref, "RayExecutor.stop() cancelled its Ray task", True)
             self.free_slots(1)
         elif item is not None:
@@ -254,7 +254,7 @@ class RayWorkers(StoppableWorkers):
         Either way its future fails with ``CallStopped`` at once."""
         method = "kill_workers()" if kill else "terminate_workers()"
         with self.lock:
-            on_cluster = [(item, ref) for item, ref in self.calls.items() if ref is not SENDING]
+            on_cluster = [(item, ref) for item, ref in self.calls.items() if not _being_sent(ref)]
             for item, ref in on_cluster:
                 del self.calls[item]
                 del self.refs[ref]
@@ -561,6 +561,11 @@ def _conclude(ray: Any, item: WorkItem, outcome: Any) -> None:
         item.fail(error)
     else:
         item.fail(outcome)
+
+
+def _being_sent(mark: Any) -> bool:
+    """Whether a value in ``calls`` marks an item being sent (stopped meanwhile or not)."""
+    return mark is SENDING or mark is STOP_ON_ARRIVAL
 
 
 def _fail(item: WorkItem, error: BaseException) -> None:

@@ -95,7 +95,9 @@ class RayExecutor(Executor):
                 cpus = float(ray.cluster_resources().get("CPU", 1.0))
                 max_workers = _CALLS_PER_SLOT * max(1, int(cpus / num_cpus_per_call))
             options = {"num_cpus": num_cpus_per_call, "max_retries": max_retries}
-            gcs_address = str(ray.get_runtime_context().gcs_address)
+            # The address the driver reached the cluster at; Ray's own may be an inner one.
+            given = "://" not in address and address.rpartition(":")[2].isdigit()
+            gcs_address = address if given else str(ray.get_runtime_context().gcs_address)
             self._session = RayWorkers(
                 ray,
                 options,
