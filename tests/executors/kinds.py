@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import multiprocessing
+import os
+import secrets
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -164,9 +168,16 @@ def shared_ray_instance() -> None:
 
     Ray's workers are not children of this process: each takes this process's
     multiprocessing authkey, so the tests' manager events work there as in a worker process,
-    and this checkout's path, so they import the tests' functions.
+    and this checkout's path, so they import the tests' functions. It gets a token of its
+    own, removed at exit: Ray would otherwise write ``~/.ray/auth_token``, whose presence
+    turns token authentication on for every later driver of that user.
     """
     import ray
+
+    token = Path(tempfile.mkdtemp(prefix="futurist-ray-")) / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    atexit.register(shutil.rmtree, token.parent, True)
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)  # Ray turns token authentication on itself
 
     authkey = bytes(multiprocessing.current_process().authkey)
     root = str(Path(__file__).resolve().parent.parent.parent)
