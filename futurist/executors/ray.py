@@ -60,7 +60,9 @@ class RayExecutor(Executor):
     wait in a backlog that ``check_and_reject`` sees. Each call asks Ray for
     ``num_cpus_per_call`` CPUs and is retried ``max_retries`` times if its worker dies.
     ``auth_token_file`` names the file holding the token of a cluster that requires token
-    authentication.
+    authentication. ``connect_timeout`` bounds the wait for the cluster to answer, and how
+    long its GCS may refuse connections while calls run before every accepted call fails with
+    ``BrokenExecutor``.
     """
 
     kind = "ray"
