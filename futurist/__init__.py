@@ -9,6 +9,7 @@ from futurist.exceptions import (
     PicklingFailed,
     PluginLoadError,
     RejectedSubmission,
+    RemoteTraceback,
     StopNotSupported,
     UnknownExecutorKind,
     UnpicklingFailed,
@@ -25,6 +26,7 @@ from futurist.executors.delayed import (
 from futurist.executors.dynamic import DynamicThreadPoolExecutor
 from futurist.executors.green import GreenThreadPoolExecutor
 from futurist.executors.process import ProcessPoolExecutor
+from futurist.executors.ray import RayExecutor
 from futurist.executors.sizing import DefaultWorkers
 from futurist.executors.synchronous import SynchronousExecutor
 from futurist.executors.thread import ThreadPoolExecutor
@@ -63,7 +65,9 @@ __all__ = [
     "PluginLoadError",
     "PriorityBacklog",
     "ProcessPoolExecutor",
+    "RayExecutor",
     "RejectedSubmission",
+    "RemoteTraceback",
     "StopNotSupported",
     "StoppableWorkers",
     "SynchronousExecutor",

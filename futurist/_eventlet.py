@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from futurist._extras import import_extra
+from futurist.extras import import_extra
 
 __all__ = [
     "EventletMissing",

@@ -34,7 +34,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast
 
-from futurist._extras import import_extra
+from futurist.extras import import_extra
 
 if TYPE_CHECKING:
     import trio

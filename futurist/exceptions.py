@@ -14,6 +14,7 @@ __all__ = [
     "PicklingFailed",
     "PluginLoadError",
     "RejectedSubmission",
+    "RemoteTraceback",
     "StopNotSupported",
     "UnknownExecutorKind",
     "UnpicklingFailed",
@@ -87,6 +88,22 @@ class UnpicklingFailed(DeliveryFailed, pickle.UnpicklingError):
 
     Also a :class:`pickle.UnpicklingError`, so code that catches either keeps working.
     """
+
+
+class RemoteTraceback(Exception):
+    """The ``__cause__`` of an exception that came back from a call run in another process:
+    the text of its traceback there (frames cannot cross), as the standard library's process
+    pool gives. A kind that runs calls elsewhere attaches it with
+    ``exc.__cause__ = RemoteTraceback(text)``, ``text`` from
+    :func:`traceback.format_exception` where the call ran.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class ExecutorPluginError(Exception):

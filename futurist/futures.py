@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from futurist._eventlet import green_condition
-from futurist._naming import callable_name
+from futurist.naming import callable_name
 
 if TYPE_CHECKING:
     from futurist.statistics import StatisticsRecorder

@@ -17,7 +17,13 @@ from typing import Any
 
 import pytest
 
-from tests.executors.kinds import KINDS, Kind, shared_dask_cluster, shared_manager
+from tests.executors.kinds import (
+    KINDS,
+    Kind,
+    shared_dask_cluster,
+    shared_manager,
+    shared_ray_instance,
+)
 from tests.faults import Resources, end_children, outliving_children, resources
 
 _RUNNER_PID = os.getpid()
@@ -90,6 +96,16 @@ def close_the_shared_dask_cluster() -> Iterator[None]:
     yield
     if shared_dask_cluster.cache_info().currsize:
         shared_dask_cluster().close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_the_shared_ray_instance() -> Iterator[None]:
+    """Stop the Ray instance the ray kind started, if a test started it."""
+    yield
+    if shared_ray_instance.cache_info().currsize:
+        import ray
+
+        ray.shutdown()
 
 
 @pytest.fixture

@@ -153,6 +153,17 @@ CPUS = os.cpu_count() or 1
             None,
             "64 × the cluster's threads, counted once connected",
         ),
+        ("executor = ray", 64 * CPUS, f"64 × {CPUS} CPUs"),
+        (
+            "executor = ray\nnum_cpus_per_call = 0.5",
+            128 * CPUS,
+            f"64 × {CPUS} CPUs ÷ 0.5 CPUs per call",
+        ),
+        (
+            "executor = ray\nray_address = 127.0.0.1:6379",
+            None,
+            "64 × the cluster's CPUs, counted once connected",
+        ),
         ("executor = fixture_plain", 2, "the constructor's default"),
     ],
 )

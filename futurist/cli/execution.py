@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 
 from oslo_config import cfg
 
-from futurist._extras import missing
 from futurist.cli.arguments import UsageError, parse
 from futurist.cli.exits import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE
 from futurist.cli.settings import ConfigProblem
 from futurist.cli.workloads import WorkloadError
 from futurist.exceptions import ExecutorPluginError
+from futurist.extras import missing
 
 __all__ = ["execute"]
 

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from futurist import plugins
-from futurist._naming import callable_name
 from futurist.exceptions import PluginLoadError
+from futurist.naming import callable_name
 from futurist.plugins import registry
 
 __all__ = ["KindInfo", "describe_kinds", "unavailable_reason"]

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from futurist._extras import import_extra
 from futurist.cli.settings import ConfigProblem
+from futurist.extras import import_extra
 
 __all__ = ["GAUGES", "HISTOGRAMS", "Reading", "Scrape", "scrape"]
 

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from futurist import metrics
-from futurist._extras import import_extra
 from futurist.cli.settings import ConfigProblem
 from futurist.executors.base import Executor
+from futurist.extras import import_extra
 
 __all__ = ["serving_metrics"]
 

@@ -20,11 +20,11 @@ from traceback import format_exception
 from types import TracebackType
 from typing import Any
 
-from futurist._naming import callable_name
-from futurist.exceptions import BrokenExecutor
+from futurist.exceptions import BrokenExecutor, RemoteTraceback
 from futurist.executors._flow import stopped_error
 from futurist.executors._pickling import dumps
 from futurist.executors.workers import PriorityBacklog, StoppableWorkers, WorkItem, priority_of
+from futurist.naming import callable_name
 
 __all__ = [
     "CANCELLED_ON_CLUSTER",
@@ -89,21 +89,6 @@ def _pack_raised(exc: BaseException, runtime: float) -> bytes:
     """What ``_run_call`` sends back for ``exc``: the exception and its traceback's text."""
     text = "".join(format_exception(exc))
     return _pack_outcome((exc, text), runtime, raised=True)
-
-
-class _WorkerTraceback(Exception):
-    """The cause of an exception that came back from a Dask worker: where it was raised there.
-
-    Its ``str()`` is the traceback's text, as the cause the standard library's process pool
-    gives (``_RemoteTraceback``).
-    """
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-    def __str__(self) -> str:
-        return self.text
 
 
 def _unpack_outcome(outcome: bytes) -> tuple[float, bool, memoryview]:
@@ -496,7 +481,7 @@ def _settle(
             return
         if raised:
             exc, text = result
-            exc.__cause__ = _WorkerTraceback(text)
+            exc.__cause__ = RemoteTraceback(text)
             item.fail(exc, runtime)
         else:
             item.finish(result, runtime)

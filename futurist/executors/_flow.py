@@ -24,9 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 from futurist._eventlet import green_condition, green_lock
-from futurist._naming import callable_name
 from futurist.exceptions import CallStopped
 from futurist.executors.workers import WorkItem
+from futurist.naming import callable_name
 
 __all__ = ["Flow", "FlowWorkItem", "stopped_error"]
 

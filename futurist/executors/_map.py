@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable, Generator, Iterator
 from typing import Any, TypeVar
 
-from futurist._naming import safe_repr
+from futurist.naming import safe_repr
 
 __all__ = ["batched_calls", "check_map_arguments", "ordered_results", "unbatched"]
 

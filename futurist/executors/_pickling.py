@@ -12,7 +12,7 @@ from __future__ import annotations
 import pickle
 from types import ModuleType
 
-from futurist._extras import import_extra
+from futurist.extras import import_extra
 
 __all__ = ["PROTOCOL", "dumps"]
 

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
-from futurist._naming import callable_name
 from futurist.exceptions import WorkerCrashed, WorkerStopped
 from futurist.executors import _process_worker
 from futurist.executors._flow import stopped_error
@@ -24,6 +23,7 @@ from futurist.executors._process_state import (
 )
 from futurist.executors._process_transport import Transport
 from futurist.executors.workers import WorkItem
+from futurist.naming import callable_name
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess

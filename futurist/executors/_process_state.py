@@ -26,8 +26,8 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from typing import TYPE_CHECKING, Any
 
-from futurist._naming import callable_name
 from futurist.executors.workers import PriorityBacklog, StoppableWorkers, WorkItem
+from futurist.naming import callable_name
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

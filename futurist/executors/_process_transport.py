@@ -11,7 +11,6 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from futurist._naming import callable_name
 from futurist.exceptions import PicklingFailed, UnpicklingFailed
 from futurist.executors import _process_worker
 from futurist.executors._pickling import dumps
@@ -23,6 +22,7 @@ from futurist.executors._process_state import (
     frame,
 )
 from futurist.executors.workers import WorkItem
+from futurist.naming import callable_name
 
 __all__ = ["Transport"]
 

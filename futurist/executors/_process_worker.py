@@ -38,9 +38,9 @@ from multiprocessing.connection import Connection
 from time import perf_counter
 from typing import Any
 
-from futurist._naming import callable_name
 from futurist.exceptions import DeliveryFailed, PicklingFailed, UnpicklingFailed
 from futurist.executors._pickling import dumps
+from futurist.naming import callable_name
 
 __all__ = [
     "INITIALIZER_FAILED",

@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from futurist._naming import callable_name, executor_name, safe_repr
+from futurist._naming import executor_name
 from futurist._seconds import seconds
 from futurist.exceptions import CallStopped, RejectedSubmission, StopNotSupported
 from futurist.executors._flow import Flow
@@ -40,6 +40,7 @@ from futurist.executors.sizing import DefaultWorkers
 from futurist.executors.workers import StoppableWorkers, Workers, WorkItem
 from futurist.figures import ExecutorMetrics
 from futurist.futures import Future
+from futurist.naming import callable_name, safe_repr
 from futurist.rejection import CheckAndReject, backlog_capacity
 from futurist.statistics import ExecutorStatistics, StatisticsRecorder
 

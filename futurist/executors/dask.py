@@ -37,8 +37,6 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from futurist._extras import import_extra
-from futurist._naming import callable_name
 from futurist._seconds import seconds
 from futurist.exceptions import BrokenExecutor
 from futurist.executors._dask_calls import (
@@ -60,6 +58,8 @@ from futurist.executors.base import (
 )
 from futurist.executors.sizing import DefaultWorkers, cpu_count
 from futurist.executors.workers import PriorityBacklog, WorkItem
+from futurist.extras import import_extra
+from futurist.naming import callable_name
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -367,7 +367,7 @@ class DaskExecutor(Executor):
         """The oslo.config options of this kind; their names are constructor keywords."""
         from oslo_config import cfg
 
-        from futurist._option_types import positive_seconds
+        from futurist.option_types import positive_seconds
 
         return [
             cfg.StrOpt(
@@ -402,7 +402,8 @@ class DaskExecutor(Executor):
                 "connect_timeout",
                 type=positive_seconds(),
                 default=10.0,
-                help="Seconds to wait for the scheduler to answer before giving up.",
+                help="Seconds to wait for the cluster (a Dask scheduler, a Ray head node) to "
+                "answer before giving up.",
             ),
         ]
 

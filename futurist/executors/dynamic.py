@@ -120,7 +120,7 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
         """The options of this kind beyond ``max_workers`` and ``max_backlog``."""
         from oslo_config import cfg
 
-        from futurist._option_types import Interval, positive_seconds
+        from futurist.option_types import Interval, positive_seconds
 
         return [
             cfg.IntOpt(

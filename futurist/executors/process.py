@@ -330,7 +330,7 @@ class ProcessPoolExecutor(Executor):
         """The oslo.config options of the ``process`` kind, beyond the common ones."""
         from oslo_config import cfg
 
-        from futurist._option_types import positive_seconds
+        from futurist.option_types import positive_seconds
 
         return [
             cfg.StrOpt(

@@ -32,7 +32,6 @@ from collections.abc import Callable
 from concurrent.futures.thread import BrokenThreadPool
 from typing import TYPE_CHECKING, Any
 
-from futurist._naming import safe_repr
 from futurist.executors.base import (
     CheckAndReject,
     Executor,
@@ -41,6 +40,7 @@ from futurist.executors.base import (
 )
 from futurist.executors.sizing import DefaultWorkers, cpu_count
 from futurist.executors.workers import Workers, WorkItem, priority_of
+from futurist.naming import safe_repr
 from futurist.statistics import drain_deque
 
 if TYPE_CHECKING:

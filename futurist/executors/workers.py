@@ -32,8 +32,8 @@ from time import perf_counter
 from types import TracebackType
 from typing import Any
 
-from futurist._naming import callable_name
 from futurist.futures import Future, UnreadFailure
+from futurist.naming import callable_name
 from futurist.statistics import StatisticsRecorder
 
 __all__ = [

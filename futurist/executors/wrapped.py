@@ -17,9 +17,9 @@ import concurrent.futures
 import threading
 from typing import Any
 
-from futurist._naming import safe_repr
 from futurist.executors.base import CheckAndReject, Executor
 from futurist.executors.workers import Workers, WorkItem
+from futurist.naming import safe_repr
 
 __all__ = ["WrappedExecutor"]
 

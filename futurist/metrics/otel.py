@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from futurist import statistics
-from futurist._extras import import_extra
+from futurist.extras import import_extra
 from futurist.metrics import BUCKETS, ExecutorMetrics
 from futurist.metrics._catalog import FIGURES, HISTOGRAMS, Figure, Selection
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from futurist._extras import import_extra
+from futurist.extras import import_extra
 from futurist.metrics import BUCKETS
 from futurist.metrics._catalog import FIGURES, HISTOGRAMS, Selection
 

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from futurist._naming import callable_name
+from futurist.naming import callable_name
 from futurist.periodics.decorator import is_enabled, is_periodic
 
 __all__ = ["describe", "periodic_members"]

@@ -15,7 +15,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
-from futurist._extras import import_extra
+from futurist.extras import import_extra
 
 __all__ = ["MACROS", "Cron", "Schedule", "local_zone", "resolve_timezone"]
 

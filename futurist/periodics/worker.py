@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from futurist._naming import callable_name
+from futurist.naming import callable_name
 from futurist.periodics import table
 from futurist.periodics.decorator import is_enabled, is_periodic, timing_of, validate_spacing
 from futurist.periodics.discovery import describe, periodic_members

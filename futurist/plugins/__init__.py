@@ -19,10 +19,11 @@ from typing import Any
 
 from oslo_config import cfg
 
-from futurist._naming import callable_name, executor_name
+from futurist._naming import executor_name
 from futurist.executors.base import CheckAndReject, Executor
 from futurist.executors.sizing import DefaultWorkers
 from futurist.executors.wrapped import WrappedExecutor
+from futurist.naming import callable_name
 from futurist.plugins import placement, values
 from futurist.plugins.defaults import described_default
 from futurist.plugins.group import ExecutorGroup, read_group

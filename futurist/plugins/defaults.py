@@ -12,8 +12,8 @@ import concurrent.futures
 import inspect
 from typing import Any
 
-from futurist._naming import callable_name
 from futurist.executors.sizing import DefaultWorkers
+from futurist.naming import callable_name
 
 __all__ = ["described_default"]
 

@@ -23,10 +23,10 @@ from typing import Any
 
 from oslo_config import cfg
 
-from futurist._naming import callable_name
-from futurist._option_types import Interval
 from futurist.exceptions import ExecutorPluginError, PluginLoadError
 from futurist.executors.base import Executor
+from futurist.naming import callable_name
+from futurist.option_types import Interval
 from futurist.plugins import registry
 
 __all__ = [
@@ -127,7 +127,7 @@ def _common(read_by: dict[str, str]) -> tuple[cfg.Opt, ...]:
             "propagate_context",
             default=False,
             help="Run each call in a copy of the submitter's contextvars context. Kinds whose "
-            "calls run in other processes (process, dask) refuse it with an error."
+            "calls run in other processes (process, dask, ray) refuse it with an error."
             + read_by.get("propagate_context", ""),
         ),
     )

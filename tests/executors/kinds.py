@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import multiprocessing
+import os
+import secrets
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -84,6 +88,9 @@ class Kind:
     """Queued calls start in priority order (False: the kind accepts priorities, ignores them)."""
     stops_calls: bool = False
     """``stop()``, ``terminate_workers()`` and ``drain()`` stop running calls."""
+    survives_fork: bool = True
+    """A process forked from one using the kind can build and use an executor of its own
+    (False: it is refused with a RuntimeError, as Ray refuses a forked driver)."""
     batches_map: bool = False
     """``map(chunksize=n)`` sends calls in batches of ``n``, one future each (else one per call)."""
     shared: Callable[[], object] | None = None
@@ -152,6 +159,47 @@ def _warm_dask() -> None:
     (its offload pool) on a client's first use, and keeps them for good."""
     with _dask(max_workers=1) as executor:
         executor.submit(int).result(60)
+
+
+@functools.cache
+def shared_ray_instance() -> None:
+    """One local Ray instance with two CPUs for every test of the ray kind (Ray connects a
+    process to one cluster: each executor uses this connection and leaves it open).
+
+    Ray's workers are not children of this process: each takes this process's
+    multiprocessing authkey, so the tests' manager events work there as in a worker process,
+    and this checkout's path, so they import the tests' functions. It gets a token of its
+    own, removed at exit: Ray would otherwise write ``~/.ray/auth_token``, whose presence
+    turns token authentication on for every later driver of that user.
+    """
+    import ray
+
+    token = Path(tempfile.mkdtemp(prefix="futurist-ray-")) / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    atexit.register(shutil.rmtree, token.parent, True)
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)  # Ray turns token authentication on itself
+
+    authkey = bytes(multiprocessing.current_process().authkey)
+    root = str(Path(__file__).resolve().parent.parent.parent)
+
+    def take_authkey() -> None:
+        multiprocessing.current_process().authkey = authkey
+
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        runtime_env={
+            "env_vars": {"PYTHONPATH": root},
+            "worker_process_setup_hook": take_authkey,
+        },
+    )
+
+
+def _ray(**kwargs: Any) -> Executor:
+    return futurist.RayExecutor(**kwargs)
 
 
 def _from_config_file(kind: str) -> Callable[..., Executor]:
@@ -223,6 +271,15 @@ KINDS: list[Kind] = [
         stops_calls=True,
         batches_map=True,
         shared=_warm_dask,
+    ),
+    Kind(
+        "ray",
+        _ray,
+        crosses_processes=True,
+        stops_calls=True,
+        batches_map=True,
+        survives_fork=False,
+        shared=shared_ray_instance,
     ),
     Kind("synchronous", _synchronous, in_caller=True, priorities=False),
     Kind("synchronous_green", _synchronous_green, in_caller=True, green=True, priorities=False),

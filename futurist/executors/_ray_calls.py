@@ -1,0 +1,583 @@
+"""The Ray kind's worker side: slots, the backlog, calls sent as Ray tasks and their outcomes.
+
+Data flow::
+
+    submit --> [lock: a free slot? calls[item] = SENDING, else backlog.append]
+           --> caller's thread: item.start(); task.remote(*args, **kwargs) --> ObjectRef
+           --> [lock: calls[item] = ref; refs[ref] = item; wake the collector]
+    collector thread (one per executor, while calls are on the cluster):
+               ray.wait(refs in flight) --> the refs ready now --> one ray.get(list)
+               --> [lock: take each item out of calls] --> finish/fail it --> free the slots,
+               send the next backlog items from this thread, in one batch
+    watcher thread, while calls hold slots: every second, does the cluster's GCS accept a
+               connection? refused for ``connect_timeout`` seconds --> the session breaks
+    stop:      [lock: take the item out of backlog or calls (one being sent is marked
+               STOP_ON_ARRIVAL)] --> ray.cancel(ref, force=True) --> CallStopped
+    shutdown:  once no call holds a slot, the collector ends and the connection is released
+               (an owned instance stops)
+
+A module-level function gets a Ray remote function of its own, made once, and each call passes
+only its arguments, as plain Ray code does; any other callable (a lambda, a closure, a bound
+method) travels with its arguments to one generic task. An item leaves ``backlog`` or
+``calls`` only under the lock, so exactly one thread ends it. A
+call Ray cannot serialise fails alone; any other refusal to send, or a GCS that stops
+answering, means the cluster is gone: the session breaks, the backlog and every call in flight
+fail with ``BrokenExecutor``. Only Ray's public API is used: no completion callback per call.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import logging
+import pickle
+import re
+import socket
+import threading
+import types
+from collections.abc import Callable
+from time import monotonic, perf_counter
+from traceback import format_exception
+from typing import Any
+
+from futurist.exceptions import (
+    BrokenExecutor,
+    CallStopped,
+    PicklingFailed,
+    RemoteTraceback,
+    WorkerCrashed,
+)
+from futurist.executors.workers import PriorityBacklog, StoppableWorkers, WorkItem
+from futurist.naming import callable_name
+
+__all__ = ["RayWorkers", "run_call"]
+
+LOG = logging.getLogger(__name__)
+
+SENDING = object()
+"""The value in ``calls`` of an item that holds a slot and is being sent."""
+STOP_ON_ARRIVAL = object()
+"""The value in ``calls`` of an item stopped while it was being sent."""
+_GONE = object()
+_POLL = 0.01
+"""Seconds the collector waits on the calls it knows before it looks for newly sent ones."""
+_CHECK_EVERY = 1.0
+"""Seconds between two checks that the cluster's GCS still accepts connections, while calls
+hold slots."""
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+"""The colours Ray puts in the text of a task's error."""
+
+
+def _remote_by_name(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` is found by name wherever it runs (a module-level function or builtin):
+    then it gets a remote function of its own, exported to the cluster once."""
+    if isinstance(fn, types.FunctionType):
+        return fn.__closure__ is None and "<" not in fn.__qualname__
+    return isinstance(fn, types.BuiltinFunctionType) and isinstance(
+        getattr(fn, "__self__", None), types.ModuleType
+    )
+
+
+def _timed(fn: Callable[..., Any]) -> Callable[..., tuple[float, bool, Any]]:
+    """``fn`` as a task body that reports like :func:`run_call` (``fn`` goes by name)."""
+
+    def call(*args: Any, **kwargs: Any) -> tuple[float, bool, Any]:
+        return run_call(fn, args, kwargs)
+
+    call.__name__ = getattr(fn, "__name__", "call")
+    return call
+
+
+def run_call(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[float, bool, Any]:
+    """Run one call in a Ray worker: its runtime there, whether it raised, and its outcome.
+
+    What the call raises comes back as a value, ``(exception, its traceback's text)``: Ray
+    would otherwise wrap it in a ``RayTaskError`` built from its ``str()``, which may raise,
+    and ``KeyboardInterrupt`` or ``SystemExit`` would end the worker itself.
+    """
+    started = perf_counter()
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:
+        runtime = perf_counter() - started
+        return runtime, True, (exc, "".join(format_exception(exc)))
+    return perf_counter() - started, False, result
+
+
+class RayWorkers(StoppableWorkers):
+    """At most ``limit`` calls on the cluster at once, the rest in a backlog.
+
+    ``ray`` is the imported module, ``options`` the Ray options of every task; ``release`` is
+    called once, when the last call has ended after :meth:`close`. Holds no reference to the
+    executor, so one collected without ``shutdown()`` still lets its calls finish and its
+    connection go.
+    """
+
+    runs_elsewhere = "in Ray worker processes"
+    wait_at_exit = True
+    """An owned Ray instance ends with the interpreter: accepted calls finish first."""
+
+    def __init__(  # noqa: PLR0913 -- the connection, the task options and the watch on it
+        self,
+        ray: Any,
+        options: dict[str, Any],
+        limit: int,
+        release: Callable[[], None],
+        *,
+        gcs_address: str,
+        patience: float,
+    ) -> None:
+        super().__init__()
+        self.ray = ray
+        self.options = options
+        self.task = ray.remote(**options)(run_call)
+        """The generic task, for callables that travel with their arguments."""
+        self.tasks: dict[Callable[..., Any], Any] = {}
+        """The remote function of each module-level function called so far."""
+        self.limit = limit
+        self.release = release
+        self.gcs_address = gcs_address
+        self.patience = patience
+        """Seconds the GCS may refuse connections before the session breaks."""
+        self.changed = threading.Condition(self.lock)
+        """Notified when a call goes on the cluster, one ends, or the session closes."""
+        self.queue: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
+        self.calls: dict[WorkItem, Any] = {}
+        self.refs: dict[Any, WorkItem] = {}
+        """The ObjectRef of every call on the cluster, and its item: what the collector waits on."""
+        self.in_use = 0
+        self.broken: BrokenExecutor | None = None
+        self.closing = False
+        self.released = threading.Event()
+        self.collector: threading.Thread | None = None
+        self.watcher: threading.Thread | None = None
+
+    # -- what the executor calls ------------------------------------------------------------
+
+    def put(self, item: WorkItem) -> bool:
+        if self.broken is not None:
+            raise BrokenExecutor(
+                f"cannot submit {callable_name(item.fn)} to RayExecutor: {self.broken}"
+            ) from self.broken.__cause__
+        if self.in_use < self.limit:
+            self.in_use += 1
+            self.calls[item] = SENDING
+            return True
+        self.queue.append(item)
+        return False
+
+    def hand_over(self, item: WorkItem) -> None:
+        self.free_slots(0, first=item)
+
+    def backlog(self) -> int:
+        return len(self.queue)
+
+    def use_priorities(self) -> None:
+        if not isinstance(self.queue, PriorityBacklog):
+            self.queue = PriorityBacklog(list(self.queue))
+
+    def running(self) -> list[WorkItem]:
+        with self.lock:
+            items = list(self.calls)
+        return [item for item in items if item.future.running()]
+
+    def cancel_queued(self) -> list[WorkItem]:
+        with self.lock:
+            items = list(self.queue)
+            self.queue.clear()
+            if self.in_use == 0:
+                self.changed.notify_all()
+        return [item for item in items if item.cancel()]
+
+    def in_worker(self) -> bool:
+        return threading.current_thread() is self.collector
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.calls)
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.in_use == 0 and not self.queue, timeout)
+
+    def close(self, wait: bool) -> None:
+        """Release the connection once every call has ended: in this thread if it waits (and
+        is not the collector thread, which must keep settling calls), else in a thread of its
+        own."""
+        waits_here = wait and not self.in_worker()
+        with self.lock:
+            first = not self.closing
+            self.closing = True
+            self.changed.notify_all()
+        if first and waits_here:
+            self._release_when_idle()
+        elif first:
+            threading.Thread(
+                target=self._release_when_idle, name=f"RayExecutor-closer-{id(self):#x}"
+            ).start()
+        elif waits_here:
+            self.released.wait()
+
+    def stop(self, future: concurrent.futures.Future[Any]) -> bool:
+        """A queued call is cancelled; one on the cluster is cancelled there (its worker
+        process killed) and fails with ``CallStopped``; one being sent is stopped as it
+        arrives."""
+        ref: Any = None
+        queued: WorkItem | None = None
+        with self.lock:
+            item = next((held for held in self.calls if held.future is future), None)
+            if item is None:
+                queued = self._take_from_backlog(future)
+            else:
+                ref = self.calls[item]
+                if _being_sent(ref):
+                    self.calls[item] = STOP_ON_ARRIVAL
+                else:
+                    del self.calls[item]
+                    del self.refs[ref]
+        if item is not None and not _being_sent(ref):
+            self._stop_on_cluster(item, ref, "RayExecutor.stop() cancelled its Ray task", True)
+            self.free_slots(1)
+        elif item is not None:
+            future.cancel()
+        elif queued is not None:
+            queued.cancel()
+        else:
+            return False
+        return True
+
+    def end(self, kill: bool) -> None:
+        """Stop every call on the cluster: ``kill`` ends the worker process running it (as
+        ``ray.cancel(force=True)``), else the call is interrupted with ``KeyboardInterrupt``.
+        Either way its future fails with ``CallStopped`` at once."""
+        method = "kill_workers()" if kill else "terminate_workers()"
+        with self.lock:
+            on_cluster = [(item, ref) for item, ref in self.calls.items() if not _being_sent(ref)]
+            for item, ref in on_cluster:
+                del self.calls[item]
+                del self.refs[ref]
+            for item in self.calls:
+                self.calls[item] = STOP_ON_ARRIVAL
+        why = f"RayExecutor.{method} cancelled its Ray task"
+        for item, ref in on_cluster:
+            self._stop_on_cluster(item, ref, why, kill)
+        self.free_slots(len(on_cluster))
+
+    # -- sending and settling ---------------------------------------------------------------
+
+    def _take_from_backlog(self, future: concurrent.futures.Future[Any]) -> WorkItem | None:
+        """Called under the lock: remove and return the backlog item of ``future``, if any."""
+        item = next((queued for queued in self.queue if queued.future is future), None)
+        if item is not None:
+            self.queue.remove(item)
+            if self.in_use == 0 and not self.queue:
+                self.changed.notify_all()
+        return item
+
+    def _send(self, item: WorkItem) -> bool:
+        """Send one item that holds a slot; True if it ended here and its slot is to be freed
+        (False too if the session broke meanwhile: breaking failed it and freed its slot)."""
+        if not item.start():
+            return self._forget(item)
+        try:
+            ref = self.submit_task(item)
+        except (TypeError, pickle.PicklingError) as exc:
+            error = PicklingFailed(
+                f"cannot send {callable_name(item.fn)} to the Ray cluster: the function and its "
+                f"arguments cannot be serialised ({type(exc).__name__}); pass only values "
+                "cloudpickle can serialise"
+            )
+            error.__cause__ = exc
+            if not self._forget(item):
+                return False
+            _fail(item, error)
+            return True
+        except Exception as exc:
+            self.break_down(exc)  # which fails this item, as every one being sent
+            return False
+        with self.lock:
+            mark = self.calls.get(item, _GONE)
+            if mark is SENDING:
+                self.calls[item] = ref
+                self.refs[ref] = item
+                self._start_threads()
+                self.changed.notify_all()
+            elif mark is STOP_ON_ARRIVAL:
+                del self.calls[item]
+        if mark is STOP_ON_ARRIVAL:
+            why = "RayExecutor.stop() cancelled its Ray task as it was sent"
+            self._stop_on_cluster(item, ref, why, True)
+            return True
+        if mark is _GONE:  # the session broke while it was sent
+            self._cancel_quietly(ref)
+        return False
+
+    def submit_task(self, item: WorkItem) -> Any:
+        """Start the Ray task of ``item``; return its ObjectRef."""
+        fn = item.fn
+        if not _remote_by_name(fn):
+            return self.task.remote(fn, item.args, item.kwargs)
+        task = self.tasks.get(fn)
+        if task is None:
+            task = self.tasks[fn] = self.ray.remote(**self.options)(_timed(fn))
+        return task.remote(*item.args, **item.kwargs)
+
+    def _forget(self, item: WorkItem) -> bool:
+        """Take ``item`` out of ``calls``; whether it was there (else it has been ended)."""
+        with self.lock:
+            return self.calls.pop(item, _GONE) is not _GONE
+
+    def settle(self, item: WorkItem, ref: Any, outcome: Any) -> bool:
+        """On the collector thread: end ``item`` from its task's outcome, unless it ended
+        meanwhile (stopped, or the session broke); True if it ended here."""
+        with self.lock:
+            if self.calls.get(item, _GONE) is not ref:
+                return False
+            del self.calls[item]
+        try:
+            _conclude(self.ray, item, outcome)
+        except BaseException as exc:
+            if not item.future.done():
+                _fail(item, exc)  # what Ray reported could not be read: the call fails
+            else:
+                LOG.error("a done callback of %r raised", item.future, exc_info=exc)
+        return True
+
+    def free_slots(self, count: int, first: WorkItem | None = None) -> None:
+        """``count`` calls ended: give their slots to the next backlog items and send them
+        (after ``first``, an item that already holds a slot); wake a waiting shutdown."""
+        to_send = [] if first is None else [first]
+        while True:
+            for item in to_send:
+                count += self._send(item)
+            with self.lock:
+                self.in_use -= count
+                count = 0
+                to_send = []
+                while self.queue and self.in_use < self.limit and self.broken is None:
+                    self.in_use += 1
+                    item = self.queue.popleft()
+                    self.calls[item] = SENDING
+                    to_send.append(item)
+                if self.in_use == 0 and not self.queue:
+                    self.changed.notify_all()
+            if not to_send:
+                return
+
+    def _stop_on_cluster(self, item: WorkItem, ref: Any, why: str, force: bool) -> None:
+        self._cancel_quietly(ref, force)
+        _fail(item, CallStopped(f"{callable_name(item.fn)} was stopped while it ran: {why}"))
+
+    def _cancel_quietly(self, ref: Any, force: bool = True) -> None:
+        """Cancel the task of ``ref`` on the cluster, if the cluster still takes orders."""
+        try:
+            self.ray.cancel(ref, force=force)
+        except Exception:
+            LOG.debug("cannot cancel the Ray task %r", ref, exc_info=True)
+
+    def break_down(self, cause: BaseException) -> None:
+        """The cluster refused a call or is gone: refuse new work, fail the backlog and every
+        call on the cluster or being sent."""
+        with self.lock:
+            first = self.broken is None
+            broken = self.broken or BrokenExecutor(
+                f"RayExecutor lost its Ray cluster ({type(cause).__name__}: {cause}); "
+                "calls that had not finished were failed, create a new executor"
+            )
+            if first:
+                broken.__cause__ = cause
+                self.broken = broken
+            held = list(self.calls.items())
+            self.calls.clear()
+            self.refs.clear()
+            backlog = list(self.queue)
+            self.queue.clear()
+            # Sends blocked on a cluster that is gone must not hold up shutdown: every slot
+            # is freed here, and a sender that finds its item gone frees nothing.
+            self.in_use -= len(held)
+            if self.in_use == 0:
+                self.changed.notify_all()
+        if first:
+            LOG.error("RayExecutor lost its Ray cluster", exc_info=cause)
+        for item in backlog:
+            if item.start():
+                _fail(item, _copy(broken))
+        for item, _ in held:
+            _fail(item, _copy(broken))
+
+    # -- the collector thread ----------------------------------------------------------------
+
+    def _start_threads(self) -> None:
+        """Called under the lock: start the collector and the watcher if they are not running."""
+        if self.collector is None:
+            self.collector = threading.Thread(
+                target=self._collect, name=f"RayExecutor-collector-{id(self):#x}", daemon=True
+            )
+            self.collector.start()
+        if self.watcher is None:
+            self.watcher = threading.Thread(
+                target=self._watch, name=f"RayExecutor-watcher-{id(self):#x}", daemon=True
+            )
+            self.watcher.start()
+
+    def _collect(self) -> None:
+        """Settle calls as they end, in batches, until the session closes with nothing on the
+        cluster or breaks; if this loop fails, the session breaks first (nothing hangs)."""
+        try:
+            while (refs := self._calls_to_watch()) is not None:
+                ready = self._ready(refs)
+                del refs
+                if ready:
+                    self._settle_batch(ready)
+                del ready
+        except BaseException as exc:
+            self.break_down(exc)
+
+    def _over(self) -> bool:
+        """Called under the lock: whether the session has ended (closed with nothing on the
+        cluster, or broken)."""
+        return self.broken is not None or (self.closing and self.in_use == 0 and not self.queue)
+
+    def _watch(self) -> None:
+        """While calls hold slots, check every ``_CHECK_EVERY`` seconds that the cluster's GCS
+        accepts connections; once it has refused them for ``patience`` seconds, break the
+        session. A thread of its own: a send to a cluster that is gone can block the collector.
+        """
+        refused_since: float | None = None
+        while True:
+            with self.changed:
+                self.changed.wait_for(lambda: self._over() or self.in_use > 0)
+                if self.changed.wait_for(self._over, _CHECK_EVERY):
+                    self.watcher = None
+                    return
+            refused = self._gcs_refuses()
+            if refused is None:
+                refused_since = None
+                continue
+            refused_since = refused_since or monotonic()
+            if monotonic() - refused_since >= self.patience:
+                error = ConnectionError(
+                    f"the Ray cluster's GCS at {self.gcs_address} has refused connections "
+                    f"for {self.patience:g} s (connect_timeout) while calls were on the "
+                    f"cluster ({type(refused).__name__}: {refused})"
+                )
+                error.__cause__ = refused
+                self.break_down(error)
+
+    def _gcs_refuses(self) -> OSError | None:
+        """Why the cluster's GCS refuses a connection now, or None if it accepts one."""
+        host, _, port = self.gcs_address.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), min(_CHECK_EVERY, self.patience)).close()
+        except OSError as exc:
+            return exc
+        return None
+
+    def _calls_to_watch(self) -> list[Any] | None:
+        """The refs of the calls on the cluster, once there is one; None once the session
+        closes with no call left, or breaks (then no call is on the cluster)."""
+        with self.changed:
+            self.changed.wait_for(
+                lambda: (
+                    self.refs
+                    or self.broken is not None
+                    or (self.closing and self.in_use == 0 and not self.queue)
+                )
+            )
+            if not self.refs:
+                self.collector = None
+                return None
+            return list(self.refs)
+
+    def _ready(self, refs: list[Any]) -> list[Any]:
+        """The refs among ``refs`` whose task has ended: once half of them have, or
+        ``_POLL`` seconds after the first has (one ``ray.wait`` settles many calls)."""
+        ready: list[Any]
+        ready, _ = self.ray.wait(refs, num_returns=max(1, len(refs) // 2), timeout=_POLL)
+        return ready
+
+    def _settle_batch(self, ready: list[Any]) -> None:
+        """Fetch the outcomes of ``ready`` in one ``ray.get`` (one by one if one of them is an
+        error), settle their items and free their slots."""
+        try:
+            outcomes = self.ray.get(ready)
+        except Exception:
+            outcomes = [self._outcome(ref) for ref in ready]
+        ended = 0
+        for ref, outcome in zip(ready, outcomes, strict=True):
+            with self.lock:
+                item = self.refs.pop(ref, None)
+            if item is not None:
+                ended += self.settle(item, ref, outcome)
+        self.free_slots(ended)
+
+    def _outcome(self, ref: Any) -> Any:
+        """What one task gave: its value, or the error Ray raises for it."""
+        try:
+            return self.ray.get(ref)
+        except Exception as exc:
+            return exc
+
+    def _release_when_idle(self) -> None:
+        try:
+            with self.changed:
+                self.changed.wait_for(lambda: self.in_use == 0 and not self.queue)
+                # A thread may be stuck sending to a cluster that is gone: not waited for.
+                threads = [self.collector, self.watcher] if self.broken is None else []
+            for thread in threads:
+                if thread is not None and thread is not threading.current_thread():
+                    thread.join()
+            self.release()
+        except Exception:
+            LOG.exception("releasing RayExecutor's connection to Ray failed")
+        finally:
+            self.released.set()
+
+
+def _conclude(ray: Any, item: WorkItem, outcome: Any) -> None:
+    """Finish or fail ``item`` from what Ray reported for its task: the task's
+    ``(runtime, raised, value)``, or the error Ray has instead (never raised here, so no
+    traceback of this frame keeps the item alive)."""
+    if isinstance(outcome, tuple):
+        runtime, raised, value = outcome
+        if raised:
+            exc, text = value
+            exc.__cause__ = RemoteTraceback(text)
+            item.fail(exc, runtime)
+        else:
+            item.finish(value, runtime)
+    elif isinstance(outcome, ray.exceptions.RayTaskError):
+        cause = outcome.cause if isinstance(outcome.cause, BaseException) else outcome
+        cause.__cause__ = RemoteTraceback(_ANSI.sub("", str(outcome)))
+        item.fail(cause)
+    elif isinstance(outcome, ray.exceptions.WorkerCrashedError | ray.exceptions.NodeDiedError):
+        error = WorkerCrashed(
+            f"the Ray worker process running {callable_name(item.fn)} (or its node) died "
+            f"before the call finished ({outcome}); only this call failed"
+        )
+        error.__cause__ = outcome
+        item.fail(error)
+    else:
+        item.fail(outcome)
+
+
+def _being_sent(mark: Any) -> bool:
+    """Whether a value in ``calls`` marks an item being sent (stopped meanwhile or not)."""
+    return mark is SENDING or mark is STOP_ON_ARRIVAL
+
+
+def _fail(item: WorkItem, error: BaseException) -> None:
+    """Fail ``item``; a done callback that raises is logged, so the next item fails too."""
+    try:
+        item.fail(error)
+    except BaseException as exc:
+        LOG.error("a done callback of %r raised", item.future, exc_info=exc)
+
+
+def _copy(broken: BrokenExecutor) -> BrokenExecutor:
+    """A fresh copy of the session's error for one future, with the same cause."""
+    error = BrokenExecutor(str(broken))
+    error.__cause__ = broken.__cause__
+    return error
