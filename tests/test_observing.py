@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import gc
+import math
+import random
 import threading
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,20 @@ def test_a_value_on_a_bound_is_in_that_bound_s_bucket() -> None:
     assert run_time.counts[1] == 1 and run_time.counts[-1] == 1
     assert (run_time.count, run_time.sum) == (2, BUCKETS[1] + BUCKETS[-1] * 2)
     assert Histogram().count == 0 and Histogram().bounds == BUCKETS
+
+
+def test_every_value_lands_in_its_own_bucket_whatever_the_order() -> None:
+    recorder = StatisticsRecorder()
+    above = [math.nextafter(bound, math.inf) for bound in BUCKETS]
+    values = [0.0, *BUCKETS, *above]
+    random.Random(29).shuffle(values)
+    for value in values:
+        recorder.record_run(value, False)
+    run_time = recorder.figures()[3]
+    # Bucket 0 holds 0.0 and its bound; each later one its bound and the value just above the
+    # bound before it; the last, the value just above every bound.
+    assert run_time.counts == (2,) + (2,) * (len(BUCKETS) - 1) + (1,)
+    assert run_time.count == len(values)
 
 
 def _read_request_id() -> str:

@@ -46,6 +46,9 @@ __all__ = [
 
 LOG = logging.getLogger(__name__)
 
+_NO_KEYWORDS: dict[str, Any] = {}
+"""The keywords of every call submitted without any (read only)."""
+
 _START_NOT_COUNTED = "could not count the start of %s in the executor's statistics"
 _RUN_NOT_COUNTED = "could not count the run of %s in the executor's statistics"
 
@@ -57,7 +60,9 @@ class WorkItem:
     accepted future reaches exactly one terminal state and is counted exactly once. ``accepted``
     is when it was accepted (``perf_counter``), to measure its queue wait; ``context``, if set,
     is the context the call runs in. The recorder is kept on the future (``future._recorder``),
-    which is how an executor tells its own futures from others (``Executor.stop``).
+    which is how an executor tells its own futures from others (``Executor.stop``). ``kwargs``
+    is to be read, never changed: calls without keywords share one empty dict, so a queued call
+    keeps no dict of its own for the garbage collector to count.
     """
 
     __slots__ = ("accepted", "args", "context", "fn", "future", "kwargs", "priority")
@@ -76,7 +81,7 @@ class WorkItem:
         self.future = future
         self.fn = fn
         self.args = args
-        self.kwargs = kwargs
+        self.kwargs = kwargs or _NO_KEYWORDS
         future._recorder = recorder
         self.context: contextvars.Context | None = None
         self.accepted = perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import select
 import signal
@@ -119,6 +120,29 @@ def test_runtime_excludes_time_spent_queued(monkeypatch: pytest.MonkeyPatch) -> 
         queued.result(WAIT)
     # Counting queued time would make it 200 s: the second call ran for no time at all.
     assert executor.statistics.runtime == 100.0
+
+
+def test_a_queued_call_without_keywords_keeps_no_container_of_its_own() -> None:
+    # Each container a queued call keeps alive is one more object for the garbage collector to
+    # count and traverse: a call without keywords keeps its future (the future, its condition
+    # and two lists) and its work item, not an empty keyword dict besides.
+    release = threading.Event()
+    started = threading.Event()
+    calls = 1000
+    with futurist.ThreadPoolExecutor(max_workers=1) as executor:
+        executor.submit(signal_then_wait, started, release)
+        assert started.wait(WAIT)
+        gc.collect()
+        gc.disable()
+        try:
+            before = gc.get_count()[0]
+            queued = [executor.submit(int) for _ in range(calls)]
+            kept = gc.get_count()[0] - before
+        finally:
+            gc.enable()
+            release.set()
+        assert [future.result(WAIT) for future in queued] == [0] * calls
+    assert kept < 5.5 * calls
 
 
 def test_a_collected_pool_lets_its_threads_exit() -> None:
