@@ -11,6 +11,7 @@ import zoneinfo
 import pytest
 
 from futurist import periodics
+from futurist.periodics.missed import next_due
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -163,6 +164,22 @@ def test_a_moment_before_the_last_answer_gets_it_again_without_evaluating_the_ex
     earlier = cron.next_after(asked - datetime.timedelta(days=1))
     assert earlier == datetime.datetime(2025, 6, 1, 3, tzinfo=UTC)
     assert cron.next_after(answer) == datetime.datetime(2025, 6, 3, 3, tzinfo=UTC)
+
+
+def test_the_worker_s_question_on_timestamps_gets_next_after_s_answers() -> None:
+    # The worker asks on timestamps; a Cron answers from its last answer while it holds.
+    cron = periodics.Cron("0 3 * * *", "UTC")
+    asked = datetime.datetime(2025, 6, 1, 12, tzinfo=UTC).timestamp()
+    first = datetime.datetime(2025, 6, 2, 3, tzinfo=UTC).timestamp()
+    second = datetime.datetime(2025, 6, 3, 3, tzinfo=UTC).timestamp()
+    for after, expected in [
+        (asked, first),
+        (asked + 3600, first),  # held
+        (first - 1e-3, first),  # held, to the last moment before it
+        (first, second),  # strictly after: at the answer, the next one
+        (asked - 86400, datetime.datetime(2025, 6, 1, 3, tzinfo=UTC).timestamp()),
+    ]:
+        assert next_due(cron, after) == expected
 
 
 def test_inside_a_repeated_hour_the_answer_stays_after_the_moment_asked() -> None:

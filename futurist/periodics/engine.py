@@ -56,6 +56,7 @@ from typing import Any
 from futurist.periodics.decorator import NeverAgain
 from futurist.periodics.entries import Condition, Entry, Event, Failure, OnFailure, Submission
 from futurist.periodics.strategies import Strategy, last_started
+from futurist.periodics.tally import Lock
 from futurist.periodics.timekeeper import Timekeeper
 from futurist.periodics.work import IMMEDIATE, PERIODIC, describe_schedule
 
@@ -72,6 +73,7 @@ class Engine:
         self,
         log: logging.Logger | logging.LoggerAdapter[Any],
         cond: Condition,
+        guard: Lock,
         dead: Event,
         strategy: Strategy,
         now_func: Callable[[], float],
@@ -86,11 +88,14 @@ class Engine:
         self._wall = wall_func
         self._on_failure = on_failure
         self._cond = cond
-        # The lock's own acquire and release (C calls for threading's condition), for the
-        # one lock hold of each run.
-        self._acquire: Callable[[], object] = getattr(cond, "acquire", cond.__enter__)
+        self._guard = guard
+        """Held to change the state: ``cond``'s own lock where it is a C lock (threading's),
+        whose ``with`` calls no Python code, else ``cond`` itself."""
+        # The lock's own acquire and release (C calls for threading's lock), for the one lock
+        # hold of each run.
+        self._acquire: Callable[[], object] = getattr(guard, "acquire", guard.__enter__)
         self._release: Callable[[], object] = getattr(
-            cond, "release", functools.partial(cond.__exit__, None, None, None)
+            guard, "release", functools.partial(guard.__exit__, None, None, None)
         )
         self._dead = dead
         self._dead.set()
@@ -110,7 +115,7 @@ class Engine:
 
     def _register(self, entry: Entry) -> None:
         """Add an entry; scheduled at once if the worker is running."""
-        with self._cond:
+        with self._guard:
             entry.order = len(self._entries)
             self._entries.append(entry)
             self._calendars += entry.timing.schedule is not None
@@ -121,7 +126,7 @@ class Engine:
     # The schedule loop, in start()'s thread.
 
     def _run(self, executor: concurrent.futures.Executor | None, auto_stop: bool) -> None:
-        with self._cond:
+        with self._guard:
             self._heap.clear()
             self._schedule_first(
                 [entry for entry in self._entries if not entry.stopped], self._now()
@@ -195,14 +200,18 @@ class Engine:
 
     def _schedule_first(self, entries: Iterable[Entry], now: float) -> None:
         """Queue the first run of each entry (a plain one's is one spacing from ``now``)."""
-        wall = self._times.read()
+        # The wall clock matters to calendar entries only (and keeps their offset current).
+        wall = self._times.read() if self._calendars else 0.0
         heap = self._heap
         for entry in entries:
-            if entry.run_immediately:
+            if entry.plain and not entry.run_immediately:
+                # _queued of a periodic run, written out for the common case.
+                entry.kind = PERIODIC
+                entry.fast = True
+                heap.append((now + entry.period, entry.order, entry))
+            elif entry.run_immediately:
                 entry.anchor = entry.due_wall = wall
                 heap.append(self._queued(entry, now, IMMEDIATE))
-            elif entry.plain:
-                heap.append(self._queued(entry, now + entry.period, PERIODIC))
             elif (first := self._times.first(entry, now, wall)) is not None:
                 heap.append(self._queued(entry, first, PERIODIC))
             else:
@@ -358,7 +367,7 @@ class Engine:
         tally = entry.tally
         waited = started - entry.scheduled if started > entry.scheduled else 0.0
         if failure is not None:
-            with self._cond:
+            with self._guard:
                 tally.record(finished - started, waited, True, False)
                 if failure.exiting:  # the program wants out: stop, and start() re-raises it
                     if self._exiting is None:
@@ -373,7 +382,7 @@ class Engine:
             else self._times.next_run(entry, started, finished, failure is not None, result)
         )
         heap = self._heap
-        with self._cond:
+        with self._guard:
             if failure is None:
                 tally.record(finished - started, waited, False, never_again)
             entry.active = False
@@ -409,17 +418,25 @@ class Engine:
         except Exception:
             self._log.exception("on_failure raised while reporting a failure of %s", work.name)
 
-    def _end_run(self, executor: concurrent.futures.Executor | None, shutdown: bool) -> None:
-        with self._cond:
+    def _end_run(
+        self, executor: concurrent.futures.Executor | None, shutdown: bool
+    ) -> BaseException | None:
+        """Drain the runs in flight, shut the executor down, mark the worker not running.
+
+        Returns (and forgets) what a callback raised that start() must re-raise. Only the
+        thread running start() waits on the condition, so nothing is notified here.
+        """
+        with self._guard:
             self._accepting = False
             self._heap.clear()
-            self._cond.notify_all()
             while self._in_flight:
                 self._cond.wait()
         try:
             if executor is not None and shutdown:
                 executor.shutdown(wait=True)
         finally:
-            with self._cond:
+            with self._guard:
                 self._running = False
+                exiting, self._exiting = self._exiting, None
             self._dead.set()
+        return exiting

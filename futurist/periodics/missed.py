@@ -7,7 +7,6 @@ or the earliest of them) and the others count as coalesced; with ``"all"`` every
 
 from __future__ import annotations
 
-import datetime
 from typing import NamedTuple
 
 from futurist.periodics.schedules import Schedule
@@ -20,8 +19,7 @@ MAX_MISSED = 100_000
 
 def next_due(schedule: Schedule, after: float) -> float | None:
     """The schedule's first moment strictly after the timestamp ``after``; None if none."""
-    moment = schedule.next_after(datetime.datetime.fromtimestamp(after, datetime.UTC))
-    return None if moment is None else moment.timestamp()
+    return schedule._next_timestamp(after)
 
 
 class Pick(NamedTuple):

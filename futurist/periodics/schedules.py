@@ -43,6 +43,11 @@ class Schedule(abc.ABC):
         None means never again: the worker then stops running the callback.
         """
 
+    def _next_timestamp(self, after: float) -> float | None:
+        """:meth:`next_after` on timestamps (seconds since the epoch): the worker's question."""
+        moment = self.next_after(datetime.datetime.fromtimestamp(after, datetime.UTC))
+        return None if moment is None else moment.timestamp()
+
 
 def local_zone() -> datetime.tzinfo:
     """The system's local time zone, with its daylight-saving rules when they can be found.
@@ -157,6 +162,13 @@ class Cron(Schedule):
         if found is not None:
             self._last = (at, found.timestamp(), found)
         return found
+
+    def _next_timestamp(self, after: float) -> float | None:
+        """The last answer again while it holds, without building a ``datetime`` to ask it."""
+        since, until, _ = self._last
+        if since <= after < until:
+            return until
+        return super()._next_timestamp(after)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Cron):

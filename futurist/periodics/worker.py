@@ -86,9 +86,18 @@ class PeriodicWorker(Engine):
         for name, value in required:
             if not callable(value):
                 raise TypeError(f"{name} must be callable, got {value!r}")
+        cond: Any
+        guard: Any
+        if cond_cls is threading.Condition:
+            # Our own lock under threading's condition: held through it, no Python code runs.
+            guard = threading.RLock()
+            cond = threading.Condition(guard)
+        else:
+            cond = guard = cond_cls()
         super().__init__(
             log if log is not None else LOG,
-            cond_cls(),
+            cond,
+            guard,
             event_cls(),
             resolve_strategy(schedule_strategy),
             now_func,
@@ -202,7 +211,7 @@ class PeriodicWorker(Engine):
             raw = getattr(cb, "_periodic_spacing", None)
             spacing = validate_spacing(raw if override is None else override.spacing or raw)
         work = Work(name, cb, tuple(args or ()), dict(kwargs or {}))
-        tally = Tally(self._cond)
+        tally = Tally(self._guard)
         next_run = functools.partial(self._next_run_of, tally)
         watcher = Watcher(work, timing.schedule or spacing or 0.0, next_run, tally=tally)
         entry = Entry(
@@ -226,7 +235,7 @@ class PeriodicWorker(Engine):
         (``KeyboardInterrupt``, ``SystemExit``) stops the worker as ``stop()`` does, and
         ``start()`` re-raises it once the runs in flight have finished.
         """
-        with self._cond:
+        with self._guard:
             if self._running:
                 raise RuntimeError(
                     "PeriodicWorker.start() called while the worker is already running; "
@@ -254,15 +263,13 @@ class PeriodicWorker(Engine):
                 executor = candidate
             self._run(executor, auto_stop_when_empty)
         finally:
-            self._end_run(executor, getattr(self._executor_factory, "shutdown", True))
-            with self._cond:
-                exiting, self._exiting = self._exiting, None
+            exiting = self._end_run(executor, getattr(self._executor_factory, "shutdown", True))
         if exiting is not None:
             raise exiting
 
     def stop(self) -> None:
         """Ask the worker to stop: no new run starts; ``start()`` returns once runs finish."""
-        with self._cond:
+        with self._guard:
             self._stopping = True
             self._accepting = False
             self._cond.notify_all()
@@ -274,7 +281,7 @@ class PeriodicWorker(Engine):
 
     def reset(self) -> None:
         """Make a stopped worker runnable again, with every callable and statistic reset."""
-        with self._cond:
+        with self._guard:
             if self._running:
                 raise RuntimeError(
                     "PeriodicWorker.reset() called while the worker is running; "
@@ -290,13 +297,13 @@ class PeriodicWorker(Engine):
 
     def iter_watchers(self) -> Iterator[Watcher]:
         """Iterate over the watchers of every callable, in the order they were added."""
-        with self._cond:
+        with self._guard:
             watchers = [entry.watcher for entry in self._entries]
         return iter(watchers)
 
     def __len__(self) -> int:
         """How many (enabled) callables the worker has."""
-        with self._cond:
+        with self._guard:
             return len(self._entries)
 
     def pformat(self, columns: Sequence[str] = COLUMNS) -> str:
@@ -308,7 +315,7 @@ class PeriodicWorker(Engine):
         """
         columns = table.check_columns(columns)
         now = self._now()
-        with self._cond:
+        with self._guard:
             due = {entry: when for when, _, entry in self._heap}
             offset = self._wall() - now
             states = [
@@ -324,7 +331,7 @@ class PeriodicWorker(Engine):
 
     def _next_run_of(self, tally: Tally) -> datetime.datetime | None:
         """When the entry counting into ``tally`` runs next (its watcher's ``next_run``)."""
-        with self._cond:
+        with self._guard:
             found = next(
                 ((key, queued) for key, _, queued in self._heap if queued.tally is tally), None
             )
