@@ -407,118 +407,28 @@ class RayWorkers(StoppableWorkers):
         for item, _ in held:
             _fail(item, _copy(broken))
 
-    # -- the collector thread ----------------------------------------------------------------
+    # -- the collector and watcher threads ---------------------------------------------------
 
     def _start_threads(self) -> None:
         """Called under the lock: start the collector and the watcher if they are not running."""
         if self.collector is None:
             self.collector = threading.Thread(
-                target=self._collect, name=f"RayExecutor-collector-{id(self):#x}", daemon=True
+                target=_collect,
+                args=(self,),
+                name=f"RayExecutor-collector-{id(self):#x}",
+                daemon=True,
             )
             self.collector.start()
         if self.watcher is None:
             self.watcher = threading.Thread(
-                target=self._watch, name=f"RayExecutor-watcher-{id(self):#x}", daemon=True
+                target=_watch, args=(self,), name=f"RayExecutor-watcher-{id(self):#x}", daemon=True
             )
             self.watcher.start()
 
-    def _collect(self) -> None:
-        """Settle calls as they end, in batches, until the session closes with nothing on the
-        cluster or breaks; if this loop fails, the session breaks first (nothing hangs)."""
-        try:
-            while (refs := self._calls_to_watch()) is not None:
-                ready = self._ready(refs)
-                del refs
-                if ready:
-                    self._settle_batch(ready)
-                del ready
-        except BaseException as exc:
-            self.break_down(exc)
-
-    def _over(self) -> bool:
+    def is_over(self) -> bool:
         """Called under the lock: whether the session has ended (closed with nothing on the
         cluster, or broken)."""
         return self.broken is not None or (self.closing and self.in_use == 0 and not self.queue)
-
-    def _watch(self) -> None:
-        """While calls hold slots, check every ``_CHECK_EVERY`` seconds that the cluster's GCS
-        accepts connections; once it has refused them for ``patience`` seconds, break the
-        session. A thread of its own: a send to a cluster that is gone can block the collector.
-        """
-        refused_since: float | None = None
-        while True:
-            with self.changed:
-                self.changed.wait_for(lambda: self._over() or self.in_use > 0)
-                if self.changed.wait_for(self._over, _CHECK_EVERY):
-                    self.watcher = None
-                    return
-            refused = self._gcs_refuses()
-            if refused is None:
-                refused_since = None
-                continue
-            refused_since = refused_since or monotonic()
-            if monotonic() - refused_since >= self.patience:
-                error = ConnectionError(
-                    f"the Ray cluster's GCS at {self.gcs_address} has refused connections "
-                    f"for {self.patience:g} s (connect_timeout) while calls were on the "
-                    f"cluster ({type(refused).__name__}: {refused})"
-                )
-                error.__cause__ = refused
-                self.break_down(error)
-
-    def _gcs_refuses(self) -> OSError | None:
-        """Why the cluster's GCS refuses a connection now, or None if it accepts one."""
-        host, _, port = self.gcs_address.rpartition(":")
-        try:
-            socket.create_connection((host, int(port)), min(_CHECK_EVERY, self.patience)).close()
-        except OSError as exc:
-            return exc
-        return None
-
-    def _calls_to_watch(self) -> list[Any] | None:
-        """The refs of the calls on the cluster, once there is one; None once the session
-        closes with no call left, or breaks (then no call is on the cluster)."""
-        with self.changed:
-            self.changed.wait_for(
-                lambda: (
-                    self.refs
-                    or self.broken is not None
-                    or (self.closing and self.in_use == 0 and not self.queue)
-                )
-            )
-            if not self.refs:
-                self.collector = None
-                return None
-            return list(self.refs)
-
-    def _ready(self, refs: list[Any]) -> list[Any]:
-        """The refs among ``refs`` whose task has ended: once half of them have, or
-        ``_POLL`` seconds after the first has (one ``ray.wait`` settles many calls)."""
-        ready: list[Any]
-        ready, _ = self.ray.wait(refs, num_returns=max(1, len(refs) // 2), timeout=_POLL)
-        return ready
-
-    def _settle_batch(self, ready: list[Any]) -> None:
-        """Fetch the outcomes of ``ready`` in one ``ray.get`` (one by one if one of them is an
-        error), settle their items and free their slots."""
-        try:
-            outcomes = self.ray.get(ready)
-        except Exception:
-            outcomes = [self._outcome(ref) for ref in ready]
-        ended = 0
-        for ref, outcome in zip(ready, outcomes, strict=True):
-            with self.lock:
-                item = self.refs.pop(ref, None)
-            if item is not None:
-                ended += self.settle(item, ref, outcome)
-        self.free_slots(ended)
-
-    def _outcome(self, ref: Any) -> Any:
-        """What one task gave: its value, or the error Ray raises for it."""
-        try:
-            return self.ray.get(ref)
-        except Exception as exc:
-            return exc
 
     def _release_when_idle(self) -> None:
         try:
@@ -534,6 +444,100 @@ class RayWorkers(StoppableWorkers):
             LOG.exception("releasing RayExecutor's connection to Ray failed")
         finally:
             self.released.set()
+
+
+def _collect(session: RayWorkers) -> None:
+    """Settle calls as they end, in batches, until the session closes with nothing on the
+    cluster or breaks; if this loop fails, the session breaks first (nothing hangs)."""
+    try:
+        while (refs := _calls_to_watch(session)) is not None:
+            ready = _ready(session, refs)
+            del refs
+            if ready:
+                _settle_batch(session, ready)
+            del ready
+    except BaseException as exc:
+        session.break_down(exc)
+
+
+def _watch(session: RayWorkers) -> None:
+    """While calls hold slots, check every ``_CHECK_EVERY`` seconds that the cluster's GCS
+    accepts connections; once it has refused them for ``patience`` seconds, break the
+    session. A thread of its own: a send to a cluster that is gone can block the collector.
+    """
+    refused_since: float | None = None
+    while True:
+        with session.changed:
+            session.changed.wait_for(lambda: session.is_over() or session.in_use > 0)
+            if session.changed.wait_for(session.is_over, _CHECK_EVERY):
+                session.watcher = None
+                return
+        refused = _gcs_refuses(session)
+        if refused is None:
+            refused_since = None
+            continue
+        refused_since = refused_since or monotonic()
+        if monotonic() - refused_since >= session.patience:
+            error = ConnectionError(
+                f"the Ray cluster's GCS at {session.gcs_address} has refused connections "
+                f"for {session.patience:g} s (connect_timeout) while calls were on the "
+                f"cluster ({type(refused).__name__}: {refused})"
+            )
+            error.__cause__ = refused
+            session.break_down(error)
+
+
+def _gcs_refuses(session: RayWorkers) -> OSError | None:
+    """Why the cluster's GCS refuses a connection now, or None if it accepts one."""
+    host, _, port = session.gcs_address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), min(_CHECK_EVERY, session.patience)).close()
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _calls_to_watch(session: RayWorkers) -> list[Any] | None:
+    """The refs of the calls on the cluster, once there is one; None once the session
+    closes with no call left, or breaks (then no call is on the cluster)."""
+    with session.changed:
+        session.changed.wait_for(lambda: session.refs or session.is_over())
+        if not session.refs:
+            session.collector = None
+            return None
+        return list(session.refs)
+
+
+def _ready(session: RayWorkers, refs: list[Any]) -> list[Any]:
+    """The refs among ``refs`` whose task has ended: once half of them have, or
+    ``_POLL`` seconds after the first has (one ``ray.wait`` settles many calls)."""
+    ready: list[Any]
+    ready, _ = session.ray.wait(refs, num_returns=max(1, len(refs) // 2), timeout=_POLL)
+    return ready
+
+
+def _settle_batch(session: RayWorkers, ready: list[Any]) -> None:
+    """Fetch the outcomes of ``ready`` in one ``ray.get`` (one by one if one of them is an
+    error), settle their items and free their slots."""
+    try:
+        outcomes = session.ray.get(ready)
+    except Exception:
+        outcomes = [_outcome(session, ref) for ref in ready]
+    ended = 0
+    for ref, outcome in zip(ready, outcomes, strict=True):
+        with session.lock:
+            item = session.refs.pop(ref, None)
+        if item is not None:
+            ended += session.settle(item, ref, outcome)
+    session.free_slots(ended)
+
+
+def _outcome(session: RayWorkers, ref: Any) -> Any:
+    """What one task gave: its value, or the error Ray raises for it."""
+    try:
+        return session.ray.get(ref)
+    except Exception as exc:
+        return exc
 
 
 def _conclude(ray: Any, item: WorkItem, outcome: Any) -> None:
