@@ -13,11 +13,12 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,7 +66,6 @@ def _head_node() -> Iterator[tuple[str, Path, dict[str, str]]]:
         "RAY_AUTH_TOKEN_PATH": str(token),
         "RAY_NUM_REDIS_GET_RETRIES": "3",
     }
-    log = (base / "head.log").open("w")
     ray = str(Path(sys.executable).parent / "ray")
     head_process = subprocess.Popen(
         [
@@ -74,30 +74,49 @@ def _head_node() -> Iterator[tuple[str, Path, dict[str, str]]]:
             *("--temp-dir", str(base / "t")),
         ],
         env=env,
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     try:
-        yield _address_of(head_process, base / "head.log"), token, env
+        yield _address_of(head_process), token, env
     finally:
         _end_head(head_process, base)
-        log.close()
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _address_of(head_process: subprocess.Popen[bytes], log: Path) -> str:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        found = re.search(r"ray start --address='([^']+)'", log.read_text())
-        if found:
-            return found.group(1)
-        assert head_process.poll() is None, log.read_text()
-        time.sleep(0.2)
-    raise AssertionError(f"the head node did not start:\n{log.read_text()}")
+def _address_of(head_process: subprocess.Popen[str]) -> str:
+    """The address ``ray start`` prints for other nodes, read from its output as it comes; the
+    rest of its output is read on by a thread, so the head never blocks on a full pipe."""
+    seen: list[str] = []
+    address: list[str] = []
+    told = threading.Event()
+
+    def read() -> None:
+        assert head_process.stdout is not None
+        for line in head_process.stdout:
+            seen.append(line)
+            found = re.search(r"ray start --address='([^']+)'", line)
+            if found and not address:
+                address.append(found.group(1))
+                told.set()
+        told.set()  # the head's output ended: it stopped
+
+    threading.Thread(target=read, name="ray-head-output", daemon=True).start()
+    assert told.wait(WAIT) and address, f"the head node did not start:\n{''.join(seen)}"
+    return address[0]
 
 
-def _end_head(head_process: subprocess.Popen[bytes], base: Path) -> None:
+def _listener() -> socket.socket:
+    """A socket on 127.0.0.1 a call connects to once it runs: waiting for that connection
+    waits for the call to start, with no polling."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(WAIT)
+    return listener
+
+
+def _end_head(head_process: subprocess.Popen[str], base: Path) -> None:
     """SIGTERM to ``ray start --block``, which stops the node's processes (as ``ray stop``
     would, but only this node's); then SIGKILL to whatever of the node is left."""
     head_process.terminate()
@@ -160,21 +179,22 @@ def test_a_driver_with_the_token_runs_calls_and_one_without_is_refused(
 
 OWNED = textwrap.dedent(
     """
-    import os, sys, time
+    import socket, time
     import ray
     import futurist
 
-    def touch_then_sleep(path):
-        open(path, "w").close()
-        time.sleep(600)
+    def announce_then_run_long(port):
+        socket.create_connection(("127.0.0.1", port)).close()
+        time.sleep(600)  # the call kill_workers() must end
 
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(60)
     first = futurist.RayExecutor(max_workers=1)
     second = futurist.RayExecutor(max_workers=1)
     assert first.owns_instance and second.owns_instance
-    running = second.submit(touch_then_sleep, sys.argv[1])
+    running = second.submit(announce_then_run_long, listener.getsockname()[1])
     queued = second.submit(pow, 2, 2)
-    while not os.path.exists(sys.argv[1]):
-        time.sleep(0.05)
+    listener.accept()[0].close()  # the call is running
     second.kill_workers()
     assert isinstance(running.exception(60), futurist.CallStopped), running
     assert queued.cancelled()
@@ -192,7 +212,7 @@ def test_an_owned_instance_is_shared_and_stopped_by_the_last_executor(tmp_path: 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
     env.pop("RAY_ADDRESS", None)
     driver = subprocess.Popen(
-        [sys.executable, "-c", OWNED, str(tmp_path / "started")],
+        [sys.executable, "-c", OWNED],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -210,19 +230,19 @@ def test_an_owned_instance_is_shared_and_stopped_by_the_last_executor(tmp_path: 
 
 LOSES_ITS_CLUSTER = textwrap.dedent(
     """
-    import os, sys, time
+    import socket, sys, time
     import futurist
 
-    address, token_file, started = sys.argv[1:]
+    address, token_file, port = sys.argv[1:]
 
-    def touch_then_sleep(path):
-        open(path, "w").close()
-        time.sleep(600)
+    def announce_then_run_long(port):
+        socket.create_connection(("127.0.0.1", port)).close()
+        time.sleep(600)  # still running when the cluster goes
 
     executor = futurist.RayExecutor(
         ray_address=address, auth_token_file=token_file, max_workers=1, connect_timeout=1
     )
-    running = executor.submit(touch_then_sleep, started)
+    running = executor.submit(announce_then_run_long, int(port))
     queued = executor.submit(pow, 2, 2)
     for future in (running, queued):
         error = future.exception(60)
@@ -239,10 +259,7 @@ LOSES_ITS_CLUSTER = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_a_cluster_that_goes_away_fails_every_accepted_call_and_nothing_hangs(
-    tmp_path: Path,
-) -> None:
-    started = tmp_path / "started"
+def test_a_cluster_that_goes_away_fails_every_accepted_call_and_nothing_hangs() -> None:
     with _head_node() as (address, token, env):
         child_env = {**env, "PYTHONPATH": str(ROOT)}
         for name in (
@@ -251,19 +268,18 @@ def test_a_cluster_that_goes_away_fails_every_accepted_call_and_nothing_hangs(
             "RAY_gcs_rpc_server_reconnect_timeout_s",
         ):
             child_env.pop(name, None)
+        listener = _listener()
+        port = str(listener.getsockname()[1])
         driver = subprocess.Popen(
-            [sys.executable, "-c", LOSES_ITS_CLUSTER, address, str(token), str(started)],
+            [sys.executable, "-c", LOSES_ITS_CLUSTER, address, str(token), port],
             env=child_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         try:
-            deadline = time.monotonic() + WAIT
-            while not started.exists():
-                assert driver.poll() is None, driver.communicate()
-                assert time.monotonic() < deadline, "the call never started"
-                time.sleep(0.05)
+            with contextlib.closing(listener):
+                listener.accept()[0].close()  # the call runs on the cluster
             base = token.parent
             # The head crashes: every process of it at once (the driver names the token file).
             for pid in set(_pids_using(base)) - {driver.pid}:
