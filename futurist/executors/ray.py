@@ -34,6 +34,7 @@ from futurist.executors.base import (
 )
 from futurist.executors.sizing import DefaultWorkers, cpu_count
 from futurist.extras import import_extra
+from futurist.naming import safe_repr
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -225,22 +226,34 @@ def _check_options(
     address ('' for none)."""
     if ray_address is not None and not isinstance(ray_address, str):
         raise TypeError(
-            f"ray_address must be a string such as '10.0.0.5:6379' or None, got {ray_address!r}"
+            "ray_address must be a string such as '10.0.0.5:6379' or None, got "
+            f"{type(ray_address).__name__} {safe_repr(ray_address)}"
         )
     for name, value in (
         ("num_cpus_per_call", num_cpus_per_call),
         ("connect_timeout", connect_timeout),
     ):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError(f"{name} must be a number of {_UNITS[name]}, got {value!r}")
+            raise TypeError(
+                f"{name} must be a number of {_UNITS[name]}, got "
+                f"{type(value).__name__} {safe_repr(value)}"
+            )
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be greater than 0 and finite, got {value!r}")
     if isinstance(max_retries, bool) or not isinstance(max_retries, int):
-        raise TypeError(f"max_retries must be an integer, got {max_retries!r}")
+        raise TypeError(
+            f"max_retries must be an integer, got {type(max_retries).__name__} "
+            f"{safe_repr(max_retries)}"
+        )
     if max_retries < 0:
         raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
     if auth_token_file is not None:
-        path = str(auth_token_file)
+        if not isinstance(auth_token_file, str | os.PathLike):
+            raise TypeError(
+                "auth_token_file must be a path (str or os.PathLike) or None, got "
+                f"{type(auth_token_file).__name__} {safe_repr(auth_token_file)}"
+            )
+        path = os.fspath(auth_token_file)
         if not (os.path.isfile(path) and os.access(path, os.R_OK) and os.path.getsize(path)):
             raise ValueError(
                 f"auth_token_file={path!r} is not a readable, non-empty file; it must hold the "

@@ -38,6 +38,8 @@ def executor() -> Iterator[futurist.RayExecutor]:
         ({"connect_timeout": float("inf")}, ValueError, "connect_timeout must be greater"),
         ({"ray_address": 6379}, TypeError, "ray_address must be a string"),
         ({"auth_token_file": "/nonexistent/token"}, ValueError, "not a readable, non-empty"),
+        ({"auth_token_file": 7}, TypeError, "auth_token_file must be a path .* got int 7"),
+        ({"max_retries": "2"}, TypeError, "max_retries must be an integer, got str '2'"),
         ({"propagate_context": True}, ValueError, "propagate_context=True is not possible"),
         ({"max_workers": 0}, ValueError, "max_workers must be greater than 0"),
     ],
