@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import sys
 import threading
@@ -11,6 +12,7 @@ import pytest
 
 import futurist
 from futurist import rejection, waiters
+from futurist.statistics import StatisticsRecorder
 
 WAIT = 30.0
 
@@ -126,3 +128,21 @@ def test_wait_for_all_times_out_with_what_is_not_done() -> None:
     assert isinstance(result, waiters.DoneAndNotDoneFutures)
     assert result.done == {done_future}
     assert result.not_done == {pending}
+
+
+def test_a_backlog_turned_into_a_priority_backlog_keeps_its_items_and_orders_them() -> None:
+    """``PriorityBacklog.of`` is what a kind's ``use_priorities`` assigns to its backlog."""
+    recorder = StatisticsRecorder("backlog", "test", log_unread_failures=True)
+
+    def item(value: int, priority: int | None = None) -> futurist.WorkItem:
+        made = futurist.WorkItem(futurist.Future(), int, (value,), {}, recorder)
+        if priority is not None:
+            made.priority = priority
+        return made
+
+    queued = collections.deque([item(1), item(2)])
+    backlog = futurist.PriorityBacklog.of(queued)
+    backlog.append(item(3, priority=5))
+    backlog.append(item(4))
+    assert [backlog.popleft().args[0] for _ in range(len(backlog))] == [3, 1, 2, 4]
+    assert futurist.PriorityBacklog.of(backlog) is backlog

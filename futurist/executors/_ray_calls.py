@@ -175,8 +175,7 @@ class RayWorkers(StoppableWorkers):
         return len(self.queue)
 
     def use_priorities(self) -> None:
-        if not isinstance(self.queue, PriorityBacklog):
-            self.queue = PriorityBacklog(list(self.queue))
+        self.queue = PriorityBacklog.of(self.queue)
 
     def running(self) -> list[WorkItem]:
         with self.lock:

@@ -123,8 +123,7 @@ class _DaskWorkers(Calls):
     def use_priorities(self) -> None:
         # The backlog starts calls highest priority first; each call also carries its priority
         # to the scheduler as the Dask task's own.
-        if not isinstance(self.queue, PriorityBacklog):
-            self.queue = PriorityBacklog(list(self.queue))
+        self.queue = PriorityBacklog.of(self.queue)
 
     def in_worker(self) -> bool:
         # Calls run on the cluster; done callbacks run on the client's loop, which alone

@@ -69,8 +69,7 @@ class _GreenWorkers(Workers):
         return len(self.queue)
 
     def use_priorities(self) -> None:
-        if not isinstance(self.queue, PriorityBacklog):
-            self.queue = PriorityBacklog(list(self.queue))
+        self.queue = PriorityBacklog.of(self.queue)
 
     def running(self) -> list[WorkItem]:
         return list(self.running_now.values())

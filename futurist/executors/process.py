@@ -107,8 +107,7 @@ class _Pool(Deadlines):
     def use_priorities(self) -> None:
         """Hand queued items to workers in priority order from now on."""
         with self._lock:
-            if not isinstance(self.pending, PriorityBacklog):
-                self.pending = PriorityBacklog(self.pending)
+            self.pending = PriorityBacklog.of(self.pending)
 
     def running(self) -> list[WorkItem]:
         """The items handed to workers and not settled yet."""

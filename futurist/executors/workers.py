@@ -219,6 +219,13 @@ class PriorityBacklog:
         for item in items:
             self.append(item)
 
+    @classmethod
+    def of(cls, backlog: Iterable[WorkItem]) -> PriorityBacklog:
+        """``backlog`` in priority order: itself if it already is a PriorityBacklog, else its
+        items, in the order they went in. What a kind's ``use_priorities`` assigns to its
+        backlog: ``self.queue = PriorityBacklog.of(self.queue)``."""
+        return backlog if isinstance(backlog, cls) else cls(list(backlog))
+
     def append(self, item: WorkItem) -> None:
         """Queue ``item`` behind every item of its priority or higher."""
         key = -priority_of(item)
