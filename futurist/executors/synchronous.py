@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from threading import get_ident
-from typing import TYPE_CHECKING, Any
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from futurist._eventlet import green_condition, green_ident, green_lock
-from futurist.executors.base import CheckAndReject, Executor
-from futurist.executors.workers import Workers, WorkItem
-from futurist.futures import GreenFuture
+from futurist.executors import base as _base
+from futurist.executors.base import CheckAndReject, Executor, _not_accepting, _not_callable
+from futurist.executors.workers import (
+    _RUN_NOT_COUNTED,
+    _START_NOT_COUNTED,
+    Workers,
+    WorkItem,
+)
+from futurist.futures import Future, GreenFuture
+from futurist.naming import callable_name
 
 if TYPE_CHECKING:
     from oslo_config import cfg
 
 __all__ = ["SynchronousExecutor"]
 
+_T = TypeVar("_T")
+
+LOG = logging.getLogger(__name__)
+
+
+_Running = tuple[int, Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+"""A call running now: the ident of the (green) thread running it, and the call."""
+
 
 class _CallerWorkers(Workers):
     """The worker side of the synchronous kind: each caller runs its own call.
 
-    ``running`` holds the calls running now, each with the ident of the (green) thread running
-    it; only that thread removes its own item, so no lock is needed for that.
+    ``running_calls`` holds the calls running now, by future; only the thread running a call
+    removes it, so no lock is needed for that.
     """
 
     def __init__(self, green: bool, run_work_func: Callable[[WorkItem], None]) -> None:
@@ -30,7 +47,7 @@ class _CallerWorkers(Workers):
         # Green callers share one OS thread: they need a lock that yields instead of blocking.
         self.green = green
         self.run_work_func = run_work_func
-        self.running_calls: dict[WorkItem, int] = {}
+        self.running_calls: dict[Future[Any], _Running] = {}
         self.stopping = False
         self.idle: Any = None
         """Condition on the submit lock, made by the first close that has calls to wait for."""
@@ -41,32 +58,41 @@ class _CallerWorkers(Workers):
             self.ident = get_ident
 
     def put(self, item: WorkItem) -> bool:
-        self.running_calls[item] = self.ident()
+        self.running_calls[item.future] = (self.ident(), item.fn, item.args, item.kwargs)
         return True
 
     def hand_over(self, item: WorkItem) -> None:
         try:
             self.run_work_func(item)
         finally:
-            # A close sets ``stopping`` before it looks at the items: if the flag still reads
-            # False here, that close will find this item already gone.
-            del self.running_calls[item]
+            # A close sets ``stopping`` before it looks at the calls: if the flag still reads
+            # False here, that close will find this call already gone.
+            del self.running_calls[item.future]
             if self.stopping:
-                with self.lock:
-                    if self.idle is not None:
-                        self.idle.notify_all()
+                self.wake_close()
+
+    def wake_close(self) -> None:
+        """Wake a close waiting for the running calls: one of them has just ended."""
+        with self.lock:
+            if self.idle is not None:
+                self.idle.notify_all()
 
     def backlog(self) -> int:
         return 0
 
     def running(self) -> list[WorkItem]:
-        return list(self.running_calls)
+        """A work item for each running call, made now around its future."""
+        return [
+            WorkItem(future, fn, args, kwargs, future._recorder)
+            for future, (_, fn, args, kwargs) in list(self.running_calls.items())
+        ]
 
     def cancel_queued(self) -> list[WorkItem]:
         return []
 
     def in_worker(self) -> bool:
-        return self.ident() in list(self.running_calls.values())
+        here = self.ident()
+        return any(call[0] == here for call in list(self.running_calls.values()))
 
     def wait_idle(self, timeout: float | None) -> bool:
         """Wait up to ``timeout`` seconds for the calls running in other threads; True if none
@@ -76,7 +102,7 @@ class _CallerWorkers(Workers):
         running = self.running_calls
 
         def idle() -> bool:
-            return all(thread == here for thread in list(running.values()))
+            return all(call[0] == here for call in list(running.values()))
 
         with self.lock:
             if idle():
@@ -126,6 +152,57 @@ class SynchronousExecutor(Executor):
             log_unread_failures=log_unread_failures,
             propagate_context=propagate_context,
         )
+        # A subclass that admits calls its own way (the delayed mixin) keeps the general path.
+        self._runs_direct = (
+            check_and_reject is None
+            and not propagate_context
+            and run_work_func is WorkItem.run
+            and type(self)._accept is Executor._accept
+        )
+        self._made_running = self._future_class._made_running
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        """Run ``fn(*args, **kwargs)`` now and return the future of its result.
+
+        Raises as :meth:`Executor.submit` does. Without a ``check_and_reject``, context
+        propagation, priorities, a ``run_work_func`` or a delay mixin, nothing needs the
+        submission lock: the
+        call is registered as running before the executor is checked alive, and a shutdown
+        marks the executor before it waits for the running calls, so each sees the other.
+        """
+        if not self._runs_direct or self._flow is not None:
+            return super().submit(fn, *args, **kwargs)
+        if not callable(fn):
+            raise _not_callable(fn)
+        future: Future[_T] = self._made_running()
+        callers = self._callers
+        running_calls = callers.running_calls
+        running_calls[future] = (callers.ident(), fn, args, kwargs)
+        try:
+            if self._shutdown_started or _base._interpreter_exiting:
+                raise _not_accepting(self, fn)
+            future._recorder = recorder = self._recorder
+            try:
+                recorder.record_start(0.0)
+            except Exception:
+                LOG.exception(_START_NOT_COUNTED, callable_name(fn))
+            started = perf_counter()
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                item = WorkItem(future, fn, args, kwargs, recorder)
+                item.fail(exc, perf_counter() - started, exc.__traceback__)
+            else:
+                try:
+                    recorder.record_run(perf_counter() - started, False)
+                except Exception:
+                    LOG.exception(_RUN_NOT_COUNTED, callable_name(fn))
+                future._finish_in_caller(result)
+        finally:
+            del running_calls[future]
+            if callers.stopping:
+                callers.wake_close()
+        return future
 
     @classmethod
     def config_options(cls) -> list[cfg.Opt]:
