@@ -138,9 +138,9 @@ class _MachineryCallback:
 class _MadeOnFirstRead:
     """A future's lock or list, made when something first reads it instead of with the future.
 
-    Only a future made running by its caller (:class:`_MadeRunning`) starts without them; the first
-    reader makes the object, and two first readers racing get the same one (``setdefault``
-    on the future's own ``__dict__``, where later reads find it directly).
+    Only a future made running by its caller (:class:`_MadeRunning`) starts without them;
+    the first reader makes the object, and two first readers racing get the same one
+    (``setdefault`` on the future's own ``__dict__``, where later reads find it directly).
     """
 
     __slots__ = ("make", "name")
@@ -172,7 +172,8 @@ class Future(_StdFuture[_T]):
     _unread: UnreadFailure | None = None
     _lock_made = True
     """Whether this future has its lock, which other threads may hold or wait on: always,
-    but for a future made running by its caller (see :class:`_MadeRunning`)."""
+    but for a future made running by its caller until something reads it (see
+    :class:`_MadeRunning`)."""
     _made_running: ClassVar[type[Future[Any]]]
     """The class of this class's futures made running by their caller (``_MadeRunning``)."""
     _recorder: StatisticsRecorder
@@ -198,22 +199,19 @@ class Future(_StdFuture[_T]):
             return _FutureCondition()
         return threading.Condition()
 
-    def _finish_in_caller(self, result: _T) -> None:
-        """Set the result of a future from :attr:`_made_running`, in the thread that ran the
-        call.
+    def _wake_readers(self) -> None:
+        """Wake whoever waits on a future made running by its caller (:class:`_MadeRunning`),
+        just finished by the thread that ran its call, and run its done callbacks.
 
-        The state is set before looking for a lock: whoever makes the lock later reads the
-        state already finished and does not wait; whoever made it earlier is woken under it,
-        as ``set_result`` would wake them, and their done callbacks run.
+        That thread sets the result and state before it looks at ``_lock_made``: whoever makes
+        the lock after that look reads the state finished and does not wait; whoever made it
+        before is woken here, under it, as ``set_result`` would wake them.
         """
-        self._result = result
-        self._state = FINISHED
-        if self._lock_made:
-            with self._condition:
-                for waiter in self._waiters:
-                    waiter.add_result(self)
-                self._condition.notify_all()
-            self._invoke_callbacks()  # type: ignore[attr-defined]
+        with self._condition:
+            for waiter in self._waiters:
+                waiter.add_result(self)
+            self._condition.notify_all()
+        self._invoke_callbacks()  # type: ignore[attr-defined]
 
     def result(self, timeout: float | None = None) -> _T:
         """The call's result, as :meth:`concurrent.futures.Future.result`.

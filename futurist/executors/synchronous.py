@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures._base import FINISHED
 from threading import get_ident
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,15 +32,16 @@ _T = TypeVar("_T")
 LOG = logging.getLogger(__name__)
 
 
-_Running = tuple[int, Callable[..., Any], tuple[Any, ...], dict[str, Any]]
-"""A call running now: the ident of the (green) thread running it, and the call."""
+def _call_kept_by_its_caller() -> None:
+    """Stands for the call in the items :meth:`_CallerWorkers.running` makes: the synchronous
+    kind keeps each running call's future and thread, and the call stays with its caller."""
 
 
 class _CallerWorkers(Workers):
     """The worker side of the synchronous kind: each caller runs its own call.
 
-    ``running_calls`` holds the calls running now, by future; only the thread running a call
-    removes it, so no lock is needed for that.
+    ``running_calls`` holds the calls running now: each one's future, with the ident of the
+    (green) thread running it. Only that thread removes it, so no lock is needed for that.
     """
 
     def __init__(self, green: bool, run_work_func: Callable[[WorkItem], None]) -> None:
@@ -47,7 +49,7 @@ class _CallerWorkers(Workers):
         # Green callers share one OS thread: they need a lock that yields instead of blocking.
         self.green = green
         self.run_work_func = run_work_func
-        self.running_calls: dict[Future[Any], _Running] = {}
+        self.running_calls: dict[Future[Any], int] = {}
         self.stopping = False
         self.idle: Any = None
         """Condition on the submit lock, made by the first close that has calls to wait for."""
@@ -58,7 +60,7 @@ class _CallerWorkers(Workers):
             self.ident = get_ident
 
     def put(self, item: WorkItem) -> bool:
-        self.running_calls[item.future] = (self.ident(), item.fn, item.args, item.kwargs)
+        self.running_calls[item.future] = self.ident()
         return True
 
     def hand_over(self, item: WorkItem) -> None:
@@ -81,18 +83,17 @@ class _CallerWorkers(Workers):
         return 0
 
     def running(self) -> list[WorkItem]:
-        """A work item for each running call, made now around its future."""
+        """A work item around each running call's future, made now."""
         return [
-            WorkItem(future, fn, args, kwargs, future._recorder)
-            for future, (_, fn, args, kwargs) in list(self.running_calls.items())
+            WorkItem(future, _call_kept_by_its_caller, (), {}, future._recorder)
+            for future in list(self.running_calls)
         ]
 
     def cancel_queued(self) -> list[WorkItem]:
         return []
 
     def in_worker(self) -> bool:
-        here = self.ident()
-        return any(call[0] == here for call in list(self.running_calls.values()))
+        return self.ident() in list(self.running_calls.values())
 
     def wait_idle(self, timeout: float | None) -> bool:
         """Wait up to ``timeout`` seconds for the calls running in other threads; True if none
@@ -102,7 +103,7 @@ class _CallerWorkers(Workers):
         running = self.running_calls
 
         def idle() -> bool:
-            return all(call[0] == here for call in list(running.values()))
+            return all(thread == here for thread in list(running.values()))
 
         with self.lock:
             if idle():
@@ -166,9 +167,9 @@ class SynchronousExecutor(Executor):
 
         Raises as :meth:`Executor.submit` does. Without a ``check_and_reject``, context
         propagation, priorities, a ``run_work_func`` or a delay mixin, nothing needs the
-        submission lock: the
-        call is registered as running before the executor is checked alive, and a shutdown
-        marks the executor before it waits for the running calls, so each sees the other.
+        submission lock: the call is registered as running before the executor is checked
+        alive, and a shutdown marks the executor before it waits for the running calls, so
+        each sees the other. The future is made running (nobody can see it wait).
         """
         if not self._runs_direct or self._flow is not None:
             return super().submit(fn, *args, **kwargs)
@@ -177,7 +178,7 @@ class SynchronousExecutor(Executor):
         future: Future[_T] = self._made_running()
         callers = self._callers
         running_calls = callers.running_calls
-        running_calls[future] = (callers.ident(), fn, args, kwargs)
+        running_calls[future] = callers.ident()
         try:
             if self._shutdown_started or _base._interpreter_exiting:
                 raise _not_accepting(self, fn)
@@ -197,7 +198,11 @@ class SynchronousExecutor(Executor):
                     recorder.record_run(perf_counter() - started, False)
                 except Exception:
                     LOG.exception(_RUN_NOT_COUNTED, callable_name(fn))
-                future._finish_in_caller(result)
+                # The result, then the state (as ``result()`` reads them without the lock).
+                future._result = result
+                future._state = FINISHED
+                if future._lock_made:
+                    future._wake_readers()
         finally:
             del running_calls[future]
             if callers.stopping:
