@@ -189,7 +189,8 @@ class SynchronousExecutor(Executor):
                 LOG.exception(_START_NOT_COUNTED, callable_name(fn))
             started = perf_counter()
             try:
-                result = fn(*args, **kwargs)
+                # Without keywords the call need not copy an empty dict of them.
+                result = fn(*args, **kwargs) if kwargs else fn(*args)
             except BaseException as exc:
                 item = WorkItem(future, fn, args, kwargs, recorder)
                 item.fail(exc, perf_counter() - started, exc.__traceback__)
