@@ -165,11 +165,12 @@ class SynchronousExecutor(Executor):
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
         """Run ``fn(*args, **kwargs)`` now and return the future of its result.
 
-        Raises as :meth:`Executor.submit` does. Without a ``check_and_reject``, context
-        propagation, priorities, a ``run_work_func`` or a delay mixin, nothing needs the
-        submission lock: the call is registered as running before the executor is checked
-        alive, and a shutdown marks the executor before it waits for the running calls, so
-        each sees the other. The future is made running (nobody can see it wait).
+        Raises as :meth:`futurist.executors.base.Executor.submit` does. Without a
+        ``check_and_reject``, context propagation, priorities, a ``run_work_func`` or a delay
+        mixin, nothing needs the submission lock: the call is registered as running before
+        the executor is checked alive, and a shutdown marks the executor before it waits for
+        the running calls, so each sees the other. The future is made running (nobody can see
+        it wait).
         """
         if not self._runs_direct or self._flow is not None:
             return super().submit(fn, *args, **kwargs)
