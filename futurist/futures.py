@@ -19,7 +19,7 @@ from concurrent.futures import CancelledError, TimeoutError
 from concurrent.futures import Future as _StdFuture
 from concurrent.futures._base import FINISHED, PENDING, RUNNING
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from futurist._eventlet import green_condition
 from futurist.naming import callable_name
@@ -135,6 +135,31 @@ class _MachineryCallback:
         self.fn(future)
 
 
+class _MadeOnFirstRead:
+    """A future's lock or list, made when something first reads it instead of with the future.
+
+    Only a future made running by its caller (:class:`_MadeRunning`) starts without them;
+    the first reader makes the object, and two first readers racing get the same one
+    (``setdefault`` on the future's own ``__dict__``, where later reads find it directly).
+    """
+
+    __slots__ = ("make", "name")
+
+    def __init__(self, make: Callable[[Future[Any]], object]) -> None:
+        self.make = make
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, future: Any, owner: type | None = None) -> Any:
+        if future is None:
+            return self
+        made = future.__dict__.setdefault(self.name, self.make(future))
+        future._lock_made = True
+        return made
+
+
 class Future(_StdFuture[_T]):
     """A :class:`concurrent.futures.Future` that also keeps the traceback of its failure.
 
@@ -145,6 +170,12 @@ class Future(_StdFuture[_T]):
 
     _traceback: TracebackType | None = None
     _unread: UnreadFailure | None = None
+    _lock_made = True
+    """Whether this future has its lock, which other threads may hold or wait on: always,
+    but for a future made running by its caller until something reads it (see
+    :class:`_MadeRunning`)."""
+    _made_running: ClassVar[type[Future[Any]]]
+    """The class of this class's futures made running by their caller (``_MadeRunning``)."""
     _recorder: StatisticsRecorder
     """Set by the executor that accepted this future's call: the statistics that count it,
     and how ``Executor.stop`` knows its own futures. Absent on a future made by hand."""
@@ -160,6 +191,27 @@ class Future(_StdFuture[_T]):
         self._exception = None
         self._waiters = []
         self._done_callbacks: list[Any] = []
+
+    @classmethod
+    def _new_condition(cls) -> Any:
+        """The condition a future of this class waits on."""
+        if threading.RLock is _NATIVE_RLOCK:
+            return _FutureCondition()
+        return threading.Condition()
+
+    def _wake_readers(self) -> None:
+        """Wake whoever waits on a future made running by its caller (:class:`_MadeRunning`),
+        just finished by the thread that ran its call, and run its done callbacks.
+
+        That thread sets the result and state before it looks at ``_lock_made``: whoever makes
+        the lock after that look reads the state finished and does not wait; whoever made it
+        before is woken here, under it, as ``set_result`` would wake them.
+        """
+        with self._condition:
+            for waiter in self._waiters:
+                waiter.add_result(self)
+            self._condition.notify_all()
+        self._invoke_callbacks()  # type: ignore[attr-defined]
 
     def result(self, timeout: float | None = None) -> _T:
         """The call's result, as :meth:`concurrent.futures.Future.result`.
@@ -250,3 +302,44 @@ class GreenFuture(Future[_T]):
     def __init__(self) -> None:
         super().__init__()
         self._condition = green_condition()
+
+    @classmethod
+    def _new_condition(cls) -> Any:
+        """A green condition: waiting on it yields to the eventlet hub."""
+        return green_condition()
+
+
+class _MadeRunning:
+    """What a future made running by its own caller has: its call runs before anyone else
+    can see it, so it needs no start transition, and its lock and lists are made only if
+    another thread reads them while the call runs (``drain`` hands out running futures).
+    Made by the type alone (no ``__init__`` runs), it starts running with no result.
+
+    Mixed into :class:`Future` and :class:`GreenFuture` as their subclasses below, which
+    keep their parent's name, so a user sees the future they expect. The lazily made
+    attributes live on these subclasses only: on :class:`Future` itself they would slow
+    every attribute read of every other future.
+    """
+
+    __init__ = object.__init__
+    _state = RUNNING
+    _result: Any = None
+    _exception: BaseException | None = None
+    _lock_made = False
+    _condition = _MadeOnFirstRead(lambda future: future._new_condition())
+    _waiters = _MadeOnFirstRead(lambda future: [])
+    _done_callbacks = _MadeOnFirstRead(lambda future: [])
+
+
+class _CallerFuture(_MadeRunning, Future[_T]):
+    __doc__ = Future.__doc__
+
+
+class _GreenCallerFuture(_MadeRunning, GreenFuture[_T]):
+    __doc__ = GreenFuture.__doc__
+
+
+Future._made_running = _CallerFuture
+GreenFuture._made_running = _GreenCallerFuture
+_CallerFuture.__name__ = _CallerFuture.__qualname__ = Future.__name__
+_GreenCallerFuture.__name__ = _GreenCallerFuture.__qualname__ = GreenFuture.__name__

@@ -277,6 +277,9 @@ def future_class() -> None:
     assert futurist.Future is not concurrent.futures.Future
     assert issubclass(futurist.Future, concurrent.futures.Future)
     assert not isinstance(concurrent.futures.Future(), futurist.Future)
+    synchronous = futurist.SynchronousExecutor().submit(int)
+    assert type(synchronous) is not futurist.Future
+    assert isinstance(synchronous, futurist.Future)
 
 
 def process_pool_class() -> None:

@@ -58,3 +58,19 @@ def test_a_condition_is_what_the_standard_library_waits_on() -> None:
     condition = futurist.Future()._condition
     assert used <= {"wait", "notify_all", "notify", "__enter__", "__exit__"}, used
     assert all(callable(getattr(condition, name)) for name in used)
+
+
+def test_a_future_made_running_by_its_caller_has_the_standard_state_when_read() -> None:
+    """The synchronous kind's futures start without ``__init__``: every attribute the
+    standard future sets is there when read (made on first read, or a class default)."""
+    future = futurist.SynchronousExecutor().submit(int, "5")
+    standard: concurrent.futures.Future[int] = concurrent.futures.Future()
+    assert {name: type(getattr(future, name)) for name in ("_waiters", "_done_callbacks")} == {
+        "_waiters": list,
+        "_done_callbacks": list,
+    }
+    missing = {name for name in vars(standard) if not hasattr(future, name)}
+    assert not missing
+    assert (future._state, future._exception, future._result) == (_base.FINISHED, None, 5)
+    with future._condition:
+        assert future.done()

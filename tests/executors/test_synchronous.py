@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 
 import pytest
@@ -89,3 +90,50 @@ def test_shutdown_waits_for_calls_running_in_other_threads() -> None:
 def test_run_work_func_must_be_callable() -> None:
     with pytest.raises(ValueError, match="run_work_func must be callable"):
         futurist.SynchronousExecutor(run_work_func=None)  # type: ignore[arg-type]
+
+
+def test_a_running_call_s_future_handed_out_by_drain_wakes_whoever_waits_on_it() -> None:
+    """The future of a call still running in another thread (made without a lock, which the
+    first reader makes) wakes its waiter, its done callback and ``as_completed``."""
+    executor = futurist.SynchronousExecutor()
+    started = threading.Event()
+    release = threading.Event()
+    caller = threading.Thread(target=executor.submit, args=(signal_then_wait, started, release))
+    caller.start()
+    assert started.wait(WAIT)
+    (running,) = executor.drain(0)
+    assert running.running()
+    called: list[concurrent.futures.Future[bool]] = []
+    running.add_done_callback(called.append)
+    results: list[bool] = []
+    completed: list[concurrent.futures.Future[bool]] = []
+    readers = [
+        threading.Thread(target=lambda: results.append(running.result(WAIT))),
+        threading.Thread(
+            target=lambda: completed.extend(concurrent.futures.as_completed([running], WAIT))
+        ),
+    ]
+    for reader in readers:
+        reader.start()
+    release.set()
+    for thread in [caller, *readers]:
+        thread.join(WAIT)
+    assert (called, results, completed) == ([running], [True], [running])
+    assert executor.statistics.executed == 1
+
+
+@pytest.mark.parametrize(("green", "name"), [(False, "Future"), (True, "GreenFuture")])
+def test_a_call_s_future_is_the_kind_s_future_class_by_name_and_type(
+    green: bool, name: str
+) -> None:
+    if green:
+        pytest.importorskip("eventlet")
+    executor = futurist.SynchronousExecutor(green=green)
+    future = executor.submit(int, "3")
+    expected = futurist.GreenFuture if green else futurist.Future
+    assert isinstance(future, expected)
+    assert repr(future).startswith(f"<{name} at ")
+    assert future.result() == 3
+    called: list[object] = []
+    future.add_done_callback(called.append)
+    assert called == [future]
