@@ -177,13 +177,14 @@ class SynchronousExecutor(Executor):
         if not callable(fn):
             raise _not_callable(fn)
         future: Future[_T] = self._made_running()
+        # Known as this executor's before other threads can see it running (``drain``).
+        future._recorder = recorder = self._recorder
         callers = self._callers
         running_calls = callers.running_calls
         running_calls[future] = callers.ident()
         try:
             if self._shutdown_started or _base._interpreter_exiting:
                 raise _not_accepting(self, fn)
-            future._recorder = recorder = self._recorder
             try:
                 recorder.record_start(0.0)
             except Exception:
