@@ -55,7 +55,7 @@ _COUNT_AT = 4096
 
 
 class _Token:
-    """A queue entry that is not work: one ``isinstance`` check tells them all apart."""
+    """A queue entry that is not work: a retire or a pick token."""
 
     __slots__ = ()
 
@@ -468,13 +468,15 @@ def _work(state: _ThreadWorkers) -> None:
                 if state.leave_when_idle():
                     return
                 continue
-            if item is None:
-                state.queue.put(None)
-                return
-            if isinstance(item, _Token):
+            # One type check lets a plain item through; the rest is rare: the sentinel, a
+            # token, or an item of a WorkItem subclass.
+            if type(item) is not WorkItem:
+                if item is None:
+                    state.queue.put(None)
+                    return
                 if item is _PICK:
                     item = state.lane.pop()  # type: ignore[union-attr]
-                else:
+                elif not isinstance(item, WorkItem):
                     state.leave(retiring=True)
                     return
             slot.item = item
