@@ -52,6 +52,7 @@ def thread_pool(calls: int, batch: int | None = None) -> None:
     pool = executor._pool
     # Counted as the pool's one thread, so submit starts none: this thread serves instead.
     pool.threads.add(threading.Thread())
+    pool.count_room()
     for size in _batches(calls, batch):
         futures = [executor.submit(noop) for _ in range(size)]
         pool.queue.put(None)

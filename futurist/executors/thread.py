@@ -162,6 +162,7 @@ class _ThreadWorkers(Workers):
         "prefix",
         "queue",
         "retiring",
+        "room",
         "sentinel_sent",
         "slots",
         "threads",
@@ -198,6 +199,10 @@ class _ThreadWorkers(Workers):
         self.grow_threshold: float | None = None
         """The load, (running + queued) / threads, at which the pool grows; None: only when
         every thread is busy, so idle ones are reused."""
+        self.room = max_workers
+        """How many more threads the pool may start: ``max_workers`` less those staying,
+        counted again (:meth:`count_room`) whenever either changes, so a submission to a
+        pool at its size tests one number."""
 
     # -- the Workers interface -------------------------------------------------------------
 
@@ -215,10 +220,10 @@ class _ThreadWorkers(Workers):
             self.queue.put(item)
         else:
             self.put_ranked(item)
-        threads = len(self.threads) - self.retiring
-        # A pool at its size never grows: the common case skips the rule's call.
-        if threads < self.max_workers and self.should_grow(len(self.outstanding), threads):
-            self._start_thread_for(item, threads)
+        if self.room > 0:
+            threads = self.max_workers - self.room
+            if self.should_grow(len(self.outstanding), threads):
+                self._start_thread_for(item, threads)
         return False
 
     def backlog(self) -> int:
@@ -286,6 +291,10 @@ class _ThreadWorkers(Workers):
         """Worker threads that are not about to retire."""
         return len(self.threads) - self.retiring
 
+    def count_room(self) -> None:
+        """Count ``room`` again, after ``max_workers``, the threads or the retiring changed."""
+        self.room = self.max_workers - self.staying
+
     def should_grow(self, outstanding: int, threads: int) -> bool:
         """Whether ``threads`` workers need another for ``outstanding`` running + queued calls."""
         if threads >= self.max_workers:
@@ -329,15 +338,18 @@ class _ThreadWorkers(Workers):
             name=f"{self.prefix}_{next(self.numbers)}", target=_work, args=(self,)
         )
         self.threads.add(thread)
+        self.count_room()
         try:
             thread.start()
         except BaseException:
             self.threads.discard(thread)
+            self.count_room()
             raise
 
     def retire(self, count: int) -> None:
         """Queue ``count`` retire tokens, each to stop one worker when it is next idle."""
         self.retiring += max(0, count)
+        self.count_room()
         for _ in range(count):
             self.queue.put(_RETIRE)
 
@@ -354,6 +366,7 @@ class _ThreadWorkers(Workers):
             self.threads.discard(threading.current_thread())
             if retiring:
                 self.retiring -= 1
+            self.count_room()
 
     def leave_when_idle(self) -> bool:
         """Whether a worker whose wait for work timed out leaves (it does above ``keep``)."""
@@ -361,6 +374,7 @@ class _ThreadWorkers(Workers):
             if self.staying <= self.keep or self.queue.qsize():
                 return False
             self.threads.discard(threading.current_thread())
+            self.count_room()
             return True
 
     # -- the queue ------------------------------------------------------------------------------
@@ -564,6 +578,7 @@ class ThreadPoolExecutor(Executor):
         self._check_max_workers(value)
         with self._submit_lock:
             pool.max_workers = value
+            pool.count_room()
             if self._shutdown_started or pool.broken is not None:
                 return
             pool.retire(pool.staying - value)
