@@ -28,7 +28,7 @@ class StatisticsOnly(StatisticsRecorder):
         self.record_start = _ignore
 
     def _fold_locked(self) -> None:
-        runs = [self._runs.popleft() for _ in range(len(self._runs))]
+        runs = [self.runs.popleft() for _ in range(len(self.runs))]
         self._executed += len(runs)
         self._runtime += sum(runs)
         self._failures += len([self._failed.popleft() for _ in range(len(self._failed))])

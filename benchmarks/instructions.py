@@ -4,13 +4,15 @@
 switches, so the count does not depend on the load) and prints the instructions one call costs,
 whole and step by step. The whole paths: futurist's thread pool (submit, the worker's loop
 running the item, result), the minimal pool on futurist's Future doing the same
-(:class:`benchmarks.floor.MinimalPool`), the synchronous executor and a bare call setting a
-futurist Future. The steps each time one piece of the thread pool's path alone. Each figure is
-the difference between two runs of different lengths, so start-up and imports cancel out.
+(:class:`benchmarks.floor.MinimalPool`), both again with 100 calls queued at a time instead of
+all of them, the synchronous executor and a bare call setting a futurist Future. The steps each
+time one piece of the thread pool's path alone. Each figure is the difference between two runs
+of different lengths, so start-up and imports cancel out.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -24,6 +26,7 @@ import futurist
 from benchmarks.floor import MinimalPool
 from futurist.executors import thread
 from futurist.executors.workers import WorkItem
+from futurist.statistics import FOLD_AT
 
 SHORT, LONG = 2_000, 12_000
 
@@ -32,27 +35,41 @@ def noop() -> None:
     """The call every path runs."""
 
 
-def thread_pool(calls: int) -> None:
-    """Submit ``calls`` no-ops to a thread pool, run them in this thread's worker loop, read
-    every result."""
+BATCH = 100
+"""Calls queued at once on the batched paths. With every call queued, the garbage collector
+walks thousands of live calls in each collection; a busy pool on threads keeps fewer queued."""
+
+
+def _batches(calls: int, batch: int | None) -> list[int]:
+    """The sizes of the batches ``calls`` are queued in (all at once when ``batch`` is None)."""
+    return [calls] if batch is None else [batch] * (calls // batch)
+
+
+def thread_pool(calls: int, batch: int | None = None) -> None:
+    """Submit ``calls`` no-ops to a thread pool, ``batch`` at a time, run each batch in this
+    thread's worker loop, read every result."""
     executor = futurist.ThreadPoolExecutor(max_workers=1)
     pool = executor._pool
     # Counted as the pool's one thread, so submit starts none: this thread serves instead.
     pool.threads.add(threading.Thread())
-    futures = [executor.submit(noop) for _ in range(calls)]
-    pool.queue.put(None)
-    thread._work(pool)
-    for future in futures:
-        future.result()
+    pool.count_room()
+    for size in _batches(calls, batch):
+        futures = [executor.submit(noop) for _ in range(size)]
+        pool.queue.put(None)
+        thread._work(pool)
+        pool.queue.get()  # the sentinel the loop passed on
+        for future in futures:
+            future.result()
 
 
-def minimal_pool(calls: int) -> None:
+def minimal_pool(calls: int, batch: int | None = None) -> None:
     """The same on the minimal pool (no threads of its own: this thread serves)."""
     pool = MinimalPool(0)
-    futures = [pool.submit(noop) for _ in range(calls)]
-    pool.serve_here()
-    for future in futures:
-        future.result()
+    for size in _batches(calls, batch):
+        futures = [pool.submit(noop) for _ in range(size)]
+        pool.serve_here()
+        for future in futures:
+            future.result()
 
 
 def synchronous(calls: int) -> None:
@@ -100,10 +117,13 @@ def _steps() -> dict[str, Callable[[int], None]]:
             future.result()
 
     def statistics(calls: int) -> None:
+        # As WorkItem.run records a call that ran without raising.
         for _ in range(calls):
             started = time.perf_counter()
             recorder.record_start(started)
-            recorder.record_run(time.perf_counter() - started, False)
+            recorder.record_success(time.perf_counter() - started)
+            if len(recorder.runs) > FOLD_AT:
+                recorder.fold()
 
     def queue_put_get(calls: int) -> None:
         queue: SimpleQueue[object] = SimpleQueue()
@@ -124,6 +144,8 @@ def _steps() -> dict[str, Callable[[int], None]]:
 PATHS: dict[str, Callable[[int], None]] = {
     "thread pool: submit + run + result": thread_pool,
     "floor: minimal pool on futurist Future": minimal_pool,
+    f"thread pool, {BATCH} queued at a time": functools.partial(thread_pool, batch=BATCH),
+    f"floor, {BATCH} queued at a time": functools.partial(minimal_pool, batch=BATCH),
     "synchronous: submit + result": synchronous,
     "floor: bare call + futurist Future": bare_future,
 }

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from futurist.figures import BUCKETS, Histogram
 
-__all__ = ["ExecutorStatistics", "Listener", "StatisticsRecorder"]
+__all__ = ["FOLD_AT", "ExecutorStatistics", "Listener", "StatisticsRecorder"]
 
 LOG = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ Listener = Callable[["StatisticsRecorder", Sequence[float], Sequence[float]], No
 global_listeners: list[Listener] = []
 """Listeners every recorder tells (a metrics backend instrumenting every executor)."""
 
+FOLD_AT = 4096
+"""How many entries of one deque a recorder lets pile up before they are folded."""
+
 
 class StatisticsRecorder:
     """The counters and histograms of one executor, updated as its calls start and finish.
@@ -76,7 +79,6 @@ class StatisticsRecorder:
         "_rejected",
         "_rejects",
         "_run_counts",
-        "_runs",
         "_runtime",
         "_started",
         "_starts",
@@ -87,9 +89,9 @@ class StatisticsRecorder:
         "log_unread_failures",
         "name",
         "record_start",
+        "record_success",
+        "runs",
     )
-
-    _FOLD_AT = 4096
 
     def __init__(self, name: str = "", kind: str = "", log_unread_failures: bool = False) -> None:
         self.name = name
@@ -98,7 +100,8 @@ class StatisticsRecorder:
         self.listeners: list[Listener] = []
         self._lock = threading.Lock()
         self._starts: collections.deque[float] = collections.deque()
-        self._runs: collections.deque[float] = collections.deque()
+        self.runs: collections.deque[float] = collections.deque()
+        """The run times recorded since the last fold (read its length, never change it)."""
         self._failed: collections.deque[None] = collections.deque()
         self._cancels: collections.deque[int] = collections.deque()
         self._rejects: collections.deque[None] = collections.deque()
@@ -107,6 +110,12 @@ class StatisticsRecorder:
 
         The deque's own ``append``, called directly: a start is always followed by a run,
         whose recording folds the deques when they grow long."""
+        self.record_success: Callable[[float], None] = self.runs.append
+        """Count one call that ran for the given seconds without raising.
+
+        The deque's own ``append``, called directly, for the hot path of a call that ran:
+        it does not fold, so its caller calls :meth:`fold` once ``runs`` holds more than
+        :data:`FOLD_AT` entries (as :meth:`record_run` does)."""
         self._clear()
 
     def _clear(self) -> None:
@@ -117,23 +126,23 @@ class StatisticsRecorder:
 
     def record_run(self, runtime: float, failed: bool) -> None:
         """Count one call that ran for ``runtime`` seconds and raised if ``failed``."""
-        self._runs.append(runtime)
+        self.runs.append(runtime)
         if failed:
             self._failed.append(None)
-        if len(self._runs) > self._FOLD_AT:
-            self._fold()
+        if len(self.runs) > FOLD_AT:
+            self.fold()
 
     def record_cancelled(self, count: int = 1) -> None:
         """Count ``count`` calls cancelled before they ran."""
         self._cancels.append(count)
-        if len(self._cancels) > self._FOLD_AT:
-            self._fold()
+        if len(self._cancels) > FOLD_AT:
+            self.fold()
 
     def record_rejected(self) -> None:
         """Count one submission that ``check_and_reject`` refused."""
         self._rejects.append(None)
-        if len(self._rejects) > self._FOLD_AT:
-            self._fold()
+        if len(self._rejects) > FOLD_AT:
+            self.fold()
 
     def snapshot(self) -> ExecutorStatistics:
         """The figures as they are now, as one consistent immutable value."""
@@ -166,13 +175,14 @@ class StatisticsRecorder:
         """Take a new lock (in a forked child: a parent thread may have held the old one)."""
         self._lock = threading.Lock()
 
-    def _fold(self) -> None:
+    def fold(self) -> None:
+        """Fold the recorded entries into the totals and the histograms, telling listeners."""
         with self._lock:
             self._fold_locked()
 
     def _fold_locked(self) -> None:
         failures = drain_deque(self._failed)
-        runs = drain_deque(self._runs)
+        runs = drain_deque(self.runs)
         waits = drain_deque(self._starts)
         self._failures += len(failures)
         self._executed += len(runs)

@@ -45,6 +45,7 @@ __all__ = [
     "raising_done_callback",
     "rejecting_with",
     "resources",
+    "run_count_fails",
     "shutdown_within",
     "start_count_fails",
     "statistics_update_fails",
@@ -78,16 +79,17 @@ def failing(
     name: str,
     error: Callable[[], BaseException],
     *,
-    times: int = 1,
+    times: int | Fault = 1,
     when: Callable[..., bool] = lambda *args, **kwargs: True,
 ) -> Iterator[Fault]:
     """Within the block, the next ``times`` calls of ``owner.name`` matching ``when`` raise.
 
     ``error()`` makes each exception; ``when`` sees the call's arguments (``self`` first for a
-    method patched on a class). Other calls run the real method.
+    method patched on a class). Other calls run the real method. ``times`` may be a
+    :class:`Fault` shared by several patches: its ``times`` calls fail among them all.
     """
     original = getattr(owner, name)
-    fault = Fault(times)
+    fault = times if isinstance(times, Fault) else Fault(times)
 
     def maybe_fail(*args: Any, **kwargs: Any) -> Any:
         if when(*args, **kwargs) and fault.fire():
@@ -141,6 +143,23 @@ def start_count_fails(executor: Any, times: int = 1) -> contextlib.AbstractConte
     return failing(
         executor.recorder, "record_start", lambda: RuntimeError("record_start failed"), times=times
     )
+
+
+@contextlib.contextmanager
+def run_count_fails(executor: Any, times: int = 1) -> Iterator[Fault]:
+    """The next ``times`` counts of a call's run in ``executor``'s statistics raise.
+
+    A call that ran without raising is counted through the recorder's own ``record_success``
+    attribute (the hot path appends directly), any other run through ``record_run``: both
+    are patched, sharing one fault.
+    """
+    fault = Fault(times)
+    error = functools.partial(RuntimeError, "record_run failed")
+    with (
+        failing(executor.recorder, "record_success", error, times=fault),
+        failing(StatisticsRecorder, "record_run", error, times=fault),
+    ):
+        yield fault
 
 
 def rejecting_with(

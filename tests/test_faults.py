@@ -39,6 +39,7 @@ from tests.faults import (
     green_spawn_fails,
     raising_done_callback,
     rejecting_with,
+    run_count_fails,
     shutdown_within,
     start_count_fails,
     statistics_update_fails,
@@ -159,9 +160,7 @@ def test_a_failing_start_or_run_count_is_logged_and_loses_the_count_not_the_call
 ) -> None:
     executor = kind.make(max_workers=1)
     submissions = Submissions()
-    fails = (
-        start_count_fails(executor) if count == "start" else statistics_update_fails("record_run")
-    )
+    fails = start_count_fails(executor) if count == "start" else run_count_fails(executor)
     with fails as fault:
         for _ in range(5):
             submissions.submit(executor.submit)

@@ -17,7 +17,7 @@ import futurist
 from futurist import plugins
 from futurist.executors.delayed import DelayedExecutorMixin
 from futurist.metrics import BUCKETS, Histogram
-from futurist.statistics import StatisticsRecorder
+from futurist.statistics import FOLD_AT, StatisticsRecorder
 
 WAIT = 30.0
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
@@ -60,6 +60,25 @@ def test_an_executor_s_recorder_tells_its_listeners_about_its_own_calls() -> Non
             executor.submit(pow, 2, 3).result()
             assert executor.statistics.executed == 1  # the snapshot folds, telling listeners
     assert heard == [(one.name, 1)]
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: futurist.ThreadPoolExecutor(max_workers=1), futurist.SynchronousExecutor]
+)
+def test_runs_are_folded_as_they_pile_up_even_if_nobody_reads_the_figures(make: Any) -> None:
+    told: list[int] = []
+
+    def listener(recorder: StatisticsRecorder, runs: Any, waits: Any) -> None:
+        told.append(len(runs))
+
+    executor = make()
+    executor.recorder.listeners.append(listener)
+    for _ in range(FOLD_AT + 1):
+        executor.submit(int)
+    executor.shutdown(wait=True)
+    # The run past FOLD_AT folded them all; the recorder keeps no backlog of entries.
+    assert told == [FOLD_AT + 1]
+    assert not executor.recorder.runs
 
 
 def test_histograms_lose_no_value_recorded_from_many_threads() -> None:

@@ -184,7 +184,7 @@ class DynamicThreadPoolExecutor(ThreadPoolExecutor):
             pool = self._pool
             if self._shutdown_started or pool.grow():
                 return
-            outstanding = pool.outstanding
+            outstanding = len(pool.outstanding)
             threads = pool.staying
             surplus = 0
             while threads > self._min_workers and outstanding <= self._shrink_threshold * threads:

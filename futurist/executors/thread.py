@@ -2,10 +2,9 @@
 
 Data flow::
 
-    submit --> [queue of WorkItem] --> worker threads (at most max_workers) --> item.run()
-       |                                     |   then a mark in ``finished``
-       +-- every worker busy (submitted - finished > workers): start one, so idle ones are
-           reused first
+    submit --> a mark in ``outstanding`` --> [queue of WorkItem] --> worker threads (at most
+       |       max_workers) --> item.run(), then the worker takes a mark out
+       +-- every worker busy (marks > workers): start one, so idle ones are reused first
     shutdown --> one None sentinel; each worker passes it on and exits once the queue is drained
     max_workers = n --> more threads for queued work, or one retire token per surplus thread:
                         whichever worker takes a token (when it is next idle) exits
@@ -41,7 +40,6 @@ from futurist.executors.base import (
 from futurist.executors.sizing import DefaultWorkers, cpu_count
 from futurist.executors.workers import Workers, WorkItem, priority_of
 from futurist.naming import safe_repr
-from futurist.statistics import drain_deque
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -50,12 +48,9 @@ __all__ = ["ThreadPoolExecutor", "default_thread_count", "default_threads"]
 
 LOG = logging.getLogger(__name__)
 
-_COUNT_AT = 4096
-"""How many finished marks a submission lets pile up before it counts them."""
-
 
 class _Token:
-    """A queue entry that is not work: one ``isinstance`` check tells them all apart."""
+    """A queue entry that is not work: a retire or a pick token."""
 
     __slots__ = ()
 
@@ -144,18 +139,17 @@ def default_threads() -> DefaultWorkers:
 class _ThreadWorkers(Workers):
     """The worker side of a thread pool: what the worker threads share, never the executor.
 
-    The queue and its lane, whether the pool broke, the count of items ``submitted``, the
-    worker threads and the retire tokens in the queue: all changed only under ``lock``, the
-    executor's submit lock, so a sizing decision, a worker leaving and the pool breaking never
-    cross a submission. A worker marks each item it finished by appending to ``finished``
-    without any lock (``deque.append`` is atomic, as in :mod:`futurist.statistics`); the
-    marks are counted into ``finished_count`` under ``lock`` when they pile up.
+    The queue and its lane, whether the pool broke, the worker threads and the retire tokens
+    in the queue: all changed only under ``lock``, the executor's submit lock, so a sizing
+    decision, a worker leaving and the pool breaking never cross a submission. Each item put
+    adds a mark to ``outstanding`` (before it is queued) and the worker that finished it takes
+    one out, without any lock (``deque.append`` and ``pop`` are atomic, as in
+    :mod:`futurist.statistics`): its length is the count of items running or queued, one
+    statement per call on each side, and never more marks than such items to keep.
     """
 
     __slots__ = (
         "broken",
-        "finished",
-        "finished_count",
         "grow_threshold",
         "idle_timeout",
         "initargs",
@@ -164,12 +158,13 @@ class _ThreadWorkers(Workers):
         "lane",
         "max_workers",
         "numbers",
+        "outstanding",
         "prefix",
         "queue",
         "retiring",
+        "room",
         "sentinel_sent",
         "slots",
-        "submitted",
         "threads",
     )
 
@@ -188,11 +183,8 @@ class _ThreadWorkers(Workers):
         self.initializer = initializer
         self.initargs = initargs
         self.broken: str | None = None
-        self.submitted = 0
-        self.finished: collections.deque[None] = collections.deque()
-        """One mark per item a worker finished since the last count."""
-        self.finished_count = 0
-        """Items finished before the marks in ``finished``."""
+        self.outstanding: collections.deque[None] = collections.deque()
+        """One mark per accepted item not finished yet (running or queued)."""
         self.threads: set[threading.Thread] = set()
         self.numbers = itertools.count()
         self.prefix = ""
@@ -207,28 +199,31 @@ class _ThreadWorkers(Workers):
         self.grow_threshold: float | None = None
         """The load, (running + queued) / threads, at which the pool grows; None: only when
         every thread is busy, so idle ones are reused."""
+        self.room = max_workers
+        """How many more threads the pool may start: ``max_workers`` less those staying,
+        counted again (:meth:`count_room`) whenever either changes, so a submission to a
+        pool at its size tests one number."""
 
     # -- the Workers interface -------------------------------------------------------------
 
     def put(self, item: WorkItem) -> bool:
-        """Queue ``item`` and count it as submitted; start a thread if the pool should grow.
+        """Queue ``item`` and mark it outstanding; start a thread if the pool should grow.
 
         Raises ``BrokenThreadPool`` if the pool broke: :meth:`break_pool` drains the queue
-        under the same lock, so no item can slip in behind a drain.
+        under the same lock, so no item can slip in behind a drain. The mark goes in before
+        the item, so a worker never takes out a mark that is not there yet.
         """
         if self.broken is not None:
             raise BrokenThreadPool(self.broken)
+        self.outstanding.append(None)
         if self.lane is None:
             self.queue.put(item)
         else:
             self.put_ranked(item)
-        self.submitted += 1
-        if len(self.finished) > _COUNT_AT:
-            self.finished_count += len(drain_deque(self.finished))
-        threads = len(self.threads) - self.retiring
-        # A pool at its size never grows: the common case skips the rule's call.
-        if threads < self.max_workers and self.should_grow(self.outstanding, threads):
-            self._start_thread_for(item, threads)
+        if self.room > 0:
+            threads = self.max_workers - self.room
+            if self.should_grow(len(self.outstanding), threads):
+                self._start_thread_for(item, threads)
         return False
 
     def backlog(self) -> int:
@@ -292,14 +287,13 @@ class _ThreadWorkers(Workers):
     # -- sizing (with ``lock`` held) ------------------------------------------------------------
 
     @property
-    def outstanding(self) -> int:
-        """Accepted items not finished yet: running plus queued (exact under ``lock``)."""
-        return self.submitted - self.finished_count - len(self.finished)
-
-    @property
     def staying(self) -> int:
         """Worker threads that are not about to retire."""
         return len(self.threads) - self.retiring
+
+    def count_room(self) -> None:
+        """Count ``room`` again, after ``max_workers``, the threads or the retiring changed."""
+        self.room = self.max_workers - self.staying
 
     def should_grow(self, outstanding: int, threads: int) -> bool:
         """Whether ``threads`` workers need another for ``outstanding`` running + queued calls."""
@@ -313,7 +307,7 @@ class _ThreadWorkers(Workers):
     def grow(self) -> bool:
         """Start threads while the pool needs more; True if any."""
         grew = False
-        while self.should_grow(self.outstanding, self.staying):
+        while self.should_grow(len(self.outstanding), self.staying):
             self.start_thread()
             grew = True
         return grew
@@ -344,15 +338,18 @@ class _ThreadWorkers(Workers):
             name=f"{self.prefix}_{next(self.numbers)}", target=_work, args=(self,)
         )
         self.threads.add(thread)
+        self.count_room()
         try:
             thread.start()
         except BaseException:
             self.threads.discard(thread)
+            self.count_room()
             raise
 
     def retire(self, count: int) -> None:
         """Queue ``count`` retire tokens, each to stop one worker when it is next idle."""
         self.retiring += max(0, count)
+        self.count_room()
         for _ in range(count):
             self.queue.put(_RETIRE)
 
@@ -369,6 +366,7 @@ class _ThreadWorkers(Workers):
             self.threads.discard(threading.current_thread())
             if retiring:
                 self.retiring -= 1
+            self.count_room()
 
     def leave_when_idle(self) -> bool:
         """Whether a worker whose wait for work timed out leaves (it does above ``keep``)."""
@@ -376,6 +374,7 @@ class _ThreadWorkers(Workers):
             if self.staying <= self.keep or self.queue.qsize():
                 return False
             self.threads.discard(threading.current_thread())
+            self.count_room()
             return True
 
     # -- the queue ------------------------------------------------------------------------------
@@ -399,7 +398,7 @@ class _ThreadWorkers(Workers):
                 self.queue.put(other)
             else:
                 self.put_ranked(other)
-        self.submitted -= 1
+        self.outstanding.pop()
 
     def drain(self) -> list[WorkItem]:
         """Take every queued item out of the queue (sentinels and retire tokens stay)."""
@@ -457,7 +456,7 @@ def _work(state: _ThreadWorkers) -> None:
         return
     get = state.queue.get
     idle_timeout = state.idle_timeout
-    mark_finished = state.finished.append
+    finished = state.outstanding.pop
     slot = Slot()
     state.slots.add(slot)
     try:
@@ -468,19 +467,21 @@ def _work(state: _ThreadWorkers) -> None:
                 if state.leave_when_idle():
                     return
                 continue
-            if item is None:
-                state.queue.put(None)
-                return
-            if isinstance(item, _Token):
+            # One type check lets a plain item through; the rest is rare: the sentinel, a
+            # token, or an item of a WorkItem subclass.
+            if type(item) is not WorkItem:
+                if item is None:
+                    state.queue.put(None)
+                    return
                 if item is _PICK:
                     item = state.lane.pop()  # type: ignore[union-attr]
-                else:
+                elif not isinstance(item, WorkItem):
                     state.leave(retiring=True)
                     return
             slot.item = item
             item.run()
             slot.item = item = None
-            mark_finished(None)
+            finished()
     finally:
         state.slots.discard(slot)
 
@@ -577,6 +578,7 @@ class ThreadPoolExecutor(Executor):
         self._check_max_workers(value)
         with self._submit_lock:
             pool.max_workers = value
+            pool.count_room()
             if self._shutdown_started or pool.broken is not None:
                 return
             pool.retire(pool.staying - value)
@@ -595,7 +597,7 @@ class ThreadPoolExecutor(Executor):
     def get_num_idle_workers(self) -> int:
         """How many worker threads are not running a call now."""
         pool = self._pool
-        running = pool.outstanding - pool.backlog()
+        running = len(pool.outstanding) - pool.backlog()
         return max(0, pool.staying - running)
 
     def _check_max_workers(self, value: int) -> None:
