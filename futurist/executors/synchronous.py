@@ -21,6 +21,7 @@ from futurist.executors.workers import (
 )
 from futurist.futures import Future, GreenFuture
 from futurist.naming import callable_name
+from futurist.statistics import FOLD_AT
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -198,7 +199,7 @@ class SynchronousExecutor(Executor):
                 item.fail(exc, perf_counter() - started, exc.__traceback__)
             else:
                 try:
-                    recorder.record_run(perf_counter() - started, False)
+                    recorder.record_success(perf_counter() - started)
                 except Exception:
                     LOG.exception(_RUN_NOT_COUNTED, callable_name(fn))
                 # The result, then the state (as ``result()`` reads them without the lock).
@@ -206,6 +207,8 @@ class SynchronousExecutor(Executor):
                 future._state = FINISHED
                 if future._lock_made:
                     future._wake_readers()
+                if len(recorder.runs) > FOLD_AT:
+                    recorder.fold()
         finally:
             del running_calls[future]
             if callers.stopping:
