@@ -4,9 +4,10 @@ Data flow::
 
     submit --> [lock: a free slot? calls[item] = SENDING, else backlog.append]
            --> caller's thread: item.start(); task.remote(*args, **kwargs) --> ObjectRef
-           --> [lock: calls[item] = ref; refs[ref] = item; wake the collector]
+           --> [lock: calls[item] = ref; refs[ref] = item; the first one wakes the collector]
     collector thread (one per executor, while calls are on the cluster):
-               ray.wait(refs in flight) --> the refs ready now --> one ray.get(list)
+               ray.wait(the oldest refs in flight; now and then the others too)
+               --> the refs ready now --> one ray.get(list)
                --> [lock: take each item out of calls] --> finish/fail it --> free the slots,
                send the next backlog items from this thread, in one batch
     watcher thread, while calls hold slots: every second, does the cluster's GCS accept a
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import itertools
 import logging
 import pickle
 import re
@@ -38,7 +40,7 @@ import types
 from collections.abc import Callable
 from time import monotonic, perf_counter
 from traceback import format_exception
-from typing import Any
+from typing import Any, TypeAlias
 
 from futurist.exceptions import (
     BrokenExecutor,
@@ -61,6 +63,10 @@ STOP_ON_ARRIVAL = object()
 _GONE = object()
 _POLL = 0.01
 """Seconds the collector waits on the calls it knows before it looks for newly sent ones."""
+_WINDOW = 128
+"""The oldest calls in flight the collector waits on at once. Ray ends tasks about in the
+order they were sent, so each call is in about one ``ray.wait``, whose cost grows with the
+refs it is given: waiting on every call in flight costs as much per call as ``.remote()``."""
 _CHECK_EVERY = 1.0
 """Seconds between two checks that the cluster's GCS still accepts connections, while calls
 hold slots."""
@@ -78,19 +84,26 @@ def _remote_by_name(fn: Callable[..., Any]) -> bool:
     )
 
 
-def _timed(fn: Callable[..., Any]) -> Callable[..., tuple[float, bool, Any]]:
+Report: TypeAlias = tuple[float, bool, Any] | list[Any]
+"""What a task sends back: ``(runtime, raised, outcome)``, as a list or a tuple."""
+
+_SENT_AS_IS = frozenset({int, float, str, bytes, bool, type(None)})
+"""Result types that Ray's msgpack carries unchanged: such a result comes back in a list,
+which Ray sends by msgpack, about 20 µs of the Ray worker's CPU less than the tuple it
+pickles. Any other result (a container, a subclass) keeps the tuple, pickled as before."""
+
+
+def _timed(fn: Callable[..., Any]) -> Callable[..., Report]:
     """``fn`` as a task body that reports like :func:`run_call` (``fn`` goes by name)."""
 
-    def call(*args: Any, **kwargs: Any) -> tuple[float, bool, Any]:
+    def call(*args: Any, **kwargs: Any) -> Report:
         return run_call(fn, args, kwargs)
 
     call.__name__ = getattr(fn, "__name__", "call")
     return call
 
 
-def run_call(
-    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[float, bool, Any]:
+def run_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Report:
     """Run one call in a Ray worker: its runtime there, whether it raised, and its outcome.
 
     What the call raises comes back as a value, ``(exception, its traceback's text)``: Ray
@@ -103,7 +116,10 @@ def run_call(
     except BaseException as exc:
         runtime = perf_counter() - started
         return runtime, True, (exc, "".join(format_exception(exc)))
-    return perf_counter() - started, False, result
+    runtime = perf_counter() - started
+    if type(result) in _SENT_AS_IS:
+        return [runtime, False, result]
+    return runtime, False, result
 
 
 class RayWorkers(StoppableWorkers):
@@ -146,7 +162,8 @@ class RayWorkers(StoppableWorkers):
         self.queue: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
         self.calls: dict[WorkItem, Any] = {}
         self.refs: dict[Any, WorkItem] = {}
-        """The ObjectRef of every call on the cluster, and its item: what the collector waits on."""
+        """The ObjectRef of every call on the cluster, and its item: what the collector waits
+        on, oldest first. Invariant: ``calls[refs[ref]] is ref`` for every ``ref`` here."""
         self.in_use = 0
         self.broken: BrokenExecutor | None = None
         self.closing = False
@@ -169,7 +186,8 @@ class RayWorkers(StoppableWorkers):
         return False
 
     def hand_over(self, item: WorkItem) -> None:
-        self.free_slots(0, first=item)
+        if self._send(item):
+            self.free_slots(1)
 
     def backlog(self) -> int:
         return len(self.queue)
@@ -301,8 +319,11 @@ class RayWorkers(StoppableWorkers):
             if mark is SENDING:
                 self.calls[item] = ref
                 self.refs[ref] = item
-                self._start_threads()
-                self.changed.notify_all()
+                if len(self.refs) == 1:
+                    # The collector waits only while no call is on the cluster: wake it then
+                    # alone, as a wake-up per call would cost a thread switch per call.
+                    self._start_threads()
+                    self.changed.notify_all()
             elif mark is STOP_ON_ARRIVAL:
                 del self.calls[item]
         if mark is STOP_ON_ARRIVAL:
@@ -328,26 +349,33 @@ class RayWorkers(StoppableWorkers):
         with self.lock:
             return self.calls.pop(item, _GONE) is not _GONE
 
-    def settle(self, item: WorkItem, ref: Any, outcome: Any) -> bool:
-        """On the collector thread: end ``item`` from its task's outcome, unless it ended
-        meanwhile (stopped, or the session broke); True if it ended here."""
+    def settle(self, ready: list[Any], outcomes: list[Any]) -> int:
+        """On the collector thread: end the items of the ``ready`` refs from their tasks'
+        ``outcomes`` (taken from ``calls`` under one lock), except those that ended
+        meanwhile (stopped, or the session broke); return how many ended here."""
         with self.lock:
-            if self.calls.get(item, _GONE) is not ref:
-                return False
-            del self.calls[item]
-        try:
-            _conclude(self.ray, item, outcome)
-        except BaseException as exc:
-            if not item.future.done():
-                _fail(item, exc)  # what Ray reported could not be read: the call fails
-            else:
-                LOG.error("a done callback of %r raised", item.future, exc_info=exc)
-        return True
+            refs = self.refs
+            ended = [
+                (refs.pop(ref), outcome)
+                for ref, outcome in zip(ready, outcomes, strict=True)
+                if ref in refs
+            ]
+            for item, _ in ended:
+                del self.calls[item]
+        for item, outcome in ended:
+            try:
+                _conclude(self.ray, item, outcome)
+            except BaseException as exc:
+                if not item.future.done():
+                    _fail(item, exc)  # what Ray reported could not be read: the call fails
+                else:
+                    LOG.error("a done callback of %r raised", item.future, exc_info=exc)
+        return len(ended)
 
-    def free_slots(self, count: int, first: WorkItem | None = None) -> None:
-        """``count`` calls ended: give their slots to the next backlog items and send them
-        (after ``first``, an item that already holds a slot); wake a waiting shutdown."""
-        to_send = [] if first is None else [first]
+    def free_slots(self, count: int) -> None:
+        """``count`` calls ended: give their slots to the next backlog items and send them;
+        wake a waiting shutdown."""
+        to_send: list[WorkItem] = []
         while True:
             for item in to_send:
                 count += self._send(item)
@@ -447,11 +475,23 @@ class RayWorkers(StoppableWorkers):
 
 def _collect(session: RayWorkers) -> None:
     """Settle calls as they end, in batches, until the session closes with nothing on the
-    cluster or breaks; if this loop fails, the session breaks first (nothing hangs)."""
+    cluster or breaks; if this loop fails, the session breaks first (nothing hangs).
+
+    It waits on the ``_WINDOW`` oldest calls. While more are in flight and the oldest are
+    slow to end, every ``in flight / _WINDOW`` waits it also looks at the others (at no more
+    cost per wait than the window's), so a call that ends before older ones is settled too.
+    """
     try:
-        while (refs := _calls_to_watch(session)) is not None:
-            ready = _ready(session, refs)
-            del refs
+        waits_to_sweep = 0
+        while (oldest := _calls_to_watch(session)) is not None:
+            ready = _ready(session, oldest)
+            if len(oldest) == _WINDOW and len(ready) < _WINDOW:
+                waits_to_sweep -= 1
+                if waits_to_sweep <= 0:
+                    ended, looked_at = _ended_after(session, _WINDOW)
+                    ready += ended
+                    waits_to_sweep = looked_at // _WINDOW
+            del oldest
             if ready:
                 _settle_batch(session, ready)
             del ready
@@ -497,22 +537,34 @@ def _gcs_refuses(session: RayWorkers) -> OSError | None:
 
 
 def _calls_to_watch(session: RayWorkers) -> list[Any] | None:
-    """The refs of the calls on the cluster, once there is one; None once the session
-    closes with no call left, or breaks (then no call is on the cluster)."""
+    """The refs of the ``_WINDOW`` oldest calls on the cluster, once there is one; None once
+    the session closes with no call left, or breaks (then no call is on the cluster)."""
     with session.changed:
         session.changed.wait_for(lambda: session.refs or session.is_over())
         if not session.refs:
             session.collector = None
             return None
-        return list(session.refs)
+        return list(itertools.islice(session.refs, _WINDOW))
 
 
 def _ready(session: RayWorkers, refs: list[Any]) -> list[Any]:
-    """The refs among ``refs`` whose task has ended: once half of them have, or
-    ``_POLL`` seconds after the first has (one ``ray.wait`` settles many calls)."""
+    """The refs among ``refs`` whose task has ended: once half of them have, or after
+    ``_POLL`` seconds (one ``ray.wait`` settles many calls)."""
     ready: list[Any]
     ready, _ = session.ray.wait(refs, num_returns=max(1, len(refs) // 2), timeout=_POLL)
     return ready
+
+
+def _ended_after(session: RayWorkers, skip: int) -> tuple[list[Any], int]:
+    """The refs of the calls on the cluster past the ``skip`` oldest that have ended, and
+    how many calls were looked at."""
+    with session.lock:
+        later = list(itertools.islice(session.refs, skip, None))
+    if not later:
+        return later, 0
+    ready: list[Any]
+    ready, _ = session.ray.wait(later, num_returns=len(later), timeout=0)
+    return ready, len(later)
 
 
 def _settle_batch(session: RayWorkers, ready: list[Any]) -> None:
@@ -522,13 +574,7 @@ def _settle_batch(session: RayWorkers, ready: list[Any]) -> None:
         outcomes = session.ray.get(ready)
     except Exception:
         outcomes = [_outcome(session, ref) for ref in ready]
-    ended = 0
-    for ref, outcome in zip(ready, outcomes, strict=True):
-        with session.lock:
-            item = session.refs.pop(ref, None)
-        if item is not None:
-            ended += session.settle(item, ref, outcome)
-    session.free_slots(ended)
+    session.free_slots(session.settle(ready, outcomes))
 
 
 def _outcome(session: RayWorkers, ref: Any) -> Any:
@@ -541,9 +587,9 @@ def _outcome(session: RayWorkers, ref: Any) -> Any:
 
 def _conclude(ray: Any, item: WorkItem, outcome: Any) -> None:
     """Finish or fail ``item`` from what Ray reported for its task: the task's
-    ``(runtime, raised, value)``, or the error Ray has instead (never raised here, so no
+    ``Report``, or the error Ray has instead (never raised here, so no
     traceback of this frame keeps the item alive)."""
-    if isinstance(outcome, tuple):
+    if isinstance(outcome, tuple | list):
         runtime, raised, value = outcome
         if raised:
             exc, text = value

@@ -15,7 +15,9 @@ from oslo_config import cfg
 
 import futurist
 from futurist import plugins
+from futurist.executors import _ray_calls
 from tests.executors.kinds import shared_ray_instance
+from tests.executors.test_contract import identity, wait_then_return
 
 WAIT = 60.0
 
@@ -135,6 +137,42 @@ def test_a_system_exit_in_a_call_fails_only_its_future(executor: futurist.RayExe
 
 def _exit_call() -> None:
     raise SystemExit(3)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [7, 2**80, 1.5, "text", b"bytes", True, None, [(1, 2)], (1, 2), {1: (2,)}, frozenset({3})],
+    ids=repr,
+)
+def test_a_result_comes_back_with_its_exact_type(
+    executor: futurist.RayExecutor, value: object
+) -> None:
+    """Plain results travel by msgpack, the rest pickled: neither path changes a type."""
+    result = executor.submit(identity, value).result(WAIT)
+    assert (type(result), result) == (type(value), value)
+    if isinstance(value, list | dict):
+        inner = next(iter(result.values())) if isinstance(result, dict) else result[0]
+        assert type(inner) is tuple
+
+
+def test_a_call_that_ends_behind_older_running_ones_is_settled_while_they_run(
+    manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The collector waits on the oldest calls in flight (here one); a later call that ends
+    first is found by its sweep of the others, not left until the oldest end."""
+    shared_ray_instance()
+    monkeypatch.setattr(_ray_calls, "_WINDOW", 1)
+    executor = futurist.RayExecutor(max_workers=2)
+    try:
+        started, release = manager.Event(), manager.Event()
+        oldest = executor.submit(wait_then_return, started, release, "oldest")
+        assert started.wait(WAIT)
+        assert executor.submit(pow, 2, 5).result(WAIT) == 32
+        assert not oldest.done()
+        release.set()
+        assert oldest.result(WAIT) == "oldest"
+    finally:
+        executor.shutdown()
 
 
 def test_statistics_count_the_time_calls_ran_on_the_workers(
