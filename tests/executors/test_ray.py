@@ -141,7 +141,20 @@ def _exit_call() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [7, 2**80, 1.5, "text", b"bytes", True, None, [(1, 2)], (1, 2), {1: (2,)}, frozenset({3})],
+    [
+        7,
+        2**80,
+        1.5,
+        "text",
+        "lone \ud800",
+        b"bytes",
+        True,
+        None,
+        [(1, 2)],
+        (1, 2),
+        {1: (2,)},
+        frozenset({3}),
+    ],
     ids=repr,
 )
 def test_a_result_comes_back_with_its_exact_type(
