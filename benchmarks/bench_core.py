@@ -9,6 +9,7 @@ metrics) costs per call.
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import statistics
 import threading
 import time
@@ -20,6 +21,7 @@ from benchmarks.floor import MinimalPool, bare_call_and_future_us
 from benchmarks.harness import Figure, interleave, interleave_all
 
 NOOP_TASKS = 50_000
+WARM_UP_TASKS = 200
 ROUND_TRIPS = 2_000
 SYNC_CALLS = 50_000
 QUEUED_TASKS = 10_000
@@ -32,9 +34,16 @@ def noop() -> None:
 
 
 def per_task_us(make: PoolFactory) -> float:
-    """Submit NOOP_TASKS no-ops, then wait for all of them: microseconds per task."""
+    """Submit NOOP_TASKS no-ops, then wait for all of them: microseconds per task.
+
+    As ``thread_floor.py`` does, the pool first runs WARM_UP_TASKS calls (so every thread
+    is started) and the garbage collector runs once before the clock starts, so that no
+    pool pays for the objects an earlier round or import left in the young generations.
+    """
     with make() as pool:
-        pool.submit(noop).result()
+        for future in [pool.submit(noop) for _ in range(WARM_UP_TASKS)]:
+            future.result()
+        gc.collect()
         started = time.perf_counter()
         futures = [pool.submit(noop) for _ in range(NOOP_TASKS)]
         for future in futures:
