@@ -7,7 +7,6 @@ on the client's event loop, settles their outcomes and gives freed slots to the 
 
 from __future__ import annotations
 
-import collections
 import itertools
 import logging
 import pickle
@@ -23,7 +22,8 @@ from typing import Any
 from futurist.exceptions import BrokenExecutor, RemoteTraceback
 from futurist.executors._flow import stopped_error
 from futurist.executors._pickling import dumps
-from futurist.executors.workers import PriorityBacklog, StoppableWorkers, WorkItem, priority_of
+from futurist.executors.slots import SlotWorkers
+from futurist.executors.workers import WorkItem, priority_of
 from futurist.naming import callable_name
 
 __all__ = [
@@ -134,7 +134,7 @@ def _funcname(fn: Callable[..., Any]) -> str:
         return type(fn).__name__
 
 
-class Calls(StoppableWorkers):
+class Calls(SlotWorkers):
     """What the executor and the client's event loop share: the client, the calls, the backlog.
 
     Slots: at most ``limit`` calls are held at once, by a thread sending them, by the cluster
@@ -146,16 +146,9 @@ class Calls(StoppableWorkers):
     """
 
     def __init__(self, client: Any, cluster: Any, limit: int) -> None:
-        super().__init__()
+        super().__init__(limit)
         self.client = client
         self.cluster = cluster
-        self.limit = limit
-        self.idle = threading.Condition(self.lock)
-        self.queue: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
-        """The calls waiting for a slot."""
-        self.calls: dict[WorkItem, Any] = {}
-        self.in_use = 0
-        self.broken: BrokenExecutor | None = None
         self.refill_scheduled = False
         self.finished: list[tuple[Any, WorkItem]] = []
         """Calls whose outcome is on the cluster, for the next batch fetched (loop only)."""
@@ -349,8 +342,7 @@ class Calls(StoppableWorkers):
             self.in_use -= 1
             refill = bool(self.queue) and not self.refill_scheduled
             self.refill_scheduled = self.refill_scheduled or refill
-            if self.in_use == 0 and not self.queue:
-                self.idle.notify_all()
+            self.notify_if_idle()
         if refill:
             self.client.loop.add_callback(self._refill)
 
@@ -374,8 +366,7 @@ class Calls(StoppableWorkers):
                     item = self.queue.popleft()
                     self.calls[item] = IN_TRANSIT
                     to_send.append(item)
-                if self.in_use == 0 and not self.queue:
-                    self.idle.notify_all()
+                self.notify_if_idle()
             if not to_send:
                 return
             count = self._send(to_send)
@@ -405,8 +396,7 @@ class Calls(StoppableWorkers):
             }
             backlog = list(self.queue)
             self.queue.clear()
-            if self.in_use == 0 and not backlog:
-                self.idle.notify_all()
+            self.notify_if_idle()
         self._cancel_on_cluster(list(in_flight.values()))
         for item in backlog:
             if item.start():

@@ -28,7 +28,6 @@ fail with ``BrokenExecutor``. Only Ray's public API is used: no completion callb
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import itertools
 import logging
@@ -49,7 +48,8 @@ from futurist.exceptions import (
     RemoteTraceback,
     WorkerCrashed,
 )
-from futurist.executors.workers import PriorityBacklog, StoppableWorkers, WorkItem
+from futurist.executors.slots import SlotWorkers
+from futurist.executors.workers import WorkItem
 from futurist.naming import callable_name
 
 __all__ = ["RayWorkers", "run_call"]
@@ -122,7 +122,7 @@ def run_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, An
     return runtime, False, result
 
 
-class RayWorkers(StoppableWorkers):
+class RayWorkers(SlotWorkers):
     """At most ``limit`` calls on the cluster at once, the rest in a backlog.
 
     ``ray`` is the imported module, ``options`` the Ray options of every task; ``release`` is
@@ -131,6 +131,8 @@ class RayWorkers(StoppableWorkers):
     connection go.
     """
 
+    executor_name = "RayExecutor"
+    sending = SENDING
     runs_elsewhere = "in Ray worker processes"
     wait_at_exit = True
     """An owned Ray instance ends with the interpreter: accepted calls finish first."""
@@ -145,27 +147,20 @@ class RayWorkers(StoppableWorkers):
         gcs_address: str,
         patience: float,
     ) -> None:
-        super().__init__()
+        super().__init__(limit)
         self.ray = ray
         self.options = options
         self.task = ray.remote(**options)(run_call)
         """The generic task, for callables that travel with their arguments."""
         self.tasks: dict[Callable[..., Any], Any] = {}
         """The remote function of each module-level function called so far."""
-        self.limit = limit
         self.release = release
         self.gcs_address = gcs_address
         self.patience = patience
         """Seconds the GCS may refuse connections before the session breaks."""
-        self.changed = threading.Condition(self.lock)
-        """Notified when a call goes on the cluster, one ends, or the session closes."""
-        self.queue: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
-        self.calls: dict[WorkItem, Any] = {}
         self.refs: dict[Any, WorkItem] = {}
         """The ObjectRef of every call on the cluster, and its item: what the collector waits
         on, oldest first. Invariant: ``calls[refs[ref]] is ref`` for every ``ref`` here."""
-        self.in_use = 0
-        self.broken: BrokenExecutor | None = None
         self.closing = False
         self.released = threading.Event()
         self.collector: threading.Thread | None = None
@@ -173,40 +168,9 @@ class RayWorkers(StoppableWorkers):
 
     # -- what the executor calls ------------------------------------------------------------
 
-    def put(self, item: WorkItem) -> bool:
-        if self.broken is not None:
-            raise BrokenExecutor(
-                f"cannot submit {callable_name(item.fn)} to RayExecutor: {self.broken}"
-            ) from self.broken.__cause__
-        if self.in_use < self.limit:
-            self.in_use += 1
-            self.calls[item] = SENDING
-            return True
-        self.queue.append(item)
-        return False
-
     def hand_over(self, item: WorkItem) -> None:
         if self._send(item):
             self.free_slots(1)
-
-    def backlog(self) -> int:
-        return len(self.queue)
-
-    def use_priorities(self) -> None:
-        self.queue = PriorityBacklog.of(self.queue)
-
-    def running(self) -> list[WorkItem]:
-        with self.lock:
-            items = list(self.calls)
-        return [item for item in items if item.future.running()]
-
-    def cancel_queued(self) -> list[WorkItem]:
-        with self.lock:
-            items = list(self.queue)
-            self.queue.clear()
-            if self.in_use == 0:
-                self.changed.notify_all()
-        return [item for item in items if item.cancel()]
 
     def in_worker(self) -> bool:
         return threading.current_thread() is self.collector
@@ -214,10 +178,6 @@ class RayWorkers(StoppableWorkers):
     def count(self) -> int:
         with self.lock:
             return len(self.calls)
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self.changed:
-            return self.changed.wait_for(lambda: self.in_use == 0 and not self.queue, timeout)
 
     def close(self, wait: bool) -> None:
         """Release the connection once every call has ended: in this thread if it waits (and
@@ -246,7 +206,7 @@ class RayWorkers(StoppableWorkers):
         with self.lock:
             item = next((held for held in self.calls if held.future is future), None)
             if item is None:
-                queued = self._take_from_backlog(future)
+                queued = self.take_from_backlog(future)
             else:
                 ref = self.calls[item]
                 if _being_sent(ref):
@@ -283,15 +243,6 @@ class RayWorkers(StoppableWorkers):
         self.free_slots(len(on_cluster))
 
     # -- sending and settling ---------------------------------------------------------------
-
-    def _take_from_backlog(self, future: concurrent.futures.Future[Any]) -> WorkItem | None:
-        """Called under the lock: remove and return the backlog item of ``future``, if any."""
-        item = next((queued for queued in self.queue if queued.future is future), None)
-        if item is not None:
-            self.queue.remove(item)
-            if self.in_use == 0 and not self.queue:
-                self.changed.notify_all()
-        return item
 
     def _send(self, item: WorkItem) -> bool:
         """Send one item that holds a slot; True if it ended here and its slot is to be freed
@@ -388,8 +339,7 @@ class RayWorkers(StoppableWorkers):
                     item = self.queue.popleft()
                     self.calls[item] = SENDING
                     to_send.append(item)
-                if self.in_use == 0 and not self.queue:
-                    self.changed.notify_all()
+                self.notify_if_idle()
             if not to_send:
                 return
 
@@ -424,8 +374,7 @@ class RayWorkers(StoppableWorkers):
             # Sends blocked on a cluster that is gone must not hold up shutdown: every slot
             # is freed here, and a sender that finds its item gone frees nothing.
             self.in_use -= len(held)
-            if self.in_use == 0:
-                self.changed.notify_all()
+            self.notify_if_idle()
         if first:
             LOG.error("RayExecutor lost its Ray cluster", exc_info=cause)
         for item in backlog:
@@ -455,12 +404,12 @@ class RayWorkers(StoppableWorkers):
     def is_over(self) -> bool:
         """Called under the lock: whether the session has ended (closed with nothing on the
         cluster, or broken)."""
-        return self.broken is not None or (self.closing and self.in_use == 0 and not self.queue)
+        return self.broken is not None or (self.closing and self.is_idle())
 
     def _release_when_idle(self) -> None:
         try:
             with self.changed:
-                self.changed.wait_for(lambda: self.in_use == 0 and not self.queue)
+                self.changed.wait_for(self.is_idle)
                 # A thread may be stuck sending to a cluster that is gone: not waited for.
                 threads = [self.collector, self.watcher] if self.broken is None else []
             for thread in threads:

@@ -38,7 +38,6 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from futurist._seconds import seconds
-from futurist.exceptions import BrokenExecutor
 from futurist.executors._dask_calls import (
     CANCELLED_ON_CLUSTER,
     IN_TRANSIT,
@@ -57,9 +56,8 @@ from futurist.executors.base import (
     validate_max_workers,
 )
 from futurist.executors.sizing import DefaultWorkers, cpu_count
-from futurist.executors.workers import PriorityBacklog, WorkItem
+from futurist.executors.workers import WorkItem
 from futurist.extras import import_extra
-from futurist.naming import callable_name
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -92,38 +90,15 @@ class _DaskWorkers(Calls):
     """The Dask kind's worker side: the slots and backlog the executor queues into, stopping
     calls, ending an owned cluster's workers, and closing the client once idle."""
 
+    executor_name = "DaskExecutor"
+    sending = IN_TRANSIT
     runs_elsewhere = "on Dask workers"
     wait_at_exit = True
     """The client and an owned cluster do not outlive the interpreter: accepted calls must
     finish first, or they would be lost with them."""
 
-    def put(self, item: WorkItem) -> bool:
-        """Called under the lock: True if ``item`` got a slot and is to be sent by the caller
-        (in ``hand_over``: serialising and sending happen outside the lock).
-
-        Raises ``BrokenExecutor`` once the session is broken: nothing is accepted any more.
-        """
-        if self.broken is not None:
-            raise BrokenExecutor(
-                f"cannot submit {callable_name(item.fn)} to DaskExecutor: {self.broken}"
-            ) from self.broken.__cause__
-        if self.in_use < self.limit:
-            self.in_use += 1
-            self.calls[item] = IN_TRANSIT
-            return True
-        self.queue.append(item)
-        return False
-
     def hand_over(self, item: WorkItem) -> None:
         self.send([item])
-
-    def backlog(self) -> int:
-        return len(self.queue)
-
-    def use_priorities(self) -> None:
-        # The backlog starts calls highest priority first; each call also carries its priority
-        # to the scheduler as the Dask task's own.
-        self.queue = PriorityBacklog.of(self.queue)
 
     def in_worker(self) -> bool:
         # Calls run on the cluster; done callbacks run on the client's loop, which alone
@@ -148,26 +123,6 @@ class _DaskWorkers(Calls):
         finally:
             self.free_slots(stopped)
 
-    def cancel_queued(self) -> list[WorkItem]:
-        """Cancel every item still waiting for a slot; return those cancelled."""
-        with self.lock:
-            items = list(self.queue)
-            self.queue.clear()
-            if self.in_use == 0:
-                self.idle.notify_all()
-        return [item for item in items if item.cancel()]
-
-    def running(self) -> list[WorkItem]:
-        """The items that hold a slot and have started."""
-        with self.lock:
-            items = list(self.calls)
-        return [item for item in items if item.future.running()]
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds until no call holds a slot or waits for one."""
-        with self.idle:
-            return self.idle.wait_for(lambda: self.in_use == 0 and not self.queue, timeout)
-
     def stop(self, future: concurrent.futures.Future[Any]) -> bool:
         """Stop the call of ``future``; False if the session does not hold it.
 
@@ -178,7 +133,7 @@ class _DaskWorkers(Calls):
         with self.lock:
             item = next((held for held in self.calls if held.future is future), None)
             if item is None:
-                queued = self._take_from_backlog(future)
+                queued = self.take_from_backlog(future)
             else:
                 dask_future = self.calls[item]
                 if is_on_cluster(dask_future):
@@ -196,19 +151,6 @@ class _DaskWorkers(Calls):
         else:
             return False
         return True
-
-    def _take_from_backlog(self, future: concurrent.futures.Future[Any]) -> WorkItem | None:
-        """Called under the lock: remove and return the backlog item of ``future``, if any."""
-        items = list(self.queue)
-        item = next((queued for queued in items if queued.future is future), None)
-        if item is not None:
-            self.queue.clear()
-            for queued in items:
-                if queued is not item:
-                    self.queue.append(queued)
-            if self.in_use == 0 and not self.queue:
-                self.idle.notify_all()
-        return item
 
     def stop_all(self, why: str) -> int:
         """Stop every call that holds a slot (``why`` says how); return the slots to free.
@@ -261,8 +203,8 @@ class _DaskWorkers(Calls):
     def _release_when_idle(self) -> None:
         """Wait until no call holds a slot or waits for one; close the client and our cluster."""
         try:
-            with self.idle:
-                self.idle.wait_for(lambda: self.in_use == 0 and not self.queue)
+            with self.changed:
+                self.changed.wait_for(self.is_idle)
             try:
                 self.client.close()
             except Exception:
