@@ -18,6 +18,18 @@ def signal_then_wait(started: threading.Event, release: threading.Event) -> bool
     return release.wait(WAIT)
 
 
+def call_running_in_another_thread(
+    executor: futurist.SynchronousExecutor,
+) -> tuple[threading.Thread, threading.Event]:
+    """Start a thread whose call on ``executor`` runs until the returned event is set."""
+    started = threading.Event()
+    release = threading.Event()
+    caller = threading.Thread(target=executor.submit, args=(signal_then_wait, started, release))
+    caller.start()
+    assert started.wait(WAIT)
+    return caller, release
+
+
 def test_calls_run_in_the_caller_before_submit_returns() -> None:
     executor = futurist.SynchronousExecutor()
     future = executor.submit(threading.current_thread)
@@ -71,11 +83,7 @@ def test_a_task_may_shut_down_its_own_executor() -> None:
 
 def test_shutdown_waits_for_calls_running_in_other_threads() -> None:
     executor = futurist.SynchronousExecutor()
-    started = threading.Event()
-    release = threading.Event()
-    caller = threading.Thread(target=executor.submit, args=(signal_then_wait, started, release))
-    caller.start()
-    assert started.wait(WAIT)
+    caller, release = call_running_in_another_thread(executor)
     stopper = threading.Thread(target=executor.shutdown)
     stopper.start()
     stopper.join(0.05)
@@ -96,11 +104,7 @@ def test_a_running_call_s_future_handed_out_by_drain_wakes_whoever_waits_on_it()
     """The future of a call still running in another thread (made without a lock, which the
     first reader makes) wakes its waiter, its done callback and ``as_completed``."""
     executor = futurist.SynchronousExecutor()
-    started = threading.Event()
-    release = threading.Event()
-    caller = threading.Thread(target=executor.submit, args=(signal_then_wait, started, release))
-    caller.start()
-    assert started.wait(WAIT)
+    caller, release = call_running_in_another_thread(executor)
     (running,) = executor.drain(0)
     assert running.running()
     called: list[concurrent.futures.Future[bool]] = []
