@@ -179,13 +179,13 @@ def test_a_driver_with_the_token_runs_calls_and_one_without_is_refused(
 
 OWNED = textwrap.dedent(
     """
-    import socket, time
+    import socket, threading
     import ray
     import futurist
 
     def announce_then_run_long(port):
         socket.create_connection(("127.0.0.1", port)).close()
-        time.sleep(600)  # the call kill_workers() must end
+        threading.Event().wait()  # runs until kill_workers() ends it
 
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(60)
@@ -230,14 +230,14 @@ def test_an_owned_instance_is_shared_and_stopped_by_the_last_executor(tmp_path: 
 
 LOSES_ITS_CLUSTER = textwrap.dedent(
     """
-    import socket, sys, time
+    import socket, sys, threading
     import futurist
 
     address, token_file, port = sys.argv[1:]
 
     def announce_then_run_long(port):
         socket.create_connection(("127.0.0.1", port)).close()
-        time.sleep(600)  # still running when the cluster goes
+        threading.Event().wait()  # runs until its cluster goes
 
     executor = futurist.RayExecutor(
         ray_address=address, auth_token_file=token_file, max_workers=1, connect_timeout=1
