@@ -48,11 +48,12 @@ from futurist.exceptions import (
     RemoteTraceback,
     WorkerCrashed,
 )
+from futurist.executors._ray_pace import POLL, Pace
 from futurist.executors.slots import SlotWorkers
 from futurist.executors.workers import WorkItem
 from futurist.naming import callable_name
 
-__all__ = ["RayWorkers", "run_call"]
+__all__ = ["RayWorkers", "run_call", "run_packed"]
 
 LOG = logging.getLogger(__name__)
 
@@ -61,8 +62,6 @@ SENDING = object()
 STOP_ON_ARRIVAL = object()
 """The value in ``calls`` of an item stopped while it was being sent."""
 _GONE = object()
-_POLL = 0.01
-"""Seconds the collector waits on the calls it knows before it looks for newly sent ones."""
 _WINDOW = 128
 """The oldest calls in flight the collector waits on at once. Ray ends tasks about in the
 order they were sent, so each call is in about one ``ray.wait``, whose cost grows with the
@@ -88,9 +87,17 @@ Report: TypeAlias = tuple[float, bool, Any] | list[Any]
 """What a task sends back: ``(runtime, raised, outcome)``, as a list or a tuple."""
 
 _SENT_AS_IS = frozenset({int, float, str, bytes, bool, type(None)})
-"""Result types that Ray's msgpack carries unchanged: such a result comes back in a list,
-which Ray sends by msgpack, about 20 µs of the Ray worker's CPU less than the tuple it
-pickles. Any other result (a container, a subclass) keeps the tuple, pickled as before."""
+"""Types that Ray's msgpack carries unchanged. Such a result comes back in a list, which Ray
+sends by msgpack, about 20 µs of the Ray worker's CPU less than the tuple it pickles; any
+other result (a container, a subclass) keeps the tuple. Arguments of these types alone go
+one by one, as plain Ray code sends them."""
+
+
+def _all_sent_as_is(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether every argument is of a type in ``_SENT_AS_IS``."""
+    return all(type(arg) in _SENT_AS_IS for arg in args) and all(
+        type(arg) in _SENT_AS_IS for arg in kwargs.values()
+    )
 
 
 def _timed(fn: Callable[..., Any]) -> Callable[..., Report]:
@@ -122,6 +129,14 @@ def run_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, An
     return runtime, False, result
 
 
+def run_packed(fn: Callable[..., Any], call: tuple[tuple[Any, ...], dict[str, Any]]) -> Report:
+    """The generic task's body: :func:`run_call` of ``fn`` with the arguments and keywords
+    packed in one tuple, which Ray pickles whole (a dict of keywords alone would go by
+    msgpack, which turns a ``bytearray`` in it into ``bytes``)."""
+    args, kwargs = call
+    return run_call(fn, args, kwargs)
+
+
 class RayWorkers(SlotWorkers):
     """At most ``limit`` calls on the cluster at once, the rest in a backlog.
 
@@ -146,11 +161,15 @@ class RayWorkers(SlotWorkers):
         *,
         gcs_address: str,
         patience: float,
+        pace: Pace | None = None,
     ) -> None:
         super().__init__(limit)
+        self.pace = pace or Pace(limit, limit, 1)
+        """How fast the cluster ends calls and how long they run; a pace that adapts sets
+        ``limit`` (about a second of the cluster's work in flight)."""
         self.ray = ray
         self.options = options
-        self.task = ray.remote(**options)(run_call)
+        self.task = ray.remote(**options)(run_packed)
         """The generic task, for callables that travel with their arguments."""
         self.tasks: dict[Callable[..., Any], Any] = {}
         """The remote function of each module-level function called so far."""
@@ -286,10 +305,15 @@ class RayWorkers(SlotWorkers):
         return False
 
     def submit_task(self, item: WorkItem) -> Any:
-        """Start the Ray task of ``item``; return its ObjectRef."""
+        """Start the Ray task of ``item``; return its ObjectRef.
+
+        The arguments go one by one, as plain Ray code sends them, only when each is of a
+        type Ray's msgpack carries unchanged: Ray turns a ``bytearray`` (one passed alone, or
+        in a list or a dict) into ``bytes``. Any other goes in one tuple, which Ray pickles.
+        """
         fn = item.fn
-        if not _remote_by_name(fn):
-            return self.task.remote(fn, item.args, item.kwargs)
+        if not (_remote_by_name(fn) and _all_sent_as_is(item.args, item.kwargs)):
+            return self.task.remote(fn, (item.args, item.kwargs))
         task = self.tasks.get(fn)
         if task is None:
             task = self.tasks[fn] = self.ray.remote(**self.options)(_timed(fn))
@@ -313,6 +337,9 @@ class RayWorkers(SlotWorkers):
             ]
             for item, _ in ended:
                 del self.calls[item]
+        if self.pace.adapts:
+            reports = [outcome for _, outcome in ended if isinstance(outcome, tuple | list)]
+            self.pace.ran(len(reports), sum(report[0] for report in reports))
         for item, outcome in ended:
             try:
                 _conclude(self.ray, item, outcome)
@@ -322,6 +349,16 @@ class RayWorkers(SlotWorkers):
                 else:
                     LOG.error("a done callback of %r raised", item.future, exc_info=exc)
         return len(ended)
+
+    def ended_in(self, count: int, seconds: float) -> None:
+        """The collector settled ``count`` calls in a round of ``seconds``: note the pace,
+        let an adaptive window follow the calls' runtime, and free their slots."""
+        pace = self.pace
+        pace.ended(count, seconds)
+        if pace.adapts:
+            with self.lock:
+                self.limit = pace.window()
+        self.free_slots(count)
 
     def free_slots(self, count: int) -> None:
         """``count`` calls ended: give their slots to the next backlog items and send them;
@@ -426,24 +463,43 @@ def _collect(session: RayWorkers) -> None:
     """Settle calls as they end, in batches, until the session closes with nothing on the
     cluster or breaks; if this loop fails, the session breaks first (nothing hangs).
 
-    It waits on the ``_WINDOW`` oldest calls. While more are in flight and the oldest are
-    slow to end, every ``in flight / _WINDOW`` waits it also looks at the others (at no more
-    cost per wait than the window's), so a call that ends before older ones is settled too.
+    Ray ends tasks about in the order they were sent, so a round first fetches the oldest
+    calls, as many as end in about ``POLL`` seconds at the pace measured, with one
+    ``ray.get`` (what plain Ray code does, without a ``ray.wait``). If they have not all
+    ended after twice that, or one of them failed, the round waits with ``ray.wait`` on the
+    ``_WINDOW`` oldest calls instead; while more are in flight and the oldest are slow to
+    end, every ``in flight / _WINDOW`` such waits it also looks at the others (at no more cost
+    per wait than the window's), so a call that ends before older ones is settled too.
     """
     try:
         waits_to_sweep = 0
-        while (oldest := _calls_to_watch(session)) is not None:
-            ready = _ready(session, oldest)
-            if len(oldest) == _WINDOW and len(ready) < _WINDOW:
-                waits_to_sweep -= 1
-                if waits_to_sweep <= 0:
-                    ended, looked_at = _ended_after(session, _WINDOW)
-                    ready += ended
-                    waits_to_sweep = looked_at // _WINDOW
-            del oldest
-            if ready:
-                _settle_batch(session, ready)
-            del ready
+        round_began = perf_counter()
+        while (watched := _calls_to_watch(session)) is not None:
+            oldest, was_idle = watched
+            del watched
+            if was_idle:
+                round_began = perf_counter()
+            head = oldest[: session.pace.head(len(oldest))]
+            outcomes = _fetch_in_order(session, head)
+            if outcomes is not None:
+                del oldest
+                ended = session.settle(head, outcomes)
+                del head, outcomes
+            else:
+                del head
+                ready = _ready(session, oldest)
+                if len(oldest) == _WINDOW and len(ready) < _WINDOW:
+                    waits_to_sweep -= 1
+                    if waits_to_sweep <= 0:
+                        more, looked_at = _ended_after(session, _WINDOW)
+                        ready += more
+                        waits_to_sweep = looked_at // _WINDOW
+                del oldest
+                ended = _settle_batch(session, ready) if ready else 0
+                del ready
+            round_ended = perf_counter()
+            session.ended_in(ended, round_ended - round_began)
+            round_began = round_ended
     except BaseException as exc:
         session.break_down(exc)
 
@@ -485,22 +541,24 @@ def _gcs_refuses(session: RayWorkers) -> OSError | None:
     return None
 
 
-def _calls_to_watch(session: RayWorkers) -> list[Any] | None:
-    """The refs of the ``_WINDOW`` oldest calls on the cluster, once there is one; None once
-    the session closes with no call left, or breaks (then no call is on the cluster)."""
+def _calls_to_watch(session: RayWorkers) -> tuple[list[Any], bool] | None:
+    """The refs of the ``_WINDOW`` oldest calls on the cluster once there is one, and whether
+    there was none at first (the time waited is no round of the pace); None once the session
+    closes with no call left, or breaks (then no call is on the cluster)."""
     with session.changed:
+        idle = not session.refs
         session.changed.wait_for(lambda: session.refs or session.is_over())
         if not session.refs:
             session.collector = None
             return None
-        return list(itertools.islice(session.refs, _WINDOW))
+        return list(itertools.islice(session.refs, _WINDOW)), idle
 
 
 def _ready(session: RayWorkers, refs: list[Any]) -> list[Any]:
     """The refs among ``refs`` whose task has ended: once half of them have, or after
-    ``_POLL`` seconds (one ``ray.wait`` settles many calls)."""
+    ``POLL`` seconds (one ``ray.wait`` settles many calls)."""
     ready: list[Any]
-    ready, _ = session.ray.wait(refs, num_returns=max(1, len(refs) // 2), timeout=_POLL)
+    ready, _ = session.ray.wait(refs, num_returns=max(1, len(refs) // 2), timeout=POLL)
     return ready
 
 
@@ -516,14 +574,24 @@ def _ended_after(session: RayWorkers, skip: int) -> tuple[list[Any], int]:
     return ready, len(later)
 
 
-def _settle_batch(session: RayWorkers, ready: list[Any]) -> None:
+def _fetch_in_order(session: RayWorkers, head: list[Any]) -> list[Any] | None:
+    """The outcomes of the calls of ``head`` once all have ended, if that is within
+    ``2 * POLL`` seconds and none of them failed in Ray; else None."""
+    try:
+        outcomes: list[Any] = session.ray.get(head, timeout=2 * POLL)
+    except Exception:
+        return None
+    return outcomes
+
+
+def _settle_batch(session: RayWorkers, ready: list[Any]) -> int:
     """Fetch the outcomes of ``ready`` in one ``ray.get`` (one by one if one of them is an
-    error), settle their items and free their slots."""
+    error) and settle their items; return how many ended here."""
     try:
         outcomes = session.ray.get(ready)
     except Exception:
         outcomes = [_outcome(session, ref) for ref in ready]
-    session.free_slots(session.settle(ready, outcomes))
+    return session.settle(ready, outcomes)
 
 
 def _outcome(session: RayWorkers, ref: Any) -> Any:

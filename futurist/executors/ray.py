@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from futurist.executors._ray_calls import RayWorkers
+from futurist.executors._ray_pace import Pace
 from futurist.executors.base import (
     CheckAndReject,
     Executor,
@@ -45,12 +46,14 @@ LOG = logging.getLogger(__name__)
 
 _CALLS_PER_SLOT = 64
 """Default calls in flight per call the cluster can run at once: workers never wait for us."""
+_MOST_CALLS_PER_SLOT = 1024
+"""The most calls in flight per call the cluster can run at once when ``max_workers`` is
+unset and the calls are so short that a second's worth of them exceeds the default."""
 
 
-def _default_calls(cpus: float, num_cpus_per_call: float) -> int:
-    """Calls in flight when ``max_workers`` is unset: a slot's worth for each call the
-    cluster's ``cpus`` can run at once."""
-    return _CALLS_PER_SLOT * max(1, int(cpus / num_cpus_per_call))
+def _slots(cpus: float, num_cpus_per_call: float) -> int:
+    """How many calls asking ``num_cpus_per_call`` CPUs each ``cpus`` CPUs run at once."""
+    return max(1, int(cpus / num_cpus_per_call))
 
 
 def _import_ray() -> Any:
@@ -64,9 +67,13 @@ class RayExecutor(Executor):
     Without ``ray_address`` it uses this process's Ray connection, or starts a local Ray
     instance it owns and stops at shutdown. With one (``auto``, ``host:port``) it connects to
     that cluster and leaves it running. At most ``max_workers`` calls
-    are on the cluster at once (default: 64 per call the cluster can run at once); the rest
-    wait in a backlog that ``check_and_reject`` sees. Each call asks Ray for
-    ``num_cpus_per_call`` CPUs and is retried ``max_retries`` times if its worker dies.
+    are on the cluster at once; the rest wait in a backlog that ``check_and_reject`` and
+    priorities see. Unset, it is 64 per call the cluster can run at once until calls have
+    run, then as many as the cluster runs in about a second at the calls' mean runtime (at
+    most 1,024 per call it runs at once), so a burst of short calls goes out as plain Ray
+    code sends it. Each
+    call asks Ray for ``num_cpus_per_call`` CPUs and is retried ``max_retries`` times if its
+    worker dies.
     ``auth_token_file`` names the file holding the token of a cluster that requires token
     authentication. ``connect_timeout`` bounds the wait for the cluster to answer, and how
     long its GCS may refuse connections while calls run before every accepted call fails with
@@ -101,9 +108,12 @@ class RayExecutor(Executor):
         ray = _import_ray()
         release, owned = _connect(ray, address, float(connect_timeout))
         try:
+            pace = None
             if max_workers is None:
                 cpus = float(ray.cluster_resources().get("CPU", 1.0))
-                max_workers = _default_calls(cpus, num_cpus_per_call)
+                slots = _slots(cpus, num_cpus_per_call)
+                max_workers = _CALLS_PER_SLOT * slots
+                pace = Pace(max_workers, _MOST_CALLS_PER_SLOT * slots, slots)
             options = {"num_cpus": num_cpus_per_call, "max_retries": max_retries}
             # The address the driver reached the cluster at; Ray's own may be an inner one.
             given = "://" not in address and address.rpartition(":")[2].isdigit()
@@ -115,6 +125,7 @@ class RayExecutor(Executor):
                 release,
                 gcs_address=gcs_address,
                 patience=float(connect_timeout),
+                pace=pace,
             )
         except BaseException:
             release()
@@ -126,7 +137,6 @@ class RayExecutor(Executor):
             log_unread_failures=log_unread_failures,
             propagate_context=propagate_context,
         )
-        self._max_workers = max_workers
         self._address = address or gcs_address
         self._owns_instance = owned
         # Let accepted work finish and the connection go if this executor is simply dropped.
@@ -134,17 +144,22 @@ class RayExecutor(Executor):
 
     @classmethod
     def default_max_workers(cls, **options: Any) -> DefaultWorkers | None:
-        """64 calls per call the cluster can run at once: this machine's CPUs for an owned
-        local instance, a remote cluster's once connected."""
+        """64 calls per call the cluster can run at once (this machine's CPUs for an owned
+        local instance, a remote cluster's once connected) to start with, then about a
+        second of the cluster's work at the calls' runtime, up to 1,024 per call it can run
+        at once."""
         per_call = options.get("num_cpus_per_call") or 1.0
         share = "" if per_call == 1 else f" ÷ {per_call:g} CPUs per call"
+        grows = f"; then about 1 s of calls, at most {_MOST_CALLS_PER_SLOT} ×"
         if options.get("ray_address"):
             return DefaultWorkers(
-                None, f"{_CALLS_PER_SLOT} × the cluster's CPUs{share}, counted once connected"
+                None,
+                f"{_CALLS_PER_SLOT} × the cluster's CPUs{share}, counted once connected{grows}",
             )
         cpus = cpu_count()
         return DefaultWorkers(
-            _default_calls(cpus, per_call), f"{_CALLS_PER_SLOT} × {cpus} CPUs{share}"
+            _CALLS_PER_SLOT * _slots(cpus, per_call),
+            f"{_CALLS_PER_SLOT} × {cpus} CPUs{share}{grows}",
         )
 
     @classmethod
@@ -195,8 +210,10 @@ class RayExecutor(Executor):
 
     @property
     def max_workers(self) -> int:
-        """The most calls this executor has on the cluster at once."""
-        return self._max_workers
+        """The most calls this executor has on the cluster at once: the ``max_workers`` given,
+        else, now, about a second of the cluster's work at the calls' mean runtime (64 to 1,024
+        per call the cluster can run at once)."""
+        return self._session.limit
 
     @property
     def ray_address(self) -> str:

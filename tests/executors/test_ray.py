@@ -148,6 +148,8 @@ def _exit_call() -> None:
         "text",
         "lone \ud800",
         b"bytes",
+        bytearray(b"bytearray"),
+        [bytearray(b"in a list")],
         True,
         None,
         [(1, 2)],
@@ -165,7 +167,17 @@ def test_a_result_comes_back_with_its_exact_type(
     assert (type(result), result) == (type(value), value)
     if isinstance(value, list | dict):
         inner = next(iter(result.values())) if isinstance(result, dict) else result[0]
-        assert type(inner) is tuple
+        assert type(inner) is type(
+            next(iter(value.values())) if isinstance(value, dict) else value[0]
+        )
+
+
+def test_a_bytearray_passed_by_keyword_reaches_the_call_as_a_bytearray(
+    executor: futurist.RayExecutor,
+) -> None:
+    """Ray's msgpack turns a bytearray into bytes: arguments of such types travel pickled."""
+    result = executor.submit(identity, value=bytearray(b"keyword")).result(WAIT)
+    assert (type(result), result) == (bytearray, bytearray(b"keyword"))
 
 
 def test_a_call_that_ends_behind_older_running_ones_is_settled_while_they_run(
@@ -186,6 +198,24 @@ def test_a_call_that_ends_behind_older_running_ones_is_settled_while_they_run(
         assert oldest.result(WAIT) == "oldest"
     finally:
         executor.shutdown()
+
+
+def test_the_default_window_grows_with_short_calls_and_a_given_max_workers_stays() -> None:
+    """Unset, ``max_workers`` starts at 64 per CPU and follows the pace calls end at (about
+    a second of them, at most 1,024 per CPU); a ``max_workers`` given never moves."""
+    shared_ray_instance()
+    default, given = futurist.RayExecutor(), futurist.RayExecutor(max_workers=3)
+    try:
+        first = default.max_workers
+        assert first == 64 * 2  # the shared instance has two CPUs
+        for executor in (default, given):
+            futures = [executor.submit(pow, 2, n) for n in range(1_000)]
+            assert [future.result(WAIT) for future in futures] == [2**n for n in range(1_000)]
+        assert first < default.max_workers <= 1024 * 2
+        assert given.max_workers == 3
+    finally:
+        default.shutdown()
+        given.shutdown()
 
 
 def test_statistics_count_the_time_calls_ran_on_the_workers(
