@@ -26,7 +26,11 @@ def test_the_ray_kind_may_import_no_private_module_but_its_own() -> None:
     assert set(contract["source_modules"]) == {
         "futurist.executors.ray",
         "futurist.executors._ray_calls",
+        "futurist.executors._ray_pace",
+        "futurist.executors._ray_tasks",
     }
     assert set(contract["forbidden_modules"]) == private_modules() - {
-        "futurist.executors._ray_calls"
+        "futurist.executors._ray_calls",
+        "futurist.executors._ray_pace",
+        "futurist.executors._ray_tasks",
     }
