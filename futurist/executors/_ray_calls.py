@@ -6,7 +6,7 @@ Data flow::
            --> caller's thread: item.start(); task.remote(*args, **kwargs) --> ObjectRef
            --> [lock: calls[item] = ref; refs[ref] = item; the first one wakes the collector]
     collector thread (one per executor, while calls are on the cluster):
-               ray.get(the oldest refs, as many as end in about 10 ms at the pace measured)
+               ray.get(the oldest refs, as many as end in about 40 ms at the pace measured)
                or, if they are slow or one failed in Ray, ray.wait(the oldest refs in
                flight; now and then the others too) --> the refs ready now --> one
                ray.get(list) --> [lock: take each item out of calls] --> finish/fail it -->
@@ -401,7 +401,7 @@ def _collect(session: RayWorkers) -> None:
     cluster or breaks; if this loop fails, the session breaks first (nothing hangs).
 
     Ray ends tasks about in the order they were sent, so a round first fetches the oldest
-    calls, as many as end in about ``POLL`` seconds at the pace measured, with one
+    calls, as many as end in about ``FETCH`` seconds at the pace measured, with one
     ``ray.get`` (what plain Ray code does, without a ``ray.wait``). If they have not all
     ended after twice that, or one of them failed, the round waits with ``ray.wait`` on the
     ``_WINDOW`` oldest calls instead; while more are in flight and the oldest are slow to
@@ -512,10 +512,10 @@ def _ended_after(session: RayWorkers, skip: int) -> tuple[list[Any], int]:
 
 
 def _fetch_in_order(session: RayWorkers, head: list[Any]) -> list[Any] | None:
-    """The outcomes of the calls of ``head`` once all have ended, if that is within
-    ``2 * POLL`` seconds and none of them failed in Ray; else None."""
+    """The outcomes of the calls of ``head`` once all have ended, if that is within twice
+    the time they take at the pace measured and none of them failed in Ray; else None."""
     try:
-        outcomes: list[Any] = session.ray.get(head, timeout=2 * POLL)
+        outcomes: list[Any] = session.ray.get(head, timeout=session.pace.fetch_timeout(len(head)))
     except Exception:
         return None
     return outcomes

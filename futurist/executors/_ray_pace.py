@@ -1,21 +1,25 @@
 """How fast a Ray cluster ends the executor's calls, and what the collector makes of it.
 
-The collector measures two things over its last rounds: calls ended per second, from which
-it takes how many of the oldest calls to fetch in order at once (about ``POLL`` seconds'
-worth); and how long a call runs on a Ray worker, from which, when ``max_workers`` was left
-unset, it takes how many calls to keep on the cluster: about ``WINDOW_SECONDS`` of the
-cluster's work, never fewer than the kind's default, never more than ``most``.
+The collector measures two things over its last rounds. From the calls ended per second it
+takes how many of the oldest calls to fetch in order at once (about ``FETCH`` seconds'
+worth) and how long to wait for them. From how long a call runs on a Ray worker it takes,
+when ``max_workers`` was left unset, how many calls to keep on the cluster: about
+``WINDOW_SECONDS`` of the cluster's work, never fewer than the kind's default, never more
+than ``most``.
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["POLL", "WINDOW_SECONDS", "Pace"]
+__all__ = ["FETCH", "POLL", "WINDOW_SECONDS", "Pace"]
 
 POLL = 0.01
 """Seconds the collector waits on the calls it knows before it looks again (for calls that
 ended out of order, newly sent ones, a session that ended)."""
+FETCH = 0.04
+"""Seconds' worth of calls one in-order fetch takes while calls end fast: a round has a fixed
+cost (about 150 µs of this process's CPU), and results then come in batches this long."""
 WINDOW_SECONDS = 1.0
 """Seconds of the cluster's work an adaptive window holds: a call queued behind it waits about
 that long on the cluster, where priorities and ``check_and_reject`` no longer apply."""
@@ -62,9 +66,16 @@ class Pace:
             self._runtime = self._runtime * _KEEP + runtime
 
     def head(self, watched: int) -> int:
-        """How many of the ``watched`` oldest calls to fetch in order: about ``POLL``
+        """How many of the ``watched`` oldest calls to fetch in order: about ``FETCH``
         seconds' worth at this pace, at least one."""
-        return max(1, min(watched, int(self.per_second * POLL)))
+        return max(1, min(watched, int(self.per_second * FETCH)))
+
+    def fetch_timeout(self, head: int) -> float:
+        """Seconds to wait for ``head`` calls to end in order before looking at the others:
+        twice as long as they take at this pace, at least ``2 * POLL``."""
+        if self.per_second <= 0.0:
+            return 2 * POLL
+        return max(2 * POLL, 2 * head / self.per_second)
 
     def window(self) -> int:
         """Calls to keep on the cluster: as many as its slots run in ``WINDOW_SECONDS`` at

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from futurist.executors._ray_pace import POLL, WINDOW_SECONDS, Pace
+from futurist.executors._ray_pace import FETCH, POLL, WINDOW_SECONDS, Pace
 
 
 def test_the_pace_is_the_calls_ended_over_the_time_of_the_last_rounds() -> None:
@@ -23,14 +23,22 @@ def test_the_pace_is_the_calls_ended_over_the_time_of_the_last_rounds() -> None:
     assert pace.per_second == slower
 
 
-def test_the_fetch_is_about_poll_seconds_of_calls_at_least_one_at_most_those_watched() -> None:
+def test_the_fetch_is_about_fetch_seconds_of_calls_at_least_one_at_most_those_watched() -> None:
     pace = Pace(128, 128, 2)
     assert pace.head(128) == 1
-    pace.ended(5_000, 1.0)
-    assert pace.head(128) == int(5_000 * POLL)
+    pace.ended(1_000, 1.0)
+    assert pace.head(128) == int(1_000 * FETCH)
     assert pace.head(10) == 10
     pace.ended(0, 1_000.0)  # a long round that ended nothing: one at a time
     assert pace.head(128) == 1
+
+
+def test_a_fetch_waits_twice_as_long_as_its_calls_take_at_the_pace_at_least_two_polls() -> None:
+    pace = Pace(128, 128, 2)
+    assert pace.fetch_timeout(1) == 2 * POLL  # no pace yet
+    pace.ended(1_000, 1.0)
+    assert pace.fetch_timeout(40) == pytest.approx(2 * 40 / 1_000)
+    assert pace.fetch_timeout(1) == 2 * POLL
 
 
 @pytest.mark.parametrize(
