@@ -19,7 +19,7 @@ POLL = 0.01
 ended out of order, newly sent ones, a session that ended)."""
 FETCH = 0.04
 """Seconds' worth of calls one in-order fetch takes while calls end fast: a round has a fixed
-cost (about 150 µs of this process's CPU), and results then come in batches this long."""
+cost (about 170 µs of this process's CPU), and results then come in batches this long."""
 WINDOW_SECONDS = 1.0
 """Seconds of the cluster's work an adaptive window holds: a call queued behind it waits about
 that long on the cluster, where priorities and ``check_and_reject`` no longer apply."""
