@@ -17,14 +17,13 @@ switch. Workers hold the shared ``_GreenWorkers``, never the executor.
 
 from __future__ import annotations
 
-import collections
 import time
 from typing import Any
 
 from futurist._eventlet import eventlet_module, green_lock
 from futurist.executors.base import CheckAndReject, Executor, validate_max_workers
 from futurist.executors.sizing import DefaultWorkers
-from futurist.executors.workers import PriorityBacklog, Workers, WorkItem
+from futurist.executors.workers import QueuedWorkers, WorkItem
 from futurist.futures import GreenFuture
 
 __all__ = ["GreenThreadPoolExecutor"]
@@ -33,7 +32,7 @@ _DEFAULT_GREEN_THREADS = 1000
 """``max_workers`` when given none: green threads cost little, so many may wait at once."""
 
 
-class _GreenWorkers(Workers):
+class _GreenWorkers(QueuedWorkers):
     """The worker side of the green kind: the pool, the backlog and who waits for the workers.
 
     Green workers share this, never the executor.
@@ -48,7 +47,6 @@ class _GreenWorkers(Workers):
         super().__init__(green_lock())
         self.eventlet = eventlet
         self.pool = eventlet.GreenPool(max_workers)
-        self.queue: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
         self.active = 0
         self.drain_waiters: list[Any] = []
         self.running_now: dict[Any, WorkItem] = {}
@@ -64,12 +62,6 @@ class _GreenWorkers(Workers):
         else:
             self.queue.append(item)
         return False
-
-    def backlog(self) -> int:
-        return len(self.queue)
-
-    def use_priorities(self) -> None:
-        self.queue = PriorityBacklog.of(self.queue)
 
     def running(self) -> list[WorkItem]:
         return list(self.running_now.values())

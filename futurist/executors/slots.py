@@ -8,19 +8,18 @@ watched, settled and stopped; the bookkeeping of slots, backlog and a broken ses
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import threading
 from typing import Any, ClassVar
 
 from futurist.exceptions import BrokenExecutor
-from futurist.executors.workers import PriorityBacklog, StoppableWorkers, WorkItem
+from futurist.executors.workers import QueuedWorkers, StoppableWorkers, WorkItem
 from futurist.naming import callable_name
 
 __all__ = ["SlotWorkers"]
 
 
-class SlotWorkers(StoppableWorkers):
+class SlotWorkers(StoppableWorkers, QueuedWorkers):
     """At most ``limit`` calls hold a slot at once; the rest wait in ``queue``.
 
     ``calls`` maps each item holding a slot to what the kind knows of it (its mark while it is
@@ -39,7 +38,6 @@ class SlotWorkers(StoppableWorkers):
         super().__init__(lock)
         self.limit = limit
         self.changed = threading.Condition(self.lock)
-        self.queue: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
         self.calls: dict[WorkItem, Any] = {}
         self.in_use = 0
         self.broken: BrokenExecutor | None = None
@@ -57,12 +55,6 @@ class SlotWorkers(StoppableWorkers):
             return True
         self.queue.append(item)
         return False
-
-    def backlog(self) -> int:
-        return len(self.queue)
-
-    def use_priorities(self) -> None:
-        self.queue = PriorityBacklog.of(self.queue)
 
     def running(self) -> list[WorkItem]:
         """The items that hold a slot and have started."""

@@ -38,6 +38,7 @@ from futurist.statistics import FOLD_AT, StatisticsRecorder
 
 __all__ = [
     "PriorityBacklog",
+    "QueuedWorkers",
     "StoppableWorkers",
     "WorkItem",
     "Workers",
@@ -358,6 +359,21 @@ class Workers(abc.ABC):
         """How many workers (threads, processes, green threads) there are now; 0 by default,
         for a kind that runs calls in its callers."""
         return 0
+
+
+class QueuedWorkers(Workers):
+    """Workers whose accepted calls wait in ``queue``, oldest first, in priority order once
+    the executor asks for it: ``backlog`` and ``use_priorities`` are done here."""
+
+    def __init__(self, lock: Any = None) -> None:
+        super().__init__(lock)
+        self.queue: collections.deque[WorkItem] | PriorityBacklog = collections.deque()
+
+    def backlog(self) -> int:
+        return len(self.queue)
+
+    def use_priorities(self) -> None:
+        self.queue = PriorityBacklog.of(self.queue)
 
 
 class StoppableWorkers(Workers):
